@@ -1,0 +1,2 @@
+/** `zmp/core`: nodes and channels on ZeroMQ. Knows nothing of the toolbox. */
+export {};

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    reporters: ["default", "./test/reporter.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Two cores: integration files start processes and sockets, keep the pool small.
+    pool: "forks",
+    maxWorkers: 2,
+    teardownTimeout: 10_000,
+  },
+});
