@@ -13,7 +13,9 @@ function evaluate(sys: TransferFunction, z: { re: number; im: number }): { re: n
 
 function expectCoefficients(got: readonly number[], want: readonly number[], digits = 12): void {
   expect(got).toHaveLength(want.length);
-  got.forEach((c, i) => expect(c).toBeCloseTo(want[i]!, digits));
+  got.forEach((c, i) => {
+    expect(c).toBeCloseTo(want[i]!, digits);
+  });
 }
 
 describe("discretize", () => {
@@ -70,7 +72,9 @@ describe("discretize", () => {
     const gz = discretize(g, 0.5);
     const discrete = stepResponse(gz, 30);
     const continuous = stepResponse(g, discrete.times);
-    discrete.values.forEach((v, k) => expect(v).toBeCloseTo(continuous.values[k]!, 10));
+    discrete.values.forEach((v, k) => {
+      expect(v).toBeCloseTo(continuous.values[k]!, 10);
+    });
   });
 
   it("discretize – a fractional dead time is exact: whole samples stay in theta, the rest adds a state", () => {

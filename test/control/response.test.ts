@@ -16,7 +16,9 @@ describe("stepResponse", () => {
     const times = [0, 0.01, 0.5, 0.51, 1.7, 4, 9.3];
     const r = stepResponse(tf(1, [tau, 1]), times);
     expect(r.times).toEqual(times);
-    r.times.forEach((t, k) => expect(r.values[k]).toBeCloseTo(1 - Math.exp(-t / tau), 13));
+    r.times.forEach((t, k) => {
+      expect(r.values[k]).toBeCloseTo(1 - Math.exp(-t / tau), 13);
+    });
   });
 
   it("stepResponse – underdamped second order matches the closed form", () => {
@@ -39,7 +41,9 @@ describe("stepResponse", () => {
     // C·adj(sI − A)·B = 86s + 100, det = s² + 3s + 2). Reference values to 4 decimals.
     const ystep = [9, 17.6457, 24.7072, 30.4855, 35.2234, 39.1165, 42.3227, 44.9694, 47.1599, 48.9776];
     const r = stepResponse(tf([9, 113, 118], [1, 3, 2]), linspace(0, 1, 10));
-    r.values.forEach((v, k) => expect(v).toBeCloseTo(ystep[k]!, 4));
+    r.values.forEach((v, k) => {
+      expect(v).toBeCloseTo(ystep[k]!, 4);
+    });
   });
 
   it("stepResponse – dead time shifts the response, also between grid points", () => {
@@ -55,7 +59,9 @@ describe("stepResponse", () => {
     // C = 1 + 1/s = (s+1)/s, G = 1/(s+1): loop gain 1/s, closed loop 1/(s+1).
     const closed = feedback(series(pidTf({ kp: 1, ki: 1 }), tf(1, [1, 1])));
     const r = stepResponse(closed, linspace(0, 5, 26));
-    r.times.forEach((t, k) => expect(r.values[k]).toBeCloseTo(1 - Math.exp(-t), 12));
+    r.times.forEach((t, k) => {
+      expect(r.values[k]).toBeCloseTo(1 - Math.exp(-t), 12);
+    });
   });
 
   it("stepResponse – a discrete system steps by dt with its delay line", () => {
@@ -64,7 +70,9 @@ describe("stepResponse", () => {
     const r = stepResponse(g, 1);
     expect(r.times).toHaveLength(11);
     const want = [0, 0, 0, 1, 1.5, 1.75, 1.875];
-    want.forEach((w, k) => expect(r.values[k]).toBeCloseTo(w, 14));
+    want.forEach((w, k) => {
+      expect(r.values[k]).toBeCloseTo(w, 14);
+    });
     expect(() => stepResponse(g, [0, 0.1, 0.25])).toThrow(/evenly spaced/);
   });
 
@@ -93,16 +101,22 @@ describe("impulseResponse", () => {
   it("impulseResponse – 1/(s+1) is e^{−t}, delayed by θ", () => {
     const times = linspace(0, 4, 41);
     const r = impulseResponse(tf(1, [1, 1]), times);
-    r.times.forEach((t, k) => expect(r.values[k]).toBeCloseTo(Math.exp(-t), 13));
+    r.times.forEach((t, k) => {
+      expect(r.values[k]).toBeCloseTo(Math.exp(-t), 13);
+    });
     const d = impulseResponse(tf(1, [1, 1], { theta: 0.55 }), times);
-    d.times.forEach((t, k) => expect(d.values[k]).toBeCloseTo(t >= 0.55 ? Math.exp(-(t - 0.55)) : 0, 13));
+    d.times.forEach((t, k) => {
+      expect(d.values[k]).toBeCloseTo(t >= 0.55 ? Math.exp(-(t - 0.55)) : 0, 13);
+    });
   });
 
   it("impulseResponse – matches python-control's siso_ss2 reference", () => {
     // python-control timeresp_test.py, siso_ss2 (siso_ss1 with D = 0): G = (86s + 100)/(s² + 3s + 2).
     const yimpulse = [86, 70.1808, 57.3753, 46.9975, 38.5766, 31.7344, 26.1668, 21.6292, 17.9245, 14.8945];
     const r = impulseResponse(tf([86, 100], [1, 3, 2]), linspace(0, 1, 10));
-    r.values.forEach((v, k) => expect(v).toBeCloseTo(yimpulse[k]!, 4));
+    r.values.forEach((v, k) => {
+      expect(v).toBeCloseTo(yimpulse[k]!, 4);
+    });
   });
 
   it("impulseResponse – a discrete impulse has unit area (u[0] = 1/dt)", () => {
