@@ -4,6 +4,8 @@
  */
 export type { Controller, ControllerParams, Observation } from "./controller.js";
 export { observe } from "./controller.js";
+export { type DiscretizeOptions, discretize } from "./discretize.js";
+export { effort, iae, ise, itae, type Performance, performance, rmse, type Setpoint } from "./indices.js";
 export { AstromMurrayQueue, type AstromMurrayQueueOptions } from "./plants/astrom-murray-queue.js";
 export { EventQueue, type EventQueueOptions, type EventQueueSummary } from "./plants/event-queue.js";
 export { FluidQueue, type FluidQueueOptions } from "./plants/fluid-queue.js";
@@ -17,6 +19,37 @@ export {
   secondMoment,
   uniformAt,
 } from "./random.js";
+export {
+  defaultTimes,
+  forcedResponse,
+  impulseResponse,
+  stepResponse,
+  type TimeResponse,
+} from "./response.js";
 export type { Signal, SignalLike } from "./signals.js";
 /** Time-varying inputs: `signals.step({ at: 5, from: 100, to: 60 })`, `signals.sum(...)`. */
 export * as signals from "./signals.js";
+export {
+  type StepInfo,
+  type StepInfoOfOptions,
+  type StepInfoOptions,
+  stepInfo,
+  stepInfoOf,
+} from "./step-info.js";
+export {
+  approximateDelay,
+  type ComplexValue,
+  dcGain,
+  feedback,
+  type PidTfOptions,
+  pade,
+  parallel,
+  pidTf,
+  poles,
+  type SystemLike,
+  series,
+  TransferFunction,
+  type TransferFunctionOptions,
+  tf,
+  zeros,
+} from "./tf.js";
