@@ -299,6 +299,21 @@ describe("Vegas", () => {
     expect(large.update({ measurement: 0, latency: 10, inflight: 6000 })).toBe(10_024);
   });
 
+  it("vegas – re-probes the no-load RTT after jitter·probeMultiplier·limit samples", () => {
+    // limit 10, probeMultiplier 1, jitter in [0.5, 1): the probe comes on sample 5…10.
+    const v = new Vegas({ alpha: 3, beta: 6, initialLimit: 10, probeMultiplier: 1, seed: 7 });
+    v.update({ measurement: 0, latency: 0.01, inflight: 10 });
+    let probedAt = Number.NaN;
+    for (let k = 2; k <= 12 && Number.isNaN(probedAt); k++) {
+      // queue ⌈10·(1 − 0.01/0.02)⌉ = 5 lies in [alpha, beta]: the limit stays 10.
+      v.update({ measurement: 0, latency: 0.02, inflight: 10 });
+      if (v.components.rttNoLoad === 0.02) probedAt = k;
+    }
+    expect(probedAt).toBeGreaterThanOrEqual(5);
+    expect(probedAt).toBeLessThanOrEqual(10);
+    expect(v.output).toBe(10);
+  });
+
   it("vegas – a drop shrinks the limit by L(limit)", () => {
     const v = new Vegas({ initialLimit: 100, maxConcurrency: 200 });
     v.update({ measurement: 0, latency: 0.01 });

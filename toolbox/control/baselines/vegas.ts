@@ -25,6 +25,7 @@
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
 import { checkKeys, finite, nullable, positive } from "../pid.js";
+import { Random } from "../random.js";
 
 export interface VegasOptions {
   /** Limit before the first sample, requests, > 0. Default 20. */
@@ -39,7 +40,7 @@ export interface VegasOptions {
   beta?: number | null;
   /** The no-load RTT is re-probed about every probeMultiplier·limit samples, > 0. Default 30. */
   probeMultiplier?: number;
-  /** Seed of the probe jitter generator (any integer). Default 1. */
+  /** Seed of the probe jitter generator (`Random`, any finite number). Default 1. */
   seed?: number;
   /** Kept for the `Controller` interface; Vegas has no setpoint. Default 0. */
   setpoint?: number;
@@ -81,8 +82,7 @@ export class Vegas implements Controller {
   setpoint: number;
   #s: VegasSettings;
   #initialLimit: number;
-  #seed: number;
-  #random: () => number;
+  #random: Random;
   #limit: number;
   #rttNoLoad = 0;
   #queueSize = Number.NaN;
@@ -96,9 +96,8 @@ export class Vegas implements Controller {
       options,
     );
     this.#initialLimit = positive("initialLimit", options.initialLimit ?? 20);
-    this.#seed = finite("seed", options.seed ?? 1);
+    this.#random = new Random(finite("seed", options.seed ?? 1));
     this.setpoint = finite("setpoint", options.setpoint ?? 0);
-    this.#random = mulberry32(this.#seed);
     this.#limit = this.#initialLimit;
     this.#resetProbeJitter();
   }
@@ -151,7 +150,7 @@ export class Vegas implements Controller {
     this.#rttNoLoad = 0;
     this.#queueSize = Number.NaN;
     this.#probeCount = 0;
-    this.#random = mulberry32(this.#seed);
+    this.#random.reset();
     this.#resetProbeJitter();
   }
 
@@ -183,20 +182,8 @@ export class Vegas implements Controller {
   }
 
   #resetProbeJitter(): void {
-    this.#probeJitter = 0.5 + 0.5 * this.#random();
+    this.#probeJitter = this.#random.uniform(0.5, 1);
   }
-}
-
-/** Mulberry32, a small seeded generator of uniform numbers in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function resolve(base: VegasSettings, options: VegasOptions): VegasSettings {
