@@ -2,10 +2,55 @@
  * `zmp/control`: the control-theory half of zmp. Pure TypeScript maths: no
  * I/O, no zeromq, deterministic; runs in Node, a browser page or a notebook.
  */
+export {
+  Aimd,
+  type AimdOptions,
+  Codel,
+  type CodelComponents,
+  type CodelOptions,
+  FixedRate,
+  type FixedRateOptions,
+  Gradient2,
+  type Gradient2Components,
+  type Gradient2Options,
+  Pie,
+  type PieComponents,
+  type PieOptions,
+  pieAutoTuneScale,
+  Vegas,
+  type VegasComponents,
+  type VegasOptions,
+  vegasLog10,
+} from "./baselines/index.js";
 export type { Controller, ControllerParams, Observation } from "./controller.js";
 export { observe } from "./controller.js";
+export {
+  type ControllerKind,
+  type ControllerOptionsMap,
+  controllerKinds,
+  createController,
+} from "./controller-registry.js";
 export { type DiscretizeOptions, discretize } from "./discretize.js";
 export { effort, iae, ise, itae, type Performance, performance, rmse, type Setpoint } from "./indices.js";
+export {
+  type AntiWindup,
+  type FeedforwardSignal,
+  Pid,
+  type PidComponents,
+  type PidDirection,
+  type PidMode,
+  type PidOptions,
+} from "./pid.js";
+export {
+  type FitQuality,
+  type FopdtFit,
+  type IdentifyFopdtOptions,
+  type IdentifyIntegratingOptions,
+  type IntegratingFit,
+  identifyFopdt,
+  identifyIntegrating,
+  type StepTestData,
+} from "./identify.js";
 export { AstromMurrayQueue, type AstromMurrayQueueOptions } from "./plants/astrom-murray-queue.js";
 export { EventQueue, type EventQueueOptions, type EventQueueSummary } from "./plants/event-queue.js";
 export { FluidQueue, type FluidQueueOptions } from "./plants/fluid-queue.js";
@@ -75,3 +120,4 @@ export {
   zieglerNicholsStep,
   zieglerNicholsUltimate,
 } from "./tuning.js";
+export { VelocityPid, type VelocityPidComponents, type VelocityPidOptions } from "./velocity-pid.js";
