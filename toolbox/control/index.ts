@@ -31,6 +31,16 @@ export {
   createController,
 } from "./controller-registry.js";
 export { type DiscretizeOptions, discretize } from "./discretize.js";
+export {
+  type FitQuality,
+  type FopdtFit,
+  type IdentifyFopdtOptions,
+  type IdentifyIntegratingOptions,
+  type IntegratingFit,
+  identifyFopdt,
+  identifyIntegrating,
+  type StepTestData,
+} from "./identify.js";
 export { effort, iae, ise, itae, type Performance, performance, rmse, type Setpoint } from "./indices.js";
 export {
   type AntiWindup,
