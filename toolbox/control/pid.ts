@@ -6,7 +6,8 @@
  * that covers what Brett Beauregard's Arduino PID ("Improving the Beginner's
  * PID", 2011) and Python simple-pid do, plus the two-degree-of-freedom form,
  * derivative filter and back-calculation anti-windup of Åström & Hägglund,
- * "Advanced PID Control" (ISA 2006), §3.3–3.5 and §6.
+ * "Advanced PID Control" (ISA 2006), ch. 3 (filtering, set-point weighting,
+ * windup).
  *
  * Discretization: the integral uses backward Euler, I_k = I_{k−1} + ki·e_k·dt_k.
  * It uses the newest error (no sample of delay), it is what simple-pid and
@@ -58,7 +59,7 @@ export interface PidOptions {
   tf?: number | null;
   /**
    * Derivative filter as the coefficient N: tf = kd / (kp·N) (Åström–Hägglund
-   * §3.3 suggest N = 8…20). Needs kp > 0 when kd > 0. Exclusive with `tf`.
+   * ch. 3 suggest N = 8…20). Needs kp > 0 when kd > 0. Exclusive with `tf`.
    * Default `null`.
    */
   n?: number | null;
@@ -86,7 +87,7 @@ export interface PidOptions {
   /**
    * While the output is limited (by `outputMin`/`outputMax` or `rateLimit`):
    * `"clamp"` stops integrating when the error would drive the output further
-   * into the limit (conditional integration, Åström–Hägglund §3.5);
+   * into the limit (conditional integration, Åström–Hägglund ch. 3);
    * `"backCalculation"` bleeds the integral toward the limit with time
    * constant `tt`; `"none"` lets it wind up. Default `"clamp"`.
    */
@@ -205,7 +206,10 @@ const defaults: PidSettings = {
  */
 export class Pid implements Controller {
   readonly kind = "pid";
-  /** Target for the measurement, measurement units. */
+  /**
+   * Target for the measurement, measurement units. A step in it gives no
+   * derivative kick with c = 0 (the default) and a P step of kp·b·Δr.
+   */
   setpoint: number;
   /** Feedforward added to the output, output units (overwritten each update when `feedforwardSignal` is set). */
   feedforward: number;
@@ -279,6 +283,12 @@ export class Pid implements Controller {
     this.#output = this.#manualOutput;
   }
 
+  /**
+   * Compute the next output from the measurement (or an observation, for
+   * `feedforwardSignal`). dt: the explicit `dt` (seconds, > 0) when given;
+   * otherwise the clock's elapsed time (returning the last output unchanged
+   * when `sampleTime` has not passed yet); otherwise `sampleTime`.
+   */
   update(input: number | Observation, dt?: number): number {
     const observation = observe(input);
     const y = finite("measurement", observation.measurement);
@@ -327,21 +337,19 @@ export class Pid implements Controller {
       return this.#output;
     }
 
+    // The output may move within [lo, hi]: the output limits, narrowed by the
+    // rate limit around the previous output (the rate limit wins when both
+    // cannot hold, so the output walks back into range at the allowed rate).
     const previous = this.#output;
-    const saturate = (v: number): number => {
-      let u = Math.min(s.outputMax, Math.max(s.outputMin, v));
-      if (s.rateLimit !== Number.POSITIVE_INFINITY) {
-        const most = s.rateLimit * step;
-        u = Math.min(previous + most, Math.max(previous - most, u));
-      }
-      return u;
-    };
+    const most = s.rateLimit === Number.POSITIVE_INFINITY ? s.rateLimit : s.rateLimit * step;
+    const lo = Math.min(previous + most, Math.max(previous - most, s.outputMin));
+    const hi = Math.max(previous - most, Math.min(previous + most, s.outputMax));
     const sign = s.direction === "direct" ? 1 : -1;
     const di = sign * s.ki * e * step;
     const rest = p + d + ff;
     let i = this.#i + di;
     let v = rest + i;
-    let u = saturate(v);
+    let u = Math.min(hi, Math.max(lo, v));
     if (u !== v) {
       if (s.antiWindup === "clamp") {
         // Conditional integration: do not integrate in the direction that
@@ -349,16 +357,16 @@ export class Pid implements Controller {
         if ((u < v && di > 0) || (u > v && di < 0)) {
           i = this.#i;
           v = rest + i;
-          u = saturate(v);
+          u = Math.min(hi, Math.max(lo, v));
         }
       } else if (s.antiWindup === "backCalculation" && s.ki > 0) {
-        // dI/dt = ki·e + (u − v)/tt (Åström–Hägglund §3.5), backward Euler
+        // dI/dt = ki·e + (u − v)/tt (Åström–Hägglund ch. 3), backward Euler
         // and implicit in v, so it is stable for any dt/tt:
         // I_k = (I_{k−1} + ki·e·dt + (dt/tt)·(u − rest)) / (1 + dt/tt).
         const tt = this.#trackingTime();
         i = tt > 0 ? (i + (step / tt) * (u - rest)) / (1 + step / tt) : u - rest;
         v = rest + i;
-        u = saturate(v);
+        u = Math.min(hi, Math.max(lo, v));
       }
     }
     this.#i = i;

@@ -5,7 +5,7 @@
  *   Δu_k = kp·(e_k − e_{k−1}) + ki·dt_k·e_k + kd·(δ_k − δ_{k−1}),  δ_k = (e_k − e_{k−1})/dt_k,
  *
  * which for a constant dt is the textbook kd/dt·(e_k − 2e_{k−1} + e_{k−2})
- * (Åström & Wittenmark, "Computer-Controlled Systems", 3rd ed., §8.3). Summed
+ * (Åström & Wittenmark, "Computer-Controlled Systems", 3rd ed., ch. 8). Summed
  * over k it telescopes to the positional PID with backward-Euler integral and
  * backward-difference derivative, so for the same gains and no limits it
  * gives the same outputs as `Pid` with `tf = 0`.
