@@ -51,16 +51,6 @@ export {
   type PidMode,
   type PidOptions,
 } from "./pid.js";
-export {
-  type FitQuality,
-  type FopdtFit,
-  type IdentifyFopdtOptions,
-  type IdentifyIntegratingOptions,
-  type IntegratingFit,
-  identifyFopdt,
-  identifyIntegrating,
-  type StepTestData,
-} from "./identify.js";
 export { AstromMurrayQueue, type AstromMurrayQueueOptions } from "./plants/astrom-murray-queue.js";
 export { EventQueue, type EventQueueOptions, type EventQueueSummary } from "./plants/event-queue.js";
 export { FluidQueue, type FluidQueueOptions } from "./plants/fluid-queue.js";
@@ -74,6 +64,14 @@ export {
   secondMoment,
   uniformAt,
 } from "./random.js";
+export {
+  type RelayAutotuneOptions,
+  type RelayOptions,
+  type RelayResult,
+  type RelayTrace,
+  RelayTuner,
+  relayAutotune,
+} from "./relay.js";
 export {
   defaultTimes,
   forcedResponse,
