@@ -1,0 +1,214 @@
+/**
+ * The directory maps names to endpoints. Nodes register their record (name,
+ * endpoints, services, topics, queues) and heartbeat; the directory evicts a
+ * node that misses heartbeats for 2.5 intervals (so a SIGKILLed node is gone
+ * within 3), refuses a second live node with a taken name, and notifies every
+ * registered node of each change with a version number. It keeps no state on
+ * disk: after a restart, nodes learn from their next heartbeat that it does
+ * not know them and register again.
+ *
+ * The directory is itself a zmp node (named `directory`) whose services are
+ * the directory protocol, so it shares the node's framing, limits and meters.
+ */
+import { checkEndpoint, makeIpcDir, removeIpcDir, transportOf } from "./endpoint.js";
+import { NameTakenError } from "./errors.js";
+import { Node } from "./node.js";
+import { type DirectoryChange, type NodeRecord, parseRecord } from "./record.js";
+import type { CallContext } from "./service.js";
+import { DirectoryService } from "./wire.js";
+
+export interface DirectoryOptions {
+  /**
+   * Endpoints to bind, e.g. `tcp://0.0.0.0:5555` for a graph across hosts.
+   * Default: one ipc endpoint in a private temp folder (removed at stop).
+   */
+  bind?: string | string[];
+  /** Heartbeat interval nodes are told to use, in ms. Default 1 000. */
+  heartbeatMs?: number;
+  /** How long closing sockets may keep sending, in ms. Default 500. */
+  lingerMs?: number;
+}
+
+interface Entry {
+  record: NodeRecord;
+  lastSeen: number;
+}
+
+/** A node is evicted after this many heartbeat intervals of silence (within 3, as promised). */
+const EVICT_AFTER = 2.5;
+
+export class Directory {
+  readonly #node: Node;
+  readonly #entries = new Map<string, Entry>();
+  readonly #names = new Map<string, string>();
+  readonly #heartbeatMs: number;
+  readonly #endpoints: string[];
+  readonly #ownDir: string | undefined;
+  #version = 0;
+  #lastSweep = Date.now();
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #listeners = new Set<(version: number, change: DirectoryChange) => void>();
+
+  private constructor(options: DirectoryOptions) {
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    if (!(heartbeatMs >= 10) || !Number.isFinite(heartbeatMs))
+      throw new RangeError(
+        `Expected \`heartbeatMs\` to be a number >= 10, got \`${String(options.heartbeatMs)}\``,
+      );
+    this.#heartbeatMs = heartbeatMs;
+    let bind = options.bind === undefined ? [] : Array.isArray(options.bind) ? options.bind : [options.bind];
+    bind = bind.map((e) => checkEndpoint(e, "bind"));
+    if (bind.length === 0) {
+      this.#ownDir = makeIpcDir();
+      bind = [`ipc://${this.#ownDir}/directory.sock`];
+    }
+    this.#endpoints = bind;
+    this.#node = Node._internal({
+      name: "directory",
+      directory: "",
+      isDirectory: true,
+      bind,
+      lingerMs: options.lingerMs ?? 500,
+    });
+  }
+
+  /** Starts a directory; resolves once it is bound and answering. */
+  static async start(options: DirectoryOptions = {}): Promise<Directory> {
+    const directory = new Directory(options);
+    try {
+      await directory.#start();
+    } catch (error) {
+      await directory.stop();
+      throw error;
+    }
+    return directory;
+  }
+
+  /** The endpoints the directory listens on (tcp ports resolved). */
+  get endpoints(): string[] {
+    return this.#endpoints.map((e) => (e.endsWith(":*") || e.endsWith(":0") ? this.#node.endpoint : e));
+  }
+
+  /** The endpoint nodes in other threads, processes or hosts should use (the first non-inproc one). */
+  get endpoint(): string {
+    const all = this.endpoints;
+    return all.find((e) => transportOf(e) !== "inproc") ?? all[0]!;
+  }
+
+  /** Heartbeat interval nodes use, ms. */
+  get heartbeatMs(): number {
+    return this.#heartbeatMs;
+  }
+
+  /** Current version (incremented at every change). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Live nodes, as registered. */
+  nodes(): NodeRecord[] {
+    return [...this.#entries.values()].map((e) => e.record);
+  }
+
+  /** Called at every change (used by tests and the CLI). */
+  onChange(listener: (version: number, change: DirectoryChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Removes a node at once (its host was seen to exit), and tells everyone. */
+  evict(id: string, reason: string): boolean {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return false;
+    this.#entries.delete(id);
+    if (this.#names.get(entry.record.name) === id) this.#names.delete(entry.record.name);
+    this.#announce({ op: "down", id, reason });
+    return true;
+  }
+
+  /** Stops answering and closes the sockets. Nodes keep talking to each other. */
+  async stop(): Promise<void> {
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
+    await this.#node.stop();
+    if (this.#ownDir !== undefined) removeIpcDir(this.#ownDir);
+  }
+
+  async #start(): Promise<void> {
+    const node = this.#node;
+    const serve = (service: string, handler: (request: unknown, context: CallContext) => unknown): void =>
+      node._serve(service, handler);
+    serve(DirectoryService.REGISTER, (request, context) => this.#register(request, context));
+    serve(DirectoryService.HEARTBEAT, (request) => this.#heartbeat(request));
+    serve(DirectoryService.UPDATE, (request, context) => this.#update(request, context));
+    serve(DirectoryService.DEREGISTER, (request) => {
+      const id = (request as { id?: unknown } | null)?.id;
+      if (typeof id !== "string") throw new TypeError("Expected `id` to be a string");
+      this.evict(id, "deregistered");
+      return { version: this.#version };
+    });
+    serve(DirectoryService.SNAPSHOT, () => ({ version: this.#version, nodes: this.nodes() }));
+    await node.start();
+    this.#lastSweep = Date.now();
+    this.#sweep = setInterval(() => this.#evictSilent(), Math.max(5, this.#heartbeatMs / 4));
+    this.#sweep.unref();
+  }
+
+  #register(request: unknown, context: CallContext): unknown {
+    const record = parseRecord(request);
+    // A node registers itself only: its routing id is its instance id.
+    if (record.id !== context.caller)
+      throw new TypeError("a node can only register itself (id must be its routing id)");
+    const holder = this.#names.get(record.name);
+    if (holder !== undefined && holder !== record.id && this.#entries.has(holder)) {
+      const other = this.#entries.get(holder)!.record;
+      throw new NameTakenError(
+        `the name \`${record.name}\` is held by a live node (pid ${other.pid} on ${other.hostname})`,
+        record.name,
+      );
+    }
+    this.#entries.set(record.id, { record, lastSeen: Date.now() });
+    this.#names.set(record.name, record.id);
+    this.#announce({ op: "up", node: record });
+    return { version: this.#version, nodes: this.nodes(), heartbeatMs: this.#heartbeatMs };
+  }
+
+  #heartbeat(request: unknown): unknown {
+    const id = (request as { id?: unknown } | null)?.id;
+    const entry = typeof id === "string" ? this.#entries.get(id) : undefined;
+    if (entry !== undefined) entry.lastSeen = Date.now();
+    return { known: entry !== undefined, version: this.#version };
+  }
+
+  #update(request: unknown, context: CallContext): unknown {
+    const record = parseRecord(request);
+    if (record.id !== context.caller) throw new TypeError("a node can only update itself");
+    const entry = this.#entries.get(record.id);
+    if (entry === undefined) return { known: false, version: this.#version };
+    entry.record = record;
+    entry.lastSeen = Date.now();
+    this.#announce({ op: "up", node: record });
+    return { known: true, version: this.#version };
+  }
+
+  #evictSilent(): void {
+    const now = Date.now();
+    const interval = Math.max(5, this.#heartbeatMs / 4);
+    const stall = now - this.#lastSweep - interval;
+    this.#lastSweep = now;
+    // If this process itself was stalled (GC, a blocked event loop), the heartbeats that
+    // arrived meanwhile are still unread: do not count that time against the nodes.
+    if (stall > this.#heartbeatMs / 2) {
+      for (const entry of this.#entries.values()) entry.lastSeen += stall;
+      return;
+    }
+    const limit = now - EVICT_AFTER * this.#heartbeatMs;
+    for (const [id, entry] of this.#entries) if (entry.lastSeen < limit) this.evict(id, "missed heartbeats");
+  }
+
+  #announce(change: DirectoryChange): void {
+    const version = ++this.#version;
+    for (const entry of this.#entries.values()) this.#node._notify(entry.record.id, version, change);
+    for (const listener of this.#listeners) listener(version, change);
+  }
+}

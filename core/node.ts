@@ -1,0 +1,827 @@
+/**
+ * A node: a named unit of execution with its sockets, registered in the
+ * directory. Each node binds a ROUTER (services, queue messages) and an XPUB
+ * (topics), and connects a second ROUTER, whose routing id is the node's
+ * instance id, to the directory and to the peers it calls or pushes to.
+ */
+import { hostname } from "node:os";
+import * as zmq from "zeromq";
+import { decodeArray } from "./codec.js";
+import {
+  advertised,
+  bindAddress,
+  checkEndpoint,
+  makeIpcDir,
+  removeIpcDir,
+  shortId,
+  type Transport,
+  transportOf,
+} from "./endpoint.js";
+import { ClosedError, CodecError, errorToData, NameTakenError, RemoteError, TimeoutError } from "./errors.js";
+import { Outbox } from "./outbox.js";
+import { checkName, type DirectoryChange, type HostKind, type NodeRecord, parseRecord } from "./record.js";
+import { Replica } from "./replica.js";
+import { type CallOptions, type Handler, ServiceClient, ServiceServer } from "./service.js";
+import { closeTracked, trackObserver, trackSocket } from "./sockets.js";
+import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
+
+export interface NodeOptions {
+  /** The node's name, unique among live nodes of the graph. */
+  name: string;
+  /** Endpoint of the directory to register with (a `Graph` fills it in). */
+  directory: string;
+  /**
+   * Transport for this node's own sockets. Default: the directory's transport
+   * (`inproc` works only for nodes in the directory's thread).
+   */
+  transport?: Transport;
+  /** Folder for ipc socket files. Default: a private temp folder, removed at stop. */
+  ipcDir?: string;
+  /** Interface tcp sockets bind on. Default `127.0.0.1` (loopback only). */
+  bindHost?: string;
+  /** Host name or address other hosts use to reach this node over tcp. Default: `bindHost`. */
+  advertiseHost?: string;
+  /** Where the node runs, as shown by `zmp graph`. Default `"inline"`. */
+  host?: HostKind;
+  /** Timeout of `call()` when the call gives none, in ms. Default 30 000. */
+  callTimeoutMs?: number;
+  /** Longest `stop()` waits for handlers in progress, in ms. Default 5 000. */
+  drainTimeoutMs?: number;
+  /** How long closing sockets may keep sending queued messages, in ms. Default 1 000. */
+  lingerMs?: number;
+  /** Largest message accepted, in bytes (bigger ones are refused with an error). Default 16 MiB. */
+  maxMessageSize?: number;
+  /** Record the caller's stack in each call so errors point at it (about 1 µs per call). Default true. */
+  traceCalls?: boolean;
+  /** Longest `start()` waits for the directory, in ms. Default 10 000. */
+  startTimeoutMs?: number;
+}
+
+/** Options only the directory uses: bind fixed endpoints, do not register. */
+interface InternalOptions {
+  bind?: string[];
+  isDirectory?: boolean;
+}
+
+export type NodeState = "idle" | "starting" | "running" | "stopping" | "stopped";
+
+interface Resolved {
+  name: string;
+  directory: string;
+  transport: Transport;
+  ipcDir: string | undefined;
+  bindHost: string;
+  advertiseHost: string | undefined;
+  host: HostKind;
+  callTimeoutMs: number;
+  drainTimeoutMs: number;
+  lingerMs: number;
+  maxMessageSize: number;
+  traceCalls: boolean;
+  startTimeoutMs: number;
+  bind: string[] | undefined;
+  isDirectory: boolean;
+}
+
+function positive(value: unknown, option: string, fallback: number, allowInfinity = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0) || (!allowInfinity && !Number.isFinite(value))) {
+    throw new RangeError(`Expected \`${option}\` to be a positive number, got \`${String(value)}\``);
+  }
+  return value;
+}
+
+/** Applies defaults and validates options in one place. */
+function resolve(options: NodeOptions & InternalOptions): Resolved {
+  if (options === null || typeof options !== "object") throw new TypeError("Expected node options object");
+  const isDirectory = options.isDirectory === true;
+  const name = checkName(options.name, "name");
+  const directory = isDirectory ? "" : checkEndpoint(options.directory, "directory");
+  const firstBind = options.bind?.[0];
+  const transport =
+    options.transport ?? (firstBind !== undefined ? transportOf(firstBind) : transportOf(directory));
+  if (!["inproc", "ipc", "tcp"].includes(transport))
+    throw new TypeError(`Expected \`transport\` to be inproc, ipc or tcp, got \`${String(transport)}\``);
+  return {
+    name,
+    directory,
+    transport,
+    ipcDir: options.ipcDir ?? (options.bind !== undefined ? dirOf(options.bind) : undefined),
+    bindHost: options.bindHost ?? (firstBind?.startsWith("tcp://") ? hostOf(firstBind) : "127.0.0.1"),
+    advertiseHost: options.advertiseHost,
+    host: options.host ?? "inline",
+    callTimeoutMs: positive(options.callTimeoutMs, "callTimeoutMs", 30_000, true),
+    drainTimeoutMs: positive(options.drainTimeoutMs, "drainTimeoutMs", 5_000),
+    lingerMs: positive(options.lingerMs, "lingerMs", 1_000),
+    maxMessageSize: positive(options.maxMessageSize, "maxMessageSize", 16 * 1024 * 1024),
+    traceCalls: options.traceCalls ?? true,
+    startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
+    bind: options.bind,
+    isDirectory,
+  };
+}
+
+/** Counters of frames this node refused. */
+export interface RejectCounts {
+  /** Frames that could not be decoded or had the wrong shape. */
+  malformed: number;
+  /** Frames larger than `maxMessageSize`. */
+  oversized: number;
+}
+
+export class Node {
+  readonly name: string;
+  readonly #o: Resolved;
+  #state: NodeState = "idle";
+  #id = "";
+  #endpoint = "";
+  #pubEndpoint = "";
+  #startedAt = 0;
+  #inbound: zmq.Router | undefined;
+  #outbound: zmq.Router | undefined;
+  #observer: zmq.Observer | undefined;
+  #pub: zmq.XPublisher | undefined;
+  #inbox: Outbox | undefined;
+  #outbox: Outbox | undefined;
+  #ownIpcDir: string | undefined;
+  #loops: Promise<void>[] = [];
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #heartbeatMs = 1000;
+  #beating = false;
+  #registering: Promise<void> | undefined;
+  #updateScheduled = false;
+  #synced: Promise<void> = Promise.resolve();
+  #refreshing: Promise<void> | undefined;
+  /** Endpoints the connecting socket is connected to, by peer id. */
+  #peers = new Map<string, string>();
+  #peerByEndpoint = new Map<string, string>();
+  #retired = new Set<string>();
+  #unsubscribeReplica: (() => void) | undefined;
+  readonly #replica = new Replica();
+  readonly #server = new ServiceServer();
+  readonly #client: ServiceClient;
+  readonly #directoryPeer: NodeRecord;
+  readonly rejects: RejectCounts = { malformed: 0, oversized: 0 };
+
+  constructor(options: NodeOptions) {
+    this.#o = resolve(options as NodeOptions & InternalOptions);
+    this.name = this.#o.name;
+    this.#client = new ServiceClient({
+      outbox: () => this.#outbox,
+      providers: (service) => this.#replica.providers(service),
+      connect: (peer) => this.#connect(peer),
+      refresh: () => this.#refresh(),
+    });
+    this.#client.traceCalls = this.#o.traceCalls;
+    this.#directoryPeer = {
+      id: DIRECTORY_ID,
+      name: "directory",
+      host: "inline",
+      pid: 0,
+      hostname: "",
+      endpoint: this.#o.directory,
+      pubEndpoint: "",
+      services: [],
+      topics: [],
+      queues: [],
+      startedAt: 0,
+    };
+    this.#server.handlers.set(BuiltinService.PING, () => ({
+      name: this.name,
+      id: this.#id,
+      pid: process.pid,
+    }));
+  }
+
+  /** Lifecycle state. */
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  /** This start's instance id (also the ZeroMQ routing id); empty before the first start. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Endpoint of the node's ROUTER socket (services, queues). */
+  get endpoint(): string {
+    return this.#endpoint;
+  }
+
+  /** Endpoint of the node's XPUB socket (topics). */
+  get pubEndpoint(): string {
+    return this.#pubEndpoint;
+  }
+
+  /** Endpoint of the directory this node registers with. */
+  get directory(): string {
+    return this.#o.directory;
+  }
+
+  /**
+   * Binds the sockets and registers with the directory. Resolves only when the
+   * node is reachable and listed; rejects (and leaves nothing open) if the
+   * directory refuses the name or does not answer within `startTimeoutMs`.
+   * Calling it again while starting or running returns the same promise.
+   */
+  start(): Promise<void> {
+    if (this.#state === "running") return Promise.resolve();
+    if (this.#state === "starting") return this.#startPromise!;
+    if (this.#state === "stopping") return this.#stopPromise!.then(() => this.start());
+    this.#state = "starting";
+    this.#startPromise = this.#start().then(
+      () => {
+        this.#state = "running";
+      },
+      async (error: unknown) => {
+        await this.#teardown();
+        this.#state = "stopped";
+        throw error;
+      },
+    );
+    return this.#startPromise;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#o;
+    this.#id = o.isDirectory ? DIRECTORY_ID : `${o.name}#${shortId()}`;
+    this.#startedAt = Date.now();
+    let ipcDir = o.ipcDir;
+    if (o.transport === "ipc" && ipcDir === undefined && o.bind === undefined)
+      ipcDir = this.#ownIpcDir = makeIpcDir();
+    const plan = { transport: o.transport, ipcDir, bindHost: o.bindHost };
+    // libzmq drops the connection of a peer sending a frame over this hard cap; frames
+    // between maxMessageSize and the cap are read and answered with a clear error.
+    const hardCap = Math.min(2 * o.maxMessageSize + 65536, 2 ** 31 - 1);
+
+    const inbound = trackSocket(new zmq.Router({ linger: o.lingerMs, maxMessageSize: hardCap }));
+    this.#inbound = inbound;
+    for (const address of o.bind ?? [bindAddress(plan, o.name)]) await inbound.bind(address);
+    this.#endpoint = advertised(inbound.lastEndpoint ?? "", o.advertiseHost);
+
+    const pub = trackSocket(new zmq.XPublisher({ linger: o.lingerMs, verbosity: "allSubsUnsubs" }));
+    this.#pub = pub;
+    await pub.bind(bindAddress(plan, `${o.name}-pub`));
+    this.#pubEndpoint = advertised(pub.lastEndpoint ?? "", o.advertiseHost);
+
+    const outbound = trackSocket(
+      new zmq.Router({ routingId: this.#id, mandatory: true, linger: o.lingerMs, maxMessageSize: hardCap }),
+    );
+    this.#outbound = outbound;
+    this.#observer = trackObserver(await observe(outbound));
+
+    this.#inbox = new Outbox(inbound);
+    this.#outbox = new Outbox(outbound, {
+      onSendError: (dest, _batch, error) => {
+        if (dest !== undefined) this.#client.peerLost(dest, `could not send: ${(error as Error).message}`);
+      },
+    });
+    this.#server.attach(this.#inbox);
+    this.#server.refusing = false;
+    this.#loops = [
+      this.#receive(inbound, (f) => this.#onInbound(f)),
+      this.#receive(outbound, (f) => this.#onOutbound(f)),
+      this.#watch(this.#observer),
+    ];
+    this.#unsubscribeReplica = this.#replica.subscribe((change) => this.#onChange(change));
+
+    if (!o.isDirectory) await this.#register(o.startTimeoutMs, true);
+  }
+
+  /**
+   * Deregisters, refuses new calls (callers retry them elsewhere), waits for
+   * calls in progress (at most `drainTimeoutMs`), then closes the sockets with
+   * a bounded linger. Calling it twice is a no-op; `start()` may follow.
+   */
+  stop(): Promise<void> {
+    if (this.#state === "idle" || this.#state === "stopped") return Promise.resolve();
+    if (this.#state === "stopping") return this.#stopPromise!;
+    if (this.#state === "starting")
+      return this.#startPromise!.then(
+        () => this.stop(),
+        () => undefined,
+      );
+    this.#state = "stopping";
+    this.#stopPromise = this.#stop().finally(() => {
+      this.#state = "stopped";
+    });
+    return this.#stopPromise;
+  }
+
+  async #stop(): Promise<void> {
+    const o = this.#o;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    if (!o.isDirectory) {
+      await this.#client
+        .callPeer(
+          this.#directoryPeer,
+          DirectoryService.DEREGISTER,
+          { id: this.#id },
+          Math.min(1000, o.drainTimeoutMs),
+        )
+        .catch(() => undefined);
+    }
+    this.#server.refusing = true;
+    await withTimeout(this.#server.idle(), o.drainTimeoutMs);
+    this.#client.closeAll();
+    await withTimeout(Promise.all([this.#inbox?.flushed(), this.#outbox?.flushed()]), o.lingerMs);
+    await this.#teardown();
+  }
+
+  /** Closes whatever is open; safe after a partial start. */
+  async #teardown(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    this.#unsubscribeReplica?.();
+    this.#unsubscribeReplica = undefined;
+    this.#server.attach(undefined);
+    this.#inbox?.close();
+    this.#outbox?.close();
+    this.#client.closeAll();
+    closeTracked(this.#observer);
+    this.#observer = undefined;
+    for (const socket of [this.#inbound, this.#outbound, this.#pub]) closeTracked(socket);
+    await Promise.allSettled(this.#loops);
+    this.#loops = [];
+    this.#inbound = this.#outbound = this.#pub = undefined;
+    this.#inbox = this.#outbox = undefined;
+    this.#peers.clear();
+    this.#peerByEndpoint.clear();
+    this.#retired.clear();
+    this.#replica.load(-1, []);
+    if (this.#ownIpcDir !== undefined) {
+      removeIpcDir(this.#ownIpcDir);
+      this.#ownIpcDir = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- services
+
+  /**
+   * Serves `service` with `handler`. The handler's return value (or the value
+   * its promise resolves to) is the reply; a throw becomes a `RemoteError` at
+   * the caller. Registration reaches the directory asynchronously; await
+   * {@link synced} to know it has.
+   */
+  provide<Req = unknown, Res = unknown>(service: string, handler: Handler<Req, Res>): void {
+    checkName(service, "service");
+    if (typeof handler !== "function") throw new TypeError("Expected `handler` to be a function");
+    if (service.startsWith("zmp."))
+      throw new TypeError(`Expected \`service\` not to use the reserved prefix zmp., got \`${service}\``);
+    this.#server.handlers.set(service, handler as Handler);
+    this.#scheduleUpdate();
+  }
+
+  /** Stops serving `service` (calls in progress finish). */
+  unprovide(service: string): void {
+    if (this.#server.handlers.delete(service)) this.#scheduleUpdate();
+  }
+
+  /** Services this node provides (the built-in `zmp.*` ones excluded). */
+  get services(): string[] {
+    return [...this.#server.handlers.keys()].filter((s) => !s.startsWith("zmp."));
+  }
+
+  /**
+   * Calls `service` on a live provider (the one with the fewest calls
+   * outstanding from this node) and resolves with its reply. Rejects with
+   * `TimeoutError`, `RemoteError`, `UnknownServiceError`, `PeerLostError`,
+   * `CodecError` or `ClosedError`.
+   */
+  call<Res = unknown>(service: string, request?: unknown, options?: CallOptions): Promise<Res> {
+    if (this.#state !== "running") {
+      return Promise.reject(
+        new ClosedError(`cannot call \`${service}\`: node \`${this.name}\` is ${this.#state}`),
+      );
+    }
+    const timeoutMs = options?.timeoutMs ?? this.#o.callTimeoutMs;
+    if (!(timeoutMs > 0)) {
+      return Promise.reject(
+        new RangeError(`Expected \`timeoutMs\` to be a positive number, got \`${timeoutMs}\``),
+      );
+    }
+    return this.#client.call(service, request ?? null, timeoutMs, options?.node) as Promise<Res>;
+  }
+
+  /**
+   * Resolves when at least `providers` live nodes (default 1) provide
+   * `service`; rejects with `TimeoutError` after `timeoutMs` (default 10 000).
+   */
+  waitFor(service: string, options: { providers?: number; timeoutMs?: number } = {}): Promise<void> {
+    const want = options.providers ?? 1;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const site = new TimeoutError(
+      `waited ${timeoutMs} ms for ${want} provider(s) of \`${service}\``,
+      timeoutMs,
+    );
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => this.#replica.providers(service).length >= want;
+      if (this.#state === "running" && check()) return resolve();
+      const done = (error?: Error): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        unsubscribe();
+        if (error) reject(error);
+        else resolve();
+      };
+      const unsubscribe = this.#replica.subscribe(() => {
+        if (check()) done();
+      });
+      const timer = setTimeout(() => done(site), timeoutMs);
+      // Notifications can be missed (directory restart): ask for a snapshot now and then.
+      const poll = setInterval(() => {
+        if (this.#state !== "running") return;
+        this.#refresh().then(
+          () => check() && done(),
+          () => undefined,
+        );
+      }, 250);
+      if (this.#state === "running")
+        void this.#refresh().then(
+          () => check() && done(),
+          () => undefined,
+        );
+    });
+  }
+
+  /** Live nodes as this node's replica of the directory lists them. */
+  nodes(): NodeRecord[] {
+    return this.#replica.all();
+  }
+
+  /** Resolves when the directory holds this node's current services. */
+  synced(): Promise<void> {
+    return this.#synced;
+  }
+
+  /** Calls in flight from this node, and calls being handled by it. */
+  get inflight(): { calls: number; handling: number } {
+    return { calls: this.#client.inflight, handling: this.#server.inflight };
+  }
+
+  // ---------------------------------------------------------------- directory
+
+  #record(): NodeRecord {
+    return {
+      id: this.#id,
+      name: this.name,
+      host: this.#o.host,
+      pid: process.pid,
+      hostname: hostname(),
+      endpoint: this.#endpoint,
+      pubEndpoint: this.#pubEndpoint,
+      services: this.services,
+      topics: [],
+      queues: [],
+      startedAt: this.#startedAt,
+    };
+  }
+
+  async #register(timeoutMs: number, first: boolean): Promise<void> {
+    if (this.#registering) return this.#registering;
+    this.#registering = (async () => {
+      let reply: { version: number; nodes: unknown[]; heartbeatMs: number };
+      try {
+        reply = (await this.#client.callPeer(
+          this.#directoryPeer,
+          DirectoryService.REGISTER,
+          this.#record(),
+          timeoutMs,
+        )) as typeof reply;
+      } catch (error) {
+        if (error instanceof RemoteError && error.remoteCode === "NAME_TAKEN") {
+          throw new NameTakenError(`cannot start node \`${this.name}\`: ${error.message}`, this.name, {
+            cause: error,
+          });
+        }
+        if (error instanceof TimeoutError && first) {
+          throw new TimeoutError(
+            `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} did not answer within ${timeoutMs} ms`,
+            timeoutMs,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      this.#replica.load(reply.version, reply.nodes.map(parseRecord));
+      this.#heartbeatMs = reply.heartbeatMs;
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
+      this.#heartbeat.unref();
+    })().finally(() => {
+      this.#registering = undefined;
+    });
+    return this.#registering;
+  }
+
+  #beat(): void {
+    if (this.#retired.size > 0) this.#sweepRetired();
+    if (this.#beating || this.#state !== "running") return;
+    this.#beating = true;
+    this.#client
+      .callPeer(
+        this.#directoryPeer,
+        DirectoryService.HEARTBEAT,
+        { id: this.#id, version: this.#replica.version },
+        this.#heartbeatMs * 2,
+      )
+      .then((reply) => {
+        const r = reply as { known: boolean; version: number };
+        if (!r.known) return this.#register(this.#heartbeatMs * 2, false);
+        if (r.version !== this.#replica.version) return this.#refresh();
+      })
+      .catch(() => undefined) // directory unreachable: keep beating, re-register when it answers
+      .finally(() => {
+        this.#beating = false;
+      });
+  }
+
+  /** Sends the current record to the directory at the end of the turn (services changed). */
+  #scheduleUpdate(): void {
+    if (this.#state !== "running" && this.#state !== "starting") return;
+    if (this.#updateScheduled) return;
+    this.#updateScheduled = true;
+    this.#synced = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.#updateScheduled = false;
+        if (this.#state !== "running" && this.#state !== "starting") return resolve();
+        const send = (): Promise<void> =>
+          this.#client
+            .callPeer(this.#directoryPeer, DirectoryService.UPDATE, this.#record(), this.#heartbeatMs * 3)
+            .then((r) => {
+              if ((r as { known: boolean }).known === false)
+                return this.#register(this.#heartbeatMs * 3, false);
+            });
+        (this.#registering ?? Promise.resolve()).then(send).then(resolve, () => resolve());
+      });
+    });
+  }
+
+  /** Fetches a snapshot (coalesced: one request at a time). */
+  #refresh(): Promise<void> {
+    if (this.#o.isDirectory) return Promise.resolve();
+    if (this.#refreshing) return this.#refreshing;
+    this.#refreshing = this.#client
+      .callPeer(this.#directoryPeer, DirectoryService.SNAPSHOT, null, 2000)
+      .then((reply) => {
+        const r = reply as { version: number; nodes: unknown[] };
+        this.#replica.load(r.version, r.nodes.map(parseRecord));
+      })
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
+    return this.#refreshing;
+  }
+
+  #onChange(change: DirectoryChange): void {
+    if (change.op !== "down") return;
+    if (change.reason === "deregistered") {
+      // A graceful stop: the peer drains what it has and replies; keep the connection
+      // until those replies are in (or the connection drops).
+      if (this.#client.outstanding(change.id) > 0) this.#retired.add(change.id);
+      else this.#forgetPeer(change.id);
+      return;
+    }
+    this.#client.peerLost(change.id, `it left the graph (${change.reason})`);
+    this.#forgetPeer(change.id);
+  }
+
+  #onDisconnect(address: string): void {
+    const peer = this.#peerByEndpoint.get(address);
+    if (peer === undefined) return;
+    // The connection dropped: whatever was in flight on it is lost (at-most-once).
+    this.#client.peerLost(peer, "the connection to it dropped");
+    if (this.#retired.has(peer)) this.#forgetPeer(peer);
+  }
+
+  /** Disconnects from a peer that left (ZeroMQ would otherwise keep reconnecting). */
+  #forgetPeer(id: string): void {
+    this.#retired.delete(id);
+    const endpoint = this.#peers.get(id);
+    if (endpoint === undefined) return;
+    this.#peers.delete(id);
+    this.#peerByEndpoint.delete(endpoint);
+    try {
+      this.#outbound?.disconnect(endpoint);
+    } catch {
+      // already disconnected
+    }
+  }
+
+  /** Retired peers whose last replies came in are disconnected at the next heartbeat. */
+  #sweepRetired(): void {
+    for (const id of this.#retired) if (this.#client.outstanding(id) === 0) this.#forgetPeer(id);
+  }
+
+  #connect(peer: NodeRecord): void {
+    if (this.#peers.has(peer.id)) return;
+    // zeromq.js warns (process.emitWarning) whenever ZMQ_CONNECT_ROUTING_ID is set on a
+    // socket that already has endpoints, although the option is meant for the very next
+    // connect, which follows at once. Silence exactly that synchronous call.
+    const emitWarning = process.emitWarning;
+    process.emitWarning = () => undefined;
+    try {
+      this.#outbound!.connect(peer.endpoint, { routingId: peer.id });
+    } finally {
+      process.emitWarning = emitWarning;
+    }
+    this.#peers.set(peer.id, peer.endpoint);
+    this.#peerByEndpoint.set(peer.endpoint, peer.id);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  async #receive(socket: zmq.Router, onFrames: (frames: Buffer[]) => void): Promise<void> {
+    try {
+      for await (const frames of socket) onFrames(frames);
+    } catch (error) {
+      if (!socket.closed) throw error;
+    }
+  }
+
+  /**
+   * Reads the connecting socket's events with our own loop: zeromq.js's
+   * `events.on()` mode leaves an unhandled rejection behind when the observer
+   * closes mid-read.
+   */
+  async #watch(observer: zmq.Observer): Promise<void> {
+    try {
+      for await (const event of observer) if (event.type === "disconnect") this.#onDisconnect(event.address);
+    } catch {
+      // closed
+    }
+  }
+
+  #onInbound(frames: Buffer[]): void {
+    const identity = frames[0]!.toString("latin1");
+    const body = this.#check(frames, identity);
+    if (body === undefined) return;
+    switch (body[0]) {
+      case Kind.CALL:
+        this.#guard(identity, () => this.#server.onCalls(identity, body));
+        return;
+      default:
+        this.#reject(
+          identity,
+          new CodecError(`unexpected frame kind ${String(body[0])} on the service socket`),
+        );
+    }
+  }
+
+  #onOutbound(frames: Buffer[]): void {
+    const peer = frames[0]!.toString("latin1");
+    const body = this.#check(frames, undefined);
+    if (body === undefined) return;
+    switch (body[0]) {
+      case Kind.REPLY:
+        this.#guard(undefined, () => this.#client.onReplies(body));
+        return;
+      case Kind.NOTIFY:
+        if (peer === DIRECTORY_ID) this.#guard(undefined, () => this.#onNotify(body));
+        return;
+      case Kind.ERROR:
+        // A peer could not read something we sent: a bug or a version mismatch; count it.
+        this.rejects.malformed++;
+        return;
+      default:
+        this.rejects.malformed++;
+    }
+  }
+
+  #onNotify(body: unknown[]): void {
+    for (let k = 1; k + 1 < body.length; k += 2) {
+      const version = body[k];
+      const change = body[k + 1] as { op?: unknown; id?: unknown; reason?: unknown; node?: unknown };
+      if (typeof version !== "number") throw new CodecError("malformed NOTIFY frame");
+      const parsed: DirectoryChange =
+        change?.op === "up"
+          ? { op: "up", node: parseRecord(change.node) }
+          : { op: "down", id: String(change?.id), reason: String(change?.reason ?? "") };
+      if (!this.#replica.apply(version, parsed)) {
+        void this.#refresh().catch(() => undefined);
+        return;
+      }
+    }
+  }
+
+  /** Checks shape and size; decodes. Returns undefined (after counting and answering) when refused. */
+  #check(frames: Buffer[], identity: string | undefined): unknown[] | undefined {
+    if (frames.length !== 2) {
+      this.#reject(identity, new CodecError(`malformed message: ${frames.length - 1} frames, expected 1`));
+      return undefined;
+    }
+    const body = frames[1]!;
+    if (body.length > this.#o.maxMessageSize + 65536) {
+      this.rejects.oversized++;
+      this.#reject(
+        identity,
+        new CodecError(`message of ${body.length} bytes exceeds maxMessageSize ${this.#o.maxMessageSize}`),
+        false,
+      );
+      return undefined;
+    }
+    try {
+      return decodeArray(body);
+    } catch (error) {
+      this.#reject(identity, error as Error);
+      return undefined;
+    }
+  }
+
+  #guard(identity: string | undefined, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#reject(identity, error as Error);
+    }
+  }
+
+  /** Counts a refused frame and, when the sender can be answered, tells it why. */
+  #reject(identity: string | undefined, error: Error, count = true): void {
+    if (count) this.rejects.malformed++;
+    if (identity === undefined || this.#inbox === undefined) return;
+    const batch = this.#inbox.batch(identity, "E", (b) => b.writer.append(Kind.ERROR));
+    batch.writer.append(errorToData(error));
+    batch.items++;
+    this.#inbox.added(batch);
+  }
+
+  /** @internal The directory uses the bound socket to notify registered nodes. */
+  _notify(identity: string, version: number, change: DirectoryChange): void {
+    if (this.#inbox === undefined) return;
+    const batch = this.#inbox.batch(identity, "N", (b) => b.writer.append(Kind.NOTIFY));
+    batch.writer.append(version);
+    batch.writer.append(change);
+    batch.items++;
+    this.#inbox.added(batch);
+  }
+
+  /** @internal Ask the directory to remove another node (its host was seen to exit). */
+  _deregister(id: string): Promise<unknown> {
+    return this.#client.callPeer(this.#directoryPeer, DirectoryService.DEREGISTER, { id }, 2000);
+  }
+
+  /** @internal Serve a built-in (`zmp.`) service; not announced to the directory. */
+  _serve(service: string, handler: Handler): void {
+    this.#server.handlers.set(service, handler);
+  }
+
+  /** @internal Forget a node at once (its host was seen to exit). */
+  _drop(id: string, reason: string): void {
+    this.#replica.drop(id, reason);
+  }
+
+  /** @internal Construct a node with internal options (the directory). */
+  static _internal(options: NodeOptions & InternalOptions): Node {
+    return new Node(options);
+  }
+}
+
+function hostOf(tcpEndpoint: string): string {
+  const rest = tcpEndpoint.slice("tcp://".length);
+  const host = rest.slice(0, rest.lastIndexOf(":"));
+  return host.startsWith("[") ? host.slice(1, -1) : host;
+}
+
+function dirOf(endpoints: string[]): string | undefined {
+  const ipc = endpoints.find((e) => e.startsWith("ipc://"));
+  if (ipc === undefined) return undefined;
+  const path = ipc.slice("ipc://".length);
+  return path.slice(0, path.lastIndexOf("/"));
+}
+
+/**
+ * Opens an event observer on `socket`. zeromq.js names the monitor endpoint
+ * after the observer's memory address; right after another socket closed,
+ * libzmq may still hold that name (its reaper closes monitors asynchronously)
+ * and the new observer fails with EADDRINUSE. Retry briefly.
+ */
+async function observe(socket: zmq.Socket): Promise<zmq.Observer> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return new zmq.Observer(socket);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EADDRINUSE" || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + attempt));
+    }
+  }
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * The outbox coalesces what a node sends to one peer in one event-loop turn
+ * into one ZeroMQ frame per (peer, kind, channel), and sends the frames at the
+ * end of the turn (`setImmediate`). A lone message waits for nothing but the
+ * end of the current turn; a burst of N messages costs one send, one promise
+ * and one N-API crossing instead of N. (nats.js coalesces its writes the same
+ * way; zeromq.js allows one pending send per socket, so frames are sent one
+ * after another from a single writer.)
+ */
+/** The one socket method the outbox uses (ROUTER, PUB...). */
+export interface Sender {
+  send(message: Buffer | Buffer[]): Promise<void>;
+}
+
+import { BatchWriter } from "./codec.js";
+
+export interface OutboxOptions {
+  /** Most messages in one frame before it is sealed and a new one begun. Default 4096. */
+  maxItems?: number;
+  /** Frame size in bytes past which a frame is sealed. Default 256 KiB. */
+  maxBytes?: number;
+  /**
+   * How a destination string becomes the first frame: `latin1` for routing ids
+   * (byte-exact round trip of any identity), `utf8` for topics. Default `latin1`.
+   */
+  destEncoding?: "latin1" | "utf8";
+  /** Called when a frame could not be sent (peer unreachable, socket closed). */
+  onSendError?: (dest: string | undefined, batch: Batch, error: unknown) => void;
+}
+
+/** A frame under construction for one destination. */
+export class Batch {
+  readonly writer: BatchWriter;
+  /** Messages in the frame (head fields excluded). */
+  items = 0;
+  /** Owner data: what the channel needs to account for the frame after sending (sequence numbers...). */
+  tag: unknown = undefined;
+  constructor(
+    readonly dest: string | undefined,
+    readonly key: string,
+  ) {
+    this.writer = new BatchWriter(512);
+  }
+}
+
+export class Outbox {
+  readonly #socket: Sender;
+  readonly #destEncoding: "latin1" | "utf8";
+  readonly #maxItems: number;
+  readonly #maxBytes: number;
+  readonly #onSendError: OutboxOptions["onSendError"];
+  #open = new Map<string, Batch>();
+  #ready: Batch[] = [];
+  #scheduled = false;
+  #sending = false;
+  #closed = false;
+  #idle: (() => void)[] = [];
+  #last: Batch | undefined;
+  /** Frames handed to ZeroMQ so far. */
+  framesSent = 0;
+  /** Bytes handed to ZeroMQ so far. */
+  bytesSent = 0;
+
+  constructor(socket: Sender, options: OutboxOptions = {}) {
+    this.#socket = socket;
+    this.#destEncoding = options.destEncoding ?? "latin1";
+    this.#maxItems = options.maxItems ?? 4096;
+    this.#maxBytes = options.maxBytes ?? 256 * 1024;
+    this.#onSendError = options.onSendError;
+  }
+
+  /**
+   * The open frame for `key` (one per destination, kind and channel), made
+   * with `init` writing the head fields when there is none. Append messages
+   * to `batch.writer` and count them in `batch.items`, then call {@link added}.
+   */
+  batch(dest: string | undefined, key: string, init: (batch: Batch) => void): Batch {
+    const last = this.#last;
+    if (last !== undefined && last.key === key && last.dest === dest) return last;
+    const mapKey = dest === undefined ? key : `${dest}\u0000${key}`;
+    let batch = this.#open.get(mapKey);
+    if (batch === undefined) {
+      batch = new Batch(dest, key);
+      init(batch);
+      this.#open.set(mapKey, batch);
+      this.#schedule();
+    }
+    this.#last = batch;
+    return batch;
+  }
+
+  /** Seals `batch` once it is full; call after appending to it. */
+  added(batch: Batch): void {
+    if (batch.items >= this.#maxItems || batch.writer.byteLength >= this.#maxBytes) this.#seal(batch);
+  }
+
+  /** Frames sealed or open but not yet handed to ZeroMQ. */
+  get pending(): number {
+    return this.#ready.length + this.#open.size;
+  }
+
+  /** Resolves when everything added so far has been handed to ZeroMQ. */
+  flushed(): Promise<void> {
+    if (!this.#scheduled && !this.#sending && this.#open.size === 0 && this.#ready.length === 0)
+      return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Sends what is open right now instead of at the end of the turn. */
+  flushNow(): void {
+    this.#flush();
+  }
+
+  /** Stops accepting frames; what is not yet sent is reported through `onSendError`. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #seal(batch: Batch): void {
+    const mapKey = batch.dest === undefined ? batch.key : `${batch.dest}\u0000${batch.key}`;
+    if (this.#open.get(mapKey) === batch) this.#open.delete(mapKey);
+    if (this.#last === batch) this.#last = undefined;
+    this.#ready.push(batch);
+    if (!this.#sending) void this.#send();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    this.#last = undefined;
+    if (this.#open.size > 0) {
+      for (const batch of this.#open.values()) this.#ready.push(batch);
+      this.#open.clear();
+    }
+    if (!this.#sending) void this.#send();
+  }
+
+  async #send(): Promise<void> {
+    this.#sending = true;
+    try {
+      while (this.#ready.length > 0) {
+        const frames = this.#ready;
+        this.#ready = [];
+        for (const batch of frames) {
+          if (this.#closed) {
+            this.#onSendError?.(batch.dest, batch, new Error("socket closed"));
+            continue;
+          }
+          const body = batch.writer.finish();
+          try {
+            if (batch.dest === undefined) await this.#socket.send(body);
+            else await this.#socket.send([Buffer.from(batch.dest, this.#destEncoding), body]);
+            this.framesSent++;
+            this.bytesSent += body.length;
+          } catch (error) {
+            this.#onSendError?.(batch.dest, batch, error);
+          }
+        }
+      }
+    } finally {
+      this.#sending = false;
+      if (!this.#scheduled && this.#open.size === 0) {
+        const idle = this.#idle;
+        this.#idle = [];
+        for (const resolve of idle) resolve();
+      }
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * What the directory knows about a node, and the checks applied to records
+ * arriving from the wire (a record is data from a peer: it is validated field
+ * by field, never trusted).
+ */
+
+/** Where a node's code runs. `remote` is a node that joined from another host or terminal. */
+export type HostKind = "inline" | "thread" | "process" | "remote";
+export const HOST_KINDS: readonly HostKind[] = ["inline", "thread", "process", "remote"];
+
+/** A queue a node pulls from, with the credit window it grants each producer. */
+export interface QueueRecord {
+  name: string;
+  /** Messages a producer may have unacknowledged at this puller. */
+  window: number;
+}
+
+export interface NodeRecord {
+  /** Unique instance id (also its ZeroMQ routing id); changes at every start. */
+  id: string;
+  /** The node's name, unique among live nodes. */
+  name: string;
+  host: HostKind;
+  pid: number;
+  hostname: string;
+  /** ROUTER endpoint for services and queue messages. */
+  endpoint: string;
+  /** XPUB endpoint for topics. */
+  pubEndpoint: string;
+  services: string[];
+  /** Topics this node has published on. */
+  topics: string[];
+  /** Queues this node pulls from. */
+  queues: QueueRecord[];
+  /** When the node started, ms since the epoch. */
+  startedAt: number;
+}
+
+/** A change the directory announces. */
+export type DirectoryChange = { op: "up"; node: NodeRecord } | { op: "down"; id: string; reason: string };
+
+const NAME = /^[A-Za-z0-9_.:/@+-]{1,128}$/;
+
+/** Checks a node or channel name: 1–128 characters of `A-Z a-z 0-9 _ . : / @ + -`. */
+export function checkName(value: unknown, what = "name"): string {
+  if (typeof value !== "string" || !NAME.test(value)) {
+    throw new TypeError(
+      `Expected \`${what}\` to be 1–128 characters of A-Z a-z 0-9 _ . : / @ + -, got \`${String(value).slice(0, 200)}\``,
+    );
+  }
+  return value;
+}
+
+function str(v: unknown, field: string, max = 1024): string {
+  if (typeof v !== "string" || v.length > max)
+    throw new TypeError(`Expected record field \`${field}\` to be a string`);
+  return v;
+}
+
+function strings(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || v.length > 10_000)
+    throw new TypeError(`Expected record field \`${field}\` to be an array`);
+  return v.map((x, i) => checkName(x, `${field}[${i}]`));
+}
+
+/** Validates a record received from the wire; throws `TypeError` naming the bad field. */
+export function parseRecord(value: unknown): NodeRecord {
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new TypeError("Expected a node record object");
+  const v = value as Record<string, unknown>;
+  const host = v.host;
+  if (!HOST_KINDS.includes(host as HostKind))
+    throw new TypeError(`Expected record field \`host\` to be one of ${HOST_KINDS.join(", ")}`);
+  if (!Number.isInteger(v.pid)) throw new TypeError("Expected record field `pid` to be an integer");
+  if (typeof v.startedAt !== "number")
+    throw new TypeError("Expected record field `startedAt` to be a number");
+  if (!Array.isArray(v.queues)) throw new TypeError("Expected record field `queues` to be an array");
+  const queues = (v.queues as unknown[]).map((q, i) => {
+    const r = (q ?? {}) as Record<string, unknown>;
+    if (!Number.isInteger(r.window) || (r.window as number) < 1)
+      throw new TypeError(`Expected record field \`queues[${i}].window\` to be a positive integer`);
+    return { name: checkName(r.name, `queues[${i}].name`), window: r.window as number };
+  });
+  return {
+    id: str(v.id, "id", 255),
+    name: checkName(v.name, "name"),
+    host: host as HostKind,
+    pid: v.pid as number,
+    hostname: str(v.hostname, "hostname", 255),
+    endpoint: str(v.endpoint, "endpoint"),
+    pubEndpoint: str(v.pubEndpoint, "pubEndpoint"),
+    services: strings(v.services, "services"),
+    topics: strings(v.topics, "topics"),
+    queues,
+    startedAt: v.startedAt as number,
+  };
+}

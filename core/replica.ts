@@ -1,0 +1,123 @@
+/**
+ * Each node's copy of the directory: a versioned map of node records kept up
+ * to date by the directory's change notifications (and, when one was missed,
+ * by a fresh snapshot — the zguide's "Clone" pattern in small). Lookups
+ * (providers of a service, publishers of a topic, pullers of a queue) read
+ * indexes rebuilt lazily after a change.
+ */
+import type { DirectoryChange, NodeRecord } from "./record.js";
+
+export type ReplicaListener = (change: DirectoryChange) => void;
+
+export class Replica {
+  #nodes = new Map<string, NodeRecord>();
+  #version = -1;
+  #services: Map<string, NodeRecord[]> | undefined;
+  #pullers: Map<string, NodeRecord[]> | undefined;
+  #listeners = new Set<ReplicaListener>();
+
+  /** Version of the directory state this replica reflects (−1 before the first snapshot). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Replaces the whole state with a snapshot; announces the differences to listeners. */
+  load(version: number, nodes: readonly NodeRecord[]): void {
+    const next = new Map(nodes.map((n) => [n.id, n]));
+    const changes: DirectoryChange[] = [];
+    for (const [id, old] of this.#nodes) {
+      if (!next.has(id)) changes.push({ op: "down", id, reason: "gone from snapshot" });
+      else if (next.get(id) !== old) changes.push({ op: "up", node: next.get(id)! });
+    }
+    for (const [id, node] of next) if (!this.#nodes.has(id)) changes.push({ op: "up", node });
+    this.#nodes = next;
+    this.#version = version;
+    this.#invalidate();
+    for (const change of changes) this.#emit(change);
+  }
+
+  /**
+   * Applies one notification. Returns false when it does not follow the
+   * current version (a notification was missed): the caller fetches a snapshot.
+   */
+  apply(version: number, change: DirectoryChange): boolean {
+    if (version <= this.#version) return true;
+    if (version !== this.#version + 1) return false;
+    this.#version = version;
+    if (change.op === "up") this.#nodes.set(change.node.id, change.node);
+    else if (!this.#nodes.delete(change.id)) return true;
+    this.#invalidate();
+    this.#emit(change);
+    return true;
+  }
+
+  /** Forgets a node at once (its host was seen to exit); the directory's notice follows. */
+  drop(id: string, reason: string): void {
+    if (!this.#nodes.delete(id)) return;
+    this.#invalidate();
+    this.#emit({ op: "down", id, reason });
+  }
+
+  get(id: string): NodeRecord | undefined {
+    return this.#nodes.get(id);
+  }
+
+  byName(name: string): NodeRecord | undefined {
+    for (const node of this.#nodes.values()) if (node.name === name) return node;
+    return undefined;
+  }
+
+  all(): NodeRecord[] {
+    return [...this.#nodes.values()];
+  }
+
+  /** Live nodes providing `service`. */
+  providers(service: string): readonly NodeRecord[] {
+    if (this.#services === undefined) {
+      this.#services = new Map();
+      for (const node of this.#nodes.values())
+        for (const s of node.services) {
+          const list = this.#services.get(s);
+          if (list === undefined) this.#services.set(s, [node]);
+          else list.push(node);
+        }
+    }
+    return this.#services.get(service) ?? [];
+  }
+
+  /** Live nodes pulling from `queue`. */
+  pullers(queue: string): readonly NodeRecord[] {
+    if (this.#pullers === undefined) {
+      this.#pullers = new Map();
+      for (const node of this.#nodes.values())
+        for (const q of node.queues) {
+          const list = this.#pullers.get(q.name);
+          if (list === undefined) this.#pullers.set(q.name, [node]);
+          else list.push(node);
+        }
+    }
+    return this.#pullers.get(queue) ?? [];
+  }
+
+  /** Live nodes that publish a topic matching `prefix` (ZeroMQ prefix semantics). */
+  publishers(prefix: string): NodeRecord[] {
+    const result: NodeRecord[] = [];
+    for (const node of this.#nodes.values())
+      if (node.topics.some((t) => t.startsWith(prefix))) result.push(node);
+    return result;
+  }
+
+  subscribe(listener: ReplicaListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #invalidate(): void {
+    this.#services = undefined;
+    this.#pullers = undefined;
+  }
+
+  #emit(change: DirectoryChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+}

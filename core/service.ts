@@ -1,0 +1,446 @@
+/**
+ * Services: request/reply between nodes over ROUTER sockets with correlation
+ * ids, so one node has any number of calls outstanding (no REQ lock-step; the
+ * zguide's "asynchronous client/server" pattern). Calls and replies sent to
+ * one peer in one event-loop turn travel in one frame (see outbox.ts).
+ */
+
+import {
+  ClosedError,
+  CodecError,
+  dataToErrorData,
+  errorToData,
+  PeerLostError,
+  RemoteError,
+  TimeoutError,
+  UnknownServiceError,
+} from "./errors.js";
+import type { Outbox } from "./outbox.js";
+import type { NodeRecord } from "./record.js";
+import { Kind, Status } from "./wire.js";
+
+/** What a handler learns about the call it serves. */
+export interface CallContext {
+  /** Instance id of the calling node. */
+  readonly caller: string;
+  /** The service name called. */
+  readonly service: string;
+}
+
+/** Serves one service: returns the reply, or a promise of it. Throwing sends a `RemoteError` to the caller. */
+export type Handler<Req = unknown, Res = unknown> = (
+  request: Req,
+  context: CallContext,
+) => Res | Promise<Res>;
+
+export interface CallOptions {
+  /** Give up after this many milliseconds with a `TimeoutError`. Default: the node's `callTimeoutMs`. */
+  timeoutMs?: number;
+  /** Call this node (by name) rather than any provider. */
+  node?: string;
+}
+
+/** The reply status a stopping node uses: the call was not run, so any provider may take it. */
+export const NOT_RUN = 2;
+
+// ------------------------------------------------------------------ server
+
+/** Meter hooks the server reports to (no-ops until meters are attached). */
+export interface ServerMeter {
+  started(service: string): void;
+  finished(service: string, startNs: bigint, ok: boolean): void;
+}
+
+export class ServiceServer {
+  readonly handlers = new Map<string, Handler>();
+  /** Calls being handled right now. */
+  inflight = 0;
+  /** When true, new calls are answered NOT_RUN (the node is stopping). */
+  refusing = false;
+  #idle: (() => void)[] = [];
+  #reply: Outbox | undefined;
+  meter: ServerMeter | undefined;
+
+  /** Attaches the outbox of the bound ROUTER socket (at each start). */
+  attach(outbox: Outbox | undefined): void {
+    this.#reply = outbox;
+  }
+
+  /** Resolves when no call is being handled. */
+  idle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Handles a CALL frame `[1, corr, service, request, ...]` from `caller`. */
+  onCalls(caller: string, frame: unknown[]): void {
+    const n = frame.length;
+    if ((n - 1) % 3 !== 0)
+      throw new CodecError(`malformed CALL frame: ${n - 1} fields is not a multiple of 3`);
+    for (let k = 1; k < n; k += 3) {
+      const corr = frame[k];
+      const service = frame[k + 1];
+      if (typeof corr !== "number" || typeof service !== "string") {
+        throw new CodecError("malformed CALL frame: expected (number, string, value) triples");
+      }
+      this.#call(caller, corr, service, frame[k + 2]);
+    }
+  }
+
+  #call(caller: string, corr: number, service: string, request: unknown): void {
+    if (this.refusing) {
+      this.#send(caller, corr, NOT_RUN, { name: "ClosedError", message: "node is stopping", code: "CLOSED" });
+      return;
+    }
+    const handler = this.handlers.get(service);
+    if (handler === undefined) {
+      this.#send(caller, corr, Status.ERROR, {
+        name: "UnknownServiceError",
+        message: `this node does not provide \`${service}\``,
+        code: "UNKNOWN_SERVICE",
+      });
+      return;
+    }
+    this.inflight++;
+    const meter = this.meter;
+    const t0 = meter !== undefined ? process.hrtime.bigint() : 0n;
+    meter?.started(service);
+    let result: unknown;
+    try {
+      result = handler(request, { caller, service });
+    } catch (error) {
+      this.#done(caller, corr, Status.ERROR, errorToData(error), service, t0, false);
+      return;
+    }
+    if (
+      result !== null &&
+      typeof result === "object" &&
+      typeof (result as PromiseLike<unknown>).then === "function"
+    ) {
+      (result as PromiseLike<unknown>).then(
+        (value) => this.#done(caller, corr, Status.OK, value, service, t0, true),
+        (error: unknown) => this.#done(caller, corr, Status.ERROR, errorToData(error), service, t0, false),
+      );
+    } else this.#done(caller, corr, Status.OK, result, service, t0, true);
+  }
+
+  #done(
+    caller: string,
+    corr: number,
+    status: number,
+    value: unknown,
+    service: string,
+    t0: bigint,
+    ok: boolean,
+  ): void {
+    this.#send(caller, corr, status, value);
+    this.meter?.finished(service, t0, ok);
+    if (--this.inflight === 0 && this.#idle.length > 0) {
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+
+  #send(caller: string, corr: number, status: number, value: unknown): void {
+    const outbox = this.#reply;
+    if (outbox === undefined) return; // socket gone: the caller's timeout or peer-loss handling answers it
+    const batch = outbox.batch(caller, "R", (b) => b.writer.append(Kind.REPLY));
+    const w = batch.writer;
+    const mark = w.mark();
+    try {
+      w.append(corr);
+      w.append(status);
+      w.append(value);
+    } catch (error) {
+      // The handler's value is not plain data: tell the caller instead of losing the reply.
+      w.rollback(mark);
+      w.append(corr);
+      w.append(Status.ERROR);
+      w.append({
+        name: "CodecError",
+        message: `the reply could not be encoded: ${(error as Error).message}`,
+        code: "CODEC",
+      });
+    }
+    batch.items++;
+    outbox.added(batch);
+  }
+}
+
+// ------------------------------------------------------------------ client
+
+interface Pending {
+  corr: number;
+  peer: string;
+  peerName: string;
+  service: string;
+  request: unknown;
+  timeoutMs: number;
+  target: string | undefined;
+  tried: string[] | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  site: { stack?: string } | undefined;
+}
+
+/** What the client needs from its node. */
+export interface ClientLink {
+  /** Outbox of the connecting ROUTER socket, or undefined when stopped. */
+  outbox(): Outbox | undefined;
+  /** Live providers of a service (from the node's replica). */
+  providers(service: string): readonly NodeRecord[];
+  /** Makes sure the connecting socket is connected to `peer`. */
+  connect(peer: NodeRecord): void;
+  /** Asks the directory for a fresh snapshot (after a lookup miss). */
+  refresh(): Promise<void>;
+}
+
+export class ServiceClient {
+  readonly #link: ClientLink;
+  readonly #pending = new Map<number, Pending>();
+  /** Calls outstanding per peer id: the load balancer picks the least loaded provider. */
+  readonly #outstanding = new Map<string, number>();
+  #corr = 0;
+  #rotate = 0;
+  /** Capture the caller's stack at each call (costs ~1 µs); see NodeOptions.traceCalls. */
+  traceCalls = true;
+
+  constructor(link: ClientLink) {
+    this.#link = link;
+  }
+
+  /** Calls in flight from this node. */
+  get inflight(): number {
+    return this.#pending.size;
+  }
+
+  /** Calls in flight to one peer. */
+  outstanding(peer: string): number {
+    return this.#outstanding.get(peer) ?? 0;
+  }
+
+  call(service: string, request: unknown, timeoutMs: number, target: string | undefined): Promise<unknown> {
+    let site: { stack?: string } | undefined;
+    if (this.traceCalls) {
+      site = {};
+      Error.captureStackTrace(site, ServiceClient.prototype.call);
+    }
+    return new Promise((resolve, reject) => {
+      const p: Pending = {
+        corr: 0,
+        peer: "",
+        peerName: "",
+        service,
+        request,
+        timeoutMs,
+        target,
+        tried: undefined,
+        resolve,
+        reject,
+        timer: undefined,
+        site,
+      };
+      if (Number.isFinite(timeoutMs)) {
+        p.timer = setTimeout(() => this.#timeout(p), timeoutMs);
+      }
+      this.#dispatch(p, true);
+    });
+  }
+
+  /** Calls one peer directly by instance id (used for the directory). */
+  callPeer(peer: NodeRecord, service: string, request: unknown, timeoutMs: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const p: Pending = {
+        corr: 0,
+        peer: "",
+        peerName: peer.name,
+        service,
+        request,
+        timeoutMs,
+        target: undefined,
+        tried: undefined,
+        resolve,
+        reject,
+        timer: undefined,
+        site: undefined,
+      };
+      if (Number.isFinite(timeoutMs)) p.timer = setTimeout(() => this.#timeout(p), timeoutMs);
+      this.#send(p, peer);
+    });
+  }
+
+  /** Picks a provider and sends; on a lookup miss, refreshes the replica once before failing. */
+  #dispatch(p: Pending, mayRefresh: boolean): void {
+    const provider = this.#pick(p);
+    if (provider !== undefined) {
+      this.#send(p, provider);
+      return;
+    }
+    if (mayRefresh) {
+      this.#link.refresh().then(
+        () => {
+          if (!this.#settled(p)) this.#dispatch(p, false);
+        },
+        () => {
+          if (!this.#settled(p)) this.#dispatch(p, false);
+        },
+      );
+      return;
+    }
+    const where =
+      p.target === undefined ? "no live node provides it" : `node \`${p.target}\` does not provide it`;
+    this.#fail(p, new UnknownServiceError(`cannot call \`${p.service}\`: ${where}`, p.service));
+  }
+
+  #settled(p: Pending): boolean {
+    // A pending call that timed out has no timer and no pending entry but is marked by corr = -1.
+    return p.corr === -1;
+  }
+
+  #pick(p: Pending): NodeRecord | undefined {
+    const all = this.#link.providers(p.service);
+    let best: NodeRecord | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    const n = all.length;
+    if (n === 0) return undefined;
+    const start = this.#rotate++ % n;
+    for (let i = 0; i < n; i++) {
+      const node = all[(start + i) % n]!;
+      if (p.target !== undefined && node.name !== p.target) continue;
+      if (p.tried?.includes(node.id)) continue;
+      const load = this.#outstanding.get(node.id) ?? 0;
+      if (load < bestLoad) {
+        best = node;
+        bestLoad = load;
+        if (load === 0) break;
+      }
+    }
+    return best;
+  }
+
+  #send(p: Pending, peer: NodeRecord): void {
+    const outbox = this.#link.outbox();
+    if (outbox === undefined) {
+      this.#fail(p, new ClosedError(`cannot call \`${p.service}\`: the node is not running`));
+      return;
+    }
+    this.#link.connect(peer);
+    const batch = outbox.batch(peer.id, "C", (b) => b.writer.append(Kind.CALL));
+    const w = batch.writer;
+    const mark = w.mark();
+    const corr = ++this.#corr;
+    try {
+      w.append(corr);
+      w.append(p.service);
+      w.append(p.request);
+    } catch (error) {
+      w.rollback(mark);
+      this.#fail(p, error as Error);
+      return;
+    }
+    batch.items++;
+    outbox.added(batch);
+    p.corr = corr;
+    p.peer = peer.id;
+    p.peerName = peer.name;
+    this.#pending.set(corr, p);
+    this.#outstanding.set(peer.id, (this.#outstanding.get(peer.id) ?? 0) + 1);
+  }
+
+  /** Handles a REPLY frame `[2, corr, status, value, ...]`. */
+  onReplies(frame: unknown[]): void {
+    const n = frame.length;
+    if ((n - 1) % 3 !== 0) throw new CodecError("malformed REPLY frame");
+    for (let k = 1; k < n; k += 3) {
+      const p = this.#pending.get(frame[k] as number);
+      if (p === undefined) continue; // timed out or failed already
+      this.#release(p);
+      const status = frame[k + 1];
+      const value = frame[k + 2];
+      if (status === Status.OK) {
+        p.corr = -1;
+        if (p.timer !== undefined) clearTimeout(p.timer);
+        p.resolve(value);
+      } else if (status === NOT_RUN) {
+        // The provider refused without running the call (it is stopping): any other provider may take it.
+        this.#exclude(p);
+        this.#dispatch(p, true);
+      } else {
+        const data = dataToErrorData(value);
+        if (data.code === "UNKNOWN_SERVICE") {
+          // The provider no longer has the service (our replica was behind): try another one.
+          this.#exclude(p);
+          this.#dispatch(p, true);
+          continue;
+        }
+        this.#fail(
+          p,
+          new RemoteError(
+            `\`${p.service}\` failed on node \`${p.peerName}\`: ${data.name}: ${data.message}`,
+            p.peerName,
+            data.name,
+            data.stack,
+            data.code,
+          ),
+        );
+      }
+    }
+  }
+
+  /** Remembers that `p`'s current provider refused it, so the retry goes elsewhere. */
+  #exclude(p: Pending): void {
+    if (p.tried === undefined) p.tried = [p.peer];
+    else p.tried.push(p.peer);
+  }
+
+  /** Fails every call in flight to `peer` (it disconnected, crashed or was evicted). */
+  peerLost(peer: string, reason: string): void {
+    for (const p of [...this.#pending.values()]) {
+      if (p.peer !== peer) continue;
+      this.#release(p);
+      this.#fail(
+        p,
+        new PeerLostError(`\`${p.service}\` on node \`${p.peerName}\` got no reply: ${reason}`, p.peerName),
+      );
+    }
+  }
+
+  /** Fails every call in flight (the node is stopping). */
+  closeAll(): void {
+    for (const p of [...this.#pending.values()]) {
+      this.#release(p);
+      this.#fail(p, new ClosedError(`\`${p.service}\` was cancelled: the calling node stopped`));
+    }
+  }
+
+  #release(p: Pending): void {
+    this.#pending.delete(p.corr);
+    const left = (this.#outstanding.get(p.peer) ?? 1) - 1;
+    if (left <= 0) this.#outstanding.delete(p.peer);
+    else this.#outstanding.set(p.peer, left);
+  }
+
+  #timeout(p: Pending): void {
+    p.timer = undefined;
+    if (this.#pending.get(p.corr) === p) this.#release(p);
+    const where = p.peerName ? ` (node \`${p.peerName}\`)` : "";
+    this.#fail(
+      p,
+      new TimeoutError(`\`${p.service}\`${where} did not answer within ${p.timeoutMs} ms`, p.timeoutMs),
+    );
+  }
+
+  #fail(p: Pending, error: Error): void {
+    if (p.corr === -1) return;
+    p.corr = -1;
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    if (p.site?.stack !== undefined) {
+      // Point the stack at the caller: the error's own frames are timers and socket loops.
+      const header = `${error.name}: ${error.message}`;
+      error.stack = header + p.site.stack.slice(p.site.stack.indexOf("\n"));
+    }
+    p.reject(error);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * zmp's wire protocol on ROUTER sockets. After the routing frame every message
+ * is ONE frame: a MessagePack array whose first element is the kind, followed
+ * by the kind's fields and then its items (a batch: all the messages one node
+ * sent to one peer in one event-loop turn).
+ *
+ *   CALL    [1, corr, service, request, corr, service, request, ...]
+ *   REPLY   [2, corr, status, value, ...]           status 0 = ok, 1 = error
+ *   PUSH    [3, queue, firstSeq, message, message, ...]
+ *   ACK     [4, queue, window, ackedThrough, seq, seq, ...]
+ *   NOTIFY  [5, version, change]                    directory -> node
+ *   ERROR   [6, error]                              answer to a frame that could not be read
+ *
+ * Topics use PUB/SUB: frame 1 is the topic (so ZeroMQ's prefix filter works),
+ * frame 2 is `[publisherId, firstSeq, message, ...]`.
+ */
+export const Kind = {
+  CALL: 1,
+  REPLY: 2,
+  PUSH: 3,
+  ACK: 4,
+  NOTIFY: 5,
+  ERROR: 6,
+} as const;
+
+export type KindCode = (typeof Kind)[keyof typeof Kind];
+
+export const Status = { OK: 0, ERROR: 1 } as const;
+
+/** Names of the built-in services every node provides. */
+export const BuiltinService = {
+  STATS: "zmp.stats",
+  PING: "zmp.ping",
+} as const;
+
+/** Names of the directory's services. */
+export const DirectoryService = {
+  REGISTER: "zmp.directory.register",
+  HEARTBEAT: "zmp.directory.heartbeat",
+  UPDATE: "zmp.directory.update",
+  DEREGISTER: "zmp.directory.deregister",
+  SNAPSHOT: "zmp.directory.snapshot",
+} as const;
+
+/** The routing id under which every node reaches the directory. */
+export const DIRECTORY_ID = "zmp.directory";
