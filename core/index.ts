@@ -1,2 +1,24 @@
 /** `zmp/core`: nodes and channels on ZeroMQ. Knows nothing of the toolbox. */
-export {};
+export { decode, encode } from "./codec.js";
+export { Directory, type DirectoryOptions } from "./directory.js";
+export { findDirectory } from "./discovery.js";
+export { checkEndpoint, TRANSPORTS, type Transport } from "./endpoint.js";
+export {
+  BusyError,
+  ClosedError,
+  CodecError,
+  HostExitError,
+  NameTakenError,
+  PeerLostError,
+  ProtocolError,
+  RemoteError,
+  TimeoutError,
+  UnknownServiceError,
+  ZmpError,
+} from "./errors.js";
+export { Graph, type GraphOptions, type SpawnOptions } from "./graph.js";
+export { type ExitInfo, HostedNode } from "./host.js";
+export type { NodeInit, Teardown } from "./host-run.js";
+export { Node, type NodeOptions, type NodeState } from "./node.js";
+export type { HostKind, NodeRecord, QueueRecord } from "./record.js";
+export type { CallContext, CallOptions, Handler } from "./service.js";
