@@ -10,5 +10,7 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     teardownTimeout: 10_000,
+    // Graphs opened by tests do not write the per-user discovery file.
+    env: { ZMP_NO_ADVERTISE: "1" },
   },
 });

@@ -1,0 +1,114 @@
+/**
+ * Test helpers: unique endpoints per transport, graphs that always close,
+ * and polling with a deadline instead of sleeping.
+ */
+import { spawn as spawnProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Transport } from "../core/index.js";
+
+let counter = 0;
+
+/** A fresh, unused endpoint for `transport` (tcp uses port 0 via `*`; ipc a path in `dir`). */
+export function uniqueEndpoint(transport: Transport, dir: string): string {
+  counter++;
+  switch (transport) {
+    case "inproc":
+      return `inproc://test-${process.pid}-${counter}-${Date.now()}`;
+    case "ipc":
+      return `ipc://${join(dir, `t${counter}.sock`)}`;
+    case "tcp":
+      return "tcp://127.0.0.1:*";
+  }
+}
+
+/** A temp folder removed by the returned cleanup. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "zmp-test-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Polls `check` until it returns a truthy value (which is returned) or the
+ * deadline passes (then throws with `what` and the last value seen).
+ */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  { timeoutMs = 10_000, intervalMs = 10 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)}${lastError ? `, error: ${String(lastError)}` : ""})`,
+  );
+}
+
+/** Whether a process id is alive. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Awaits `promise` and returns what it rejected with (fails if it resolved). */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a rejection, got a resolved promise");
+}
+
+/** A TypeScript script running in a child process (through tsx), and the first JSON line it printed. */
+export interface Script {
+  child: import("node:child_process").ChildProcess;
+  first: Promise<Record<string, unknown>>;
+  /** SIGKILLs the script if it still runs and waits for it to end. */
+  kill(): Promise<void>;
+}
+
+/** Starts `file` (a .ts path) with tsx, passing `args`; collect with `kill()` in a finally/afterEach. */
+export function startScript(file: string | URL, args: string[] = []): Script {
+  const path = file instanceof URL ? fileURLToPath(file) : file;
+  const child = spawnProcess(process.execPath, ["--import", import.meta.resolve("tsx"), path, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const first = new Promise<Record<string, unknown>>((resolve, reject) => {
+    let buffer = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.indexOf("\n");
+      if (line >= 0) resolve(JSON.parse(buffer.slice(0, line)) as Record<string, unknown>);
+    });
+    child.once("exit", (code, signal) =>
+      reject(new Error(`script ${path} exited (${code ?? signal}) before printing`)),
+    );
+  });
+  first.catch(() => undefined);
+  return {
+    child,
+    first,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}

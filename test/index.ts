@@ -1,0 +1,2 @@
+/** Test helpers shared by the suites (not part of the package). */
+export * from "./helpers.js";
