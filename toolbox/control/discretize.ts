@@ -5,6 +5,7 @@
 import { add, charpoly, degree, multiply, power, scale } from "./poly.js";
 import { realize, zohStep } from "./ss.js";
 import { TransferFunction } from "./tf.js";
+import { checkNumber, oneOf, positive } from "./validate.js";
 
 /** Options of `discretize`. */
 export interface DiscretizeOptions {
@@ -43,18 +44,13 @@ export function discretize(
   options: DiscretizeOptions = {},
 ): TransferFunction {
   if (sys.isDiscrete) throw new RangeError(`Expected a continuous system, got one with \`dt\` = ${sys.dt}`);
-  if (!Number.isFinite(sampleTime) || sampleTime <= 0) {
-    throw new RangeError(`Expected \`sampleTime\` to be a positive number, got \`${sampleTime}\``);
-  }
-  const method = options.method ?? "zoh";
-  if (method === "zoh") {
-    if (options.prewarp !== undefined) {
-      throw new RangeError('Expected `prewarp` only with `method: "tustin"`, got it with `"zoh"`');
-    }
-    return zoh(sys, sampleTime);
-  }
+  positive("sampleTime", sampleTime);
+  const method = oneOf("method", options.method ?? "zoh", ["zoh", "tustin"]);
   if (method === "tustin") return tustin(sys, sampleTime, options.prewarp);
-  throw new RangeError(`Expected \`method\` to be "zoh" or "tustin", got \`${String(method)}\``);
+  if (options.prewarp !== undefined) {
+    throw new RangeError('Expected `prewarp` only with `method: "tustin"`, got it with `"zoh"`');
+  }
+  return zoh(sys, sampleTime);
 }
 
 function zoh(sys: TransferFunction, T: number): TransferFunction {
@@ -122,9 +118,7 @@ function tustin(sys: TransferFunction, T: number, prewarp: number | undefined): 
   }
   let k = 2 / T;
   if (prewarp !== undefined) {
-    if (!Number.isFinite(prewarp) || prewarp <= 0 || prewarp >= Math.PI / T) {
-      throw new RangeError(`Expected \`prewarp\` to be a frequency in (0, π/T) rad/s, got \`${prewarp}\``);
-    }
+    checkNumber("prewarp", prewarp, "a frequency in (0, π/T) rad/s", (v) => v > 0 && v < Math.PI / T);
     k = prewarp / Math.tan((prewarp * T) / 2);
   }
   const n = Math.max(degree(sys.num), degree(sys.den));

@@ -17,6 +17,7 @@
  */
 
 import { lusolve } from "mathjs";
+import { checkNumber, checkObject, fail, positive } from "./validate.js";
 
 /** Open-loop test data: the plant input and its measured output at the same times. */
 export interface StepTestData {
@@ -88,11 +89,6 @@ export interface IntegratingFit extends FitQuality {
   theta: number;
 }
 
-function fail(name: string, what: string, value: unknown, type = false): never {
-  const message = `Expected \`${name}\` to be ${what}, got \`${String(value)}\``;
-  throw type ? new TypeError(message) : new RangeError(message);
-}
-
 interface Prepared {
   times: Float64Array;
   du: Float64Array;
@@ -103,7 +99,7 @@ interface Prepared {
 }
 
 function prepare(data: StepTestData): Prepared {
-  if (data === null || typeof data !== "object") fail("data", "an object", data, true);
+  checkObject("data", data);
   const n = data.times?.length;
   if (typeof n !== "number" || n < 3) fail("times", "an array of at least 3 samples", n);
   if (data.input?.length !== n) fail("input", `an array as long as \`times\` (${n})`, data.input?.length);
@@ -315,17 +311,11 @@ function quality(
 
 function thetaLimit(p: Prepared, given: number | undefined): number {
   const end = p.times[p.times.length - 1]!;
-  const limit = given ?? 0.5 * (end - p.start);
-  if (typeof limit !== "number" || !(limit > 0) || !Number.isFinite(limit)) {
-    fail("thetaMax", "a positive number", given);
-  }
-  return limit;
+  return positive("thetaMax", given ?? 0.5 * (end - p.start));
 }
 
 function gridSize(given: number | undefined, fallback: number): number {
-  const grid = given ?? fallback;
-  if (typeof grid !== "number" || !Number.isInteger(grid) || grid < 5) fail("grid", "an integer ≥ 5", given);
-  return grid;
+  return checkNumber("grid", given ?? fallback, "an integer ≥ 5", (v) => Number.isInteger(v) && v >= 5);
 }
 
 /**
@@ -337,10 +327,7 @@ export function identifyFopdt(data: StepTestData, options: IdentifyFopdtOptions 
   const n = p.times.length;
   const span = p.times[n - 1]! - p.times[0]!;
   const thetaMax = thetaLimit(p, options.thetaMax);
-  const tauMax = options.tauMax ?? 10 * span;
-  if (typeof tauMax !== "number" || !(tauMax > 0) || !Number.isFinite(tauMax)) {
-    fail("tauMax", "a positive number", options.tauMax);
-  }
+  const tauMax = positive("tauMax", options.tauMax ?? 10 * span);
   const grid = gridSize(options.grid, 40);
   let minDt = Number.POSITIVE_INFINITY;
   for (let i = 1; i < n; i++) minDt = Math.min(minDt, p.times[i]! - p.times[i - 1]!);

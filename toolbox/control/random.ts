@@ -9,6 +9,8 @@
  * platform (only 32-bit integer arithmetic and IEEE doubles are used).
  */
 
+import { checkNumber, fail, finite, positive } from "./validate.js";
+
 const TWO_POW_32 = 4294967296;
 const TWO_POW_53 = 9007199254740992;
 
@@ -30,25 +32,6 @@ function seedWords(seed: number): [number, number] {
   // Keep the fractional part too so 1.5 and 1 are different seeds.
   const frac = Math.floor((seed - whole) * TWO_POW_32) >>> 0;
   return [lo ^ frac, hi ^ fmix32(frac)];
-}
-
-function checkSeed(name: string, value: unknown): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`Expected \`${name}\` to be a finite number, got \`${String(value)}\``);
-  }
-  if (!Number.isFinite(value)) {
-    throw new RangeError(`Expected \`${name}\` to be a finite number, got \`${value}\``);
-  }
-  return value;
-}
-
-function checkPositive(name: string, value: number): void {
-  if (typeof value !== "number") {
-    throw new TypeError(`Expected \`${name}\` to be a positive number, got \`${String(value)}\``);
-  }
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(`Expected \`${name}\` to be a positive number, got \`${value}\``);
-  }
 }
 
 /**
@@ -77,8 +60,8 @@ export class Random {
    * @param stream independent sub-sequence index for the same seed (default 0).
    */
   constructor(seed = 1, stream = 0) {
-    this.#seed = checkSeed("seed", seed);
-    this.#stream = checkSeed("stream", stream);
+    this.#seed = finite("seed", seed);
+    this.#stream = finite("stream", stream);
     this.reset();
   }
 
@@ -206,26 +189,27 @@ export type DistributionShape =
 
 /** Throws a RangeError/TypeError naming `name` unless `shape` is a valid `DistributionShape`. */
 export function checkShape(name: string, shape: DistributionShape): DistributionShape {
-  if (shape === null || typeof shape !== "object") {
-    throw new TypeError(`Expected \`${name}\` to be a distribution shape object, got \`${String(shape)}\``);
-  }
+  if (shape === null || typeof shape !== "object") fail(name, "a distribution shape object", shape, true);
   switch (shape.kind) {
     case "deterministic":
     case "exponential":
       return shape;
     case "pareto":
-      if (!(typeof shape.shape === "number" && shape.shape > 1 && Number.isFinite(shape.shape))) {
-        throw new RangeError(
-          `Expected \`${name}.shape\` to be a number greater than 1, got \`${shape.shape}\``,
-        );
-      }
+      checkNumber(
+        `${name}.shape`,
+        shape.shape,
+        "a number greater than 1",
+        (v) => Number.isFinite(v) && v > 1,
+      );
       return shape;
     case "lognormal":
-      checkPositive(`${name}.sigma`, shape.sigma);
+      positive(`${name}.sigma`, shape.sigma);
       return shape;
     default:
-      throw new RangeError(
-        `Expected \`${name}.kind\` to be one of deterministic, exponential, pareto, lognormal, got \`${String((shape as { kind: unknown }).kind)}\``,
+      return fail(
+        `${name}.kind`,
+        "one of deterministic, exponential, pareto, lognormal",
+        (shape as { kind: unknown }).kind,
       );
   }
 }

@@ -26,6 +26,17 @@
 
 import { type Controller, type ControllerParams, type Observation, observe } from "./controller.js";
 import type { Plant, PlantObservation } from "./plants/plant.js";
+import {
+  checkKeys,
+  checkNumber,
+  checkObject,
+  fail,
+  finite,
+  flag,
+  nonNegative,
+  oneOf,
+  positive,
+} from "./validate.js";
 
 /** Options of `RelayTuner`. */
 export interface RelayOptions {
@@ -129,15 +140,8 @@ interface Settings {
   recordTrace: boolean;
 }
 
-function fail(name: string, what: string, value: unknown, type = false): never {
-  const message = `Expected \`${name}\` to be ${what}, got \`${String(value)}\``;
-  throw type ? new TypeError(message) : new RangeError(message);
-}
-
-function num(name: string, value: unknown, what: string, ok: (v: number) => boolean): number {
-  if (typeof value !== "number") fail(name, what, value, true);
-  if (!ok(value)) fail(name, what, value);
-  return value;
+function integerFrom(name: string, value: unknown, least: number): number {
+  return checkNumber(name, value, `an integer ≥ ${least}`, (v) => Number.isInteger(v) && v >= least);
 }
 
 function settingsOf(o: RelayOptions, base?: Settings): Settings {
@@ -155,43 +159,31 @@ function settingsOf(o: RelayOptions, base?: Settings): Settings {
         sampleTime: null,
         recordTrace: true,
       };
-  if (o.amplitude !== undefined)
-    s.amplitude = num("amplitude", o.amplitude, "a positive number", (v) => v > 0 && Number.isFinite(v));
-  if (o.bias !== undefined) s.bias = num("bias", o.bias, "a finite number", Number.isFinite);
-  if (o.hysteresis !== undefined) {
-    s.hysteresis = num(
-      "hysteresis",
-      o.hysteresis,
-      "a non-negative number",
-      (v) => v >= 0 && Number.isFinite(v),
-    );
+  if (o.amplitude !== undefined) s.amplitude = positive("amplitude", o.amplitude);
+  if (o.bias !== undefined) s.bias = finite("bias", o.bias);
+  if (o.hysteresis !== undefined) s.hysteresis = nonNegative("hysteresis", o.hysteresis);
+  if (o.direction !== undefined) s.direction = oneOf("direction", o.direction, ["direct", "reverse"]);
+  if (o.cycles !== undefined) s.cycles = integerFrom("cycles", o.cycles, 2);
+  if (o.tolerance !== undefined) {
+    s.tolerance = checkNumber("tolerance", o.tolerance, "a positive number", (v) => v > 0);
   }
-  if (o.direction !== undefined) {
-    if (o.direction !== "direct" && o.direction !== "reverse")
-      fail("direction", "`direct` or `reverse`", o.direction);
-    s.direction = o.direction;
-  }
-  if (o.cycles !== undefined)
-    s.cycles = num("cycles", o.cycles, "an integer ≥ 2", (v) => Number.isInteger(v) && v >= 2);
-  if (o.tolerance !== undefined)
-    s.tolerance = num("tolerance", o.tolerance, "a positive number", (v) => v > 0);
-  if (o.maxCycles !== undefined) {
-    s.maxCycles = num(
-      "maxCycles",
-      o.maxCycles,
-      "an integer ≥ `cycles`",
-      (v) => Number.isInteger(v) && v >= 2,
-    );
-  }
+  if (o.maxCycles !== undefined) s.maxCycles = integerFrom("maxCycles", o.maxCycles, 2);
   if (s.maxCycles < s.cycles) fail("maxCycles", `an integer ≥ \`cycles\` (${s.cycles})`, s.maxCycles);
-  if (o.timeout !== undefined) s.timeout = num("timeout", o.timeout, "a positive number", (v) => v > 0);
+  // Infinity is allowed: it is the default, "no timeout".
+  if (o.timeout !== undefined)
+    s.timeout = checkNumber("timeout", o.timeout, "a positive number", (v) => v > 0);
   if (o.sampleTime !== undefined) {
     s.sampleTime =
       o.sampleTime === null
         ? null
-        : num("sampleTime", o.sampleTime, "a positive number or null", (v) => v > 0 && Number.isFinite(v));
+        : checkNumber(
+            "sampleTime",
+            o.sampleTime,
+            "a positive number or null",
+            (v) => v > 0 && Number.isFinite(v),
+          );
   }
-  if (o.recordTrace !== undefined) s.recordTrace = Boolean(o.recordTrace);
+  if (o.recordTrace !== undefined) s.recordTrace = flag("recordTrace", o.recordTrace);
   return s;
 }
 
@@ -221,9 +213,10 @@ export class RelayTuner implements Controller {
   #trace: RelayTrace = { times: [], measurement: [], output: [] };
 
   constructor(options: RelayOptions = {}) {
-    if (options === null || typeof options !== "object") fail("options", "an object", options, true);
+    checkObject("options", options);
+    checkKeys("RelayTuner", options, PARAM_KEYS);
     this.#s = settingsOf(options);
-    this.#setpoint = num("setpoint", options.setpoint ?? 0, "a finite number", Number.isFinite);
+    this.#setpoint = finite("setpoint", options.setpoint ?? 0);
     this.#output = this.#s.bias;
   }
 
@@ -233,7 +226,7 @@ export class RelayTuner implements Controller {
 
   /** Changing the setpoint restarts the cycle detection (earlier cycles were around another level). */
   set setpoint(value: number) {
-    this.#setpoint = num("setpoint", value, "a finite number", Number.isFinite);
+    this.#setpoint = finite("setpoint", value);
     this.#restartDetection();
   }
 
@@ -274,11 +267,7 @@ export class RelayTuner implements Controller {
 
   /** Changes options; relay parameters (amplitude, bias, hysteresis, direction) restart the cycle detection. */
   setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
-    for (const key of Object.keys(params)) {
-      if (!(PARAM_KEYS as readonly string[]).includes(key)) {
-        throw new RangeError(`Unknown relay parameter \`${key}\`; expected one of ${PARAM_KEYS.join(", ")}`);
-      }
-    }
+    checkKeys("RelayTuner", params, PARAM_KEYS);
     const { setpoint, ...rest } = params;
     this.#s = settingsOf(rest as RelayOptions, this.#s);
     if (setpoint !== undefined && setpoint !== null) this.setpoint = setpoint as number;
@@ -312,7 +301,7 @@ export class RelayTuner implements Controller {
     if (typeof y !== "number" || Number.isNaN(y)) fail("measurement", "a number", y, typeof y !== "number");
     const step = dt ?? this.#s.sampleTime;
     if (step === null || step === undefined) fail("dt", "given (or a `sampleTime` option)", dt);
-    num("dt", step, "a positive number", (v) => v > 0 && Number.isFinite(v));
+    positive("dt", step);
     const first = !this.#started;
     if (!first) this.#time += step;
     this.#started = true;
@@ -419,10 +408,11 @@ function spread(xs: number[]): number {
  * until the limit cycle is found or `duration` seconds of plant time pass.
  */
 export function relayAutotune(plant: Plant<PlantObservation>, options: RelayAutotuneOptions): RelayResult {
-  if (options === null || typeof options !== "object") fail("options", "an object", options, true);
-  const dt = num("dt", options.dt, "a positive number", (v) => v > 0 && Number.isFinite(v));
-  const duration = num("duration", options.duration, "a positive number", (v) => v > 0 && Number.isFinite(v));
-  const tuner = new RelayTuner(options);
+  checkObject("options", options);
+  const { dt: step, duration: span, ...relay } = options;
+  const dt = positive("dt", step);
+  const duration = positive("duration", span);
+  const tuner = new RelayTuner(relay);
   let obs: Readonly<PlantObservation> = plant.observation;
   const end = plant.time + duration;
   while (!tuner.done && plant.time < end - 1e-9 * dt) {

@@ -9,6 +9,7 @@
 import { type ComplexValue, derivative, polyvalComplex } from "./poly.js";
 import { realize, type StateSpace, type ZohStep, zohStep } from "./ss.js";
 import { poles, type TransferFunction } from "./tf.js";
+import { checkNumber, finite } from "./validate.js";
 
 /** A sampled signal: `values[k]` at `times[k]` seconds. */
 export interface TimeResponse {
@@ -109,8 +110,8 @@ function resolveTimes(sys: TransferFunction, times: number | readonly number[] |
  * simple poles that is the residue). `finalTime` (seconds) overrides the final time.
  */
 export function defaultTimes(sys: TransferFunction, finalTime?: number): number[] {
-  if (finalTime !== undefined && (!Number.isFinite(finalTime) || finalTime <= 0)) {
-    throw new RangeError(`Expected \`finalTime\` to be a positive number of seconds, got \`${finalTime}\``);
+  if (finalTime !== undefined) {
+    checkNumber("finalTime", finalTime, "a positive number of seconds", (v) => Number.isFinite(v) && v > 0);
   }
   return defaultTimesFor(sys, finalTime, true);
 }
@@ -207,10 +208,7 @@ function checkTimes(times: readonly number[]): number[] {
   }
   const t = Array.from(times as readonly number[]);
   for (let k = 0; k < t.length; k++) {
-    const v = t[k]!;
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new RangeError(`Expected \`times[${k}]\` to be a finite number, got \`${String(v)}\``);
-    }
+    const v = finite(`times[${k}]`, t[k]);
     if (k > 0 && !(v > t[k - 1]!)) {
       throw new RangeError(
         `Expected \`times\` to be strictly increasing, got \`${v}\` after \`${t[k - 1]}\``,
@@ -222,8 +220,7 @@ function checkTimes(times: readonly number[]): number[] {
 
 function checkInputs(inputs: number | readonly number[], n: number): number[] {
   if (typeof inputs === "number") {
-    if (!Number.isFinite(inputs)) throw new RangeError(`Expected \`inputs\` to be finite, got \`${inputs}\``);
-    return new Array<number>(n).fill(inputs);
+    return new Array<number>(n).fill(finite("inputs", inputs));
   }
   if (!Array.isArray(inputs) || inputs.length !== n) {
     throw new RangeError(
@@ -232,9 +229,7 @@ function checkInputs(inputs: number | readonly number[], n: number): number[] {
   }
   const u = Array.from(inputs as readonly number[]);
   u.forEach((v, k) => {
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new RangeError(`Expected \`inputs[${k}]\` to be a finite number, got \`${String(v)}\``);
-    }
+    finite(`inputs[${k}]`, v);
   });
   return u;
 }

@@ -14,35 +14,13 @@
  */
 
 import { uniformAt } from "./random.js";
+import { fail, finite, nonNegative, oneOf, positive } from "./validate.js";
 
 /** A signal: value as a function of time `t` in seconds. Must be pure. */
 export type Signal = (t: number) => number;
 
 /** A constant value or a signal; options that accept either take this. */
 export type SignalLike = number | Signal;
-
-function fail(name: string, what: string, value: unknown, type = false): never {
-  const message = `Expected \`${name}\` to be ${what}, got \`${String(value)}\``;
-  throw type ? new TypeError(message) : new RangeError(message);
-}
-
-function finite(name: string, value: unknown): number {
-  if (typeof value !== "number") fail(name, "a finite number", value, true);
-  if (!Number.isFinite(value)) fail(name, "a finite number", value);
-  return value;
-}
-
-function positive(name: string, value: unknown): number {
-  if (typeof value !== "number") fail(name, "a positive number", value, true);
-  if (!(value > 0) || !Number.isFinite(value)) fail(name, "a positive number", value);
-  return value;
-}
-
-function nonNegative(name: string, value: unknown): number {
-  if (typeof value !== "number") fail(name, "a non-negative number", value, true);
-  if (!(value >= 0) || !Number.isFinite(value)) fail(name, "a non-negative number", value);
-  return value;
-}
 
 /**
  * Turns a number or a signal into a signal (numbers become constants).
@@ -194,12 +172,11 @@ export function noise(options: NoiseOptions): Signal {
   const mean = finite("mean", options.mean ?? 0);
   const seed = finite("seed", options.seed ?? 1);
   const sampleTime = positive("sampleTime", options.sampleTime ?? 0.1);
-  const distribution = options.distribution ?? "normal";
+  const distribution = oneOf("distribution", options.distribution ?? "normal", ["normal", "uniform"]);
   if (distribution === "uniform") {
     const halfWidth = sd * Math.sqrt(3);
     return (t) => mean + halfWidth * (2 * uniformAt(seed, Math.floor(t / sampleTime)) - 1);
   }
-  if (distribution !== "normal") fail("distribution", "`normal` or `uniform`", distribution);
   return (t) => {
     const k = Math.floor(t / sampleTime);
     const u1 = 1 - uniformAt(seed, 2 * k);

@@ -5,6 +5,7 @@
  */
 import { stepResponse } from "./response.js";
 import { dcGain, poles, type TransferFunction } from "./tf.js";
+import { checkNumber, finite } from "./validate.js";
 
 /**
  * Step-response characteristics. Times are in seconds from the step
@@ -84,14 +85,14 @@ export function stepInfo(
         `Expected \`times\` to be finite and non-decreasing, got \`${times[k]}\` at index ${k}`,
       );
     }
-    if (!Number.isFinite(values[k])) {
-      throw new RangeError(`Expected \`values[${k}]\` to be a finite number, got \`${values[k]}\``);
-    }
+    finite(`values[${k}]`, values[k]);
   }
-  const threshold = options.settlingThreshold ?? 0.02;
-  if (!Number.isFinite(threshold) || threshold <= 0 || threshold >= 1) {
-    throw new RangeError(`Expected \`settlingThreshold\` to be a number in (0, 1), got \`${threshold}\``);
-  }
+  const threshold = checkNumber(
+    "settlingThreshold",
+    options.settlingThreshold ?? 0.02,
+    "a number in (0, 1)",
+    (v) => v > 0 && v < 1,
+  );
   const limits = options.riseTimeLimits ?? [0.1, 0.9];
   const [lo, hi] = limits;
   if (!(lo >= 0 && hi <= 1 && lo < hi)) {
@@ -99,13 +100,8 @@ export function stepInfo(
       `Expected \`riseTimeLimits\` [low, high] with 0 ≤ low < high ≤ 1, got \`[${limits}]\``,
     );
   }
-  const y0 = options.initialValue ?? 0;
-  if (!Number.isFinite(y0))
-    throw new RangeError(`Expected \`initialValue\` to be a finite number, got \`${y0}\``);
-  const stepTime = options.stepTime ?? times[0]!;
-  if (!Number.isFinite(stepTime)) {
-    throw new RangeError(`Expected \`stepTime\` to be a finite number, got \`${stepTime}\``);
-  }
+  const y0 = finite("initialValue", options.initialValue ?? 0);
+  const stepTime = finite("stepTime", options.stepTime ?? times[0]!);
   const start = times.findIndex((t) => t >= stepTime);
   if (start < 0) {
     throw new RangeError(

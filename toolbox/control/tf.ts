@@ -17,8 +17,14 @@ import {
   trim,
   zeroRootCount,
 } from "./poly.js";
+import { checkNumber, finite } from "./validate.js";
 
 export type { ComplexValue } from "./poly.js";
+
+/** A dead time or time constant: a finite number of seconds ≥ 0. */
+function seconds(name: string, value: unknown): number {
+  return checkNumber(name, value, "a non-negative number of seconds", (v) => Number.isFinite(v) && v >= 0);
+}
 
 /** Options of the `TransferFunction` constructor. */
 export interface TransferFunctionOptions {
@@ -58,14 +64,13 @@ export class TransferFunction {
     const n = coefficients("num", num);
     const d = coefficients("den", den);
     if (isZero(d)) throw new RangeError("Expected `den` to be a nonzero polynomial, got all zeros");
-    const dt = options.dt ?? 0;
-    if (!Number.isFinite(dt) || dt < 0) {
-      throw new RangeError(`Expected \`dt\` to be a non-negative number (0 = continuous), got \`${dt}\``);
-    }
-    const theta = options.theta ?? 0;
-    if (!Number.isFinite(theta) || theta < 0) {
-      throw new RangeError(`Expected \`theta\` to be a non-negative number of seconds, got \`${theta}\``);
-    }
+    const dt = checkNumber(
+      "dt",
+      options.dt ?? 0,
+      "a non-negative number (0 = continuous)",
+      (v) => Number.isFinite(v) && v >= 0,
+    );
+    const theta = seconds("theta", options.theta ?? 0);
     if (dt > 0 && Math.abs(theta / dt - Math.round(theta / dt)) > 1e-9 * Math.max(1, theta / dt)) {
       throw new RangeError(
         `Expected \`theta\` to be a whole number of samples of \`dt\` = ${dt} in discrete time, got \`${theta}\``,
@@ -222,12 +227,8 @@ export function feedback(g: SystemLike, h: SystemLike = 1, sign: 1 | -1 = -1): T
  * Returned with a monic denominator; `theta = 0` gives the unit gain.
  */
 export function pade(theta: number, order = 1): TransferFunction {
-  if (!Number.isFinite(theta) || theta < 0) {
-    throw new RangeError(`Expected \`theta\` to be a non-negative number of seconds, got \`${theta}\``);
-  }
-  if (!Number.isInteger(order) || order < 1 || order > 20) {
-    throw new RangeError(`Expected \`order\` to be an integer from 1 to 20, got \`${order}\``);
-  }
+  seconds("theta", theta);
+  checkNumber("order", order, "an integer from 1 to 20", (v) => Number.isInteger(v) && v >= 1 && v <= 20);
   if (theta === 0) return new TransferFunction([1], [1]);
   const n = order;
   const num: number[] = [];
@@ -282,16 +283,10 @@ export interface PidTfOptions {
  * on a plant G: `feedback(series(pidTf({ kp, ki, kd, tf }), G))`.
  */
 export function pidTf(options: PidTfOptions = {}): TransferFunction {
-  const gains: Record<string, number> = {};
-  for (const key of ["kp", "ki", "kd", "tf"] as const) {
-    const v = options[key] ?? 0;
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new RangeError(`Expected \`${key}\` to be a finite number, got \`${String(v)}\``);
-    }
-    gains[key] = v;
-  }
-  const { kp, ki, kd, tf: tfD } = gains as { kp: number; ki: number; kd: number; tf: number };
-  if (tfD < 0) throw new RangeError(`Expected \`tf\` to be a non-negative number of seconds, got \`${tfD}\``);
+  const kp = finite("kp", options.kp ?? 0);
+  const ki = finite("ki", options.ki ?? 0);
+  const kd = finite("kd", options.kd ?? 0);
+  const tfD = seconds("tf", options.tf ?? 0);
   let num = trim([kp * tfD + kd, kp + ki * tfD, ki]);
   let den = trim([tfD, 1, 0]);
   if (isZero(num)) return new TransferFunction([0], [1]);

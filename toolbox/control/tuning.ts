@@ -20,6 +20,7 @@
  * `ti`, `td` and the parallel gains our `Pid` uses: kp = Kc, ki = Kc/Ti,
  * kd = Kc·Td.
  */
+import { checkNumber, checkObject, nonNegative, oneOf, positive } from "./validate.js";
 
 /** First-order-plus-dead-time model G(s) = gain·e^{−theta·s}/(tau·s + 1). */
 export interface FopdtModel {
@@ -93,46 +94,40 @@ export interface LambdaOptions {
   lambda: number;
 }
 
-function fail(name: string, what: string, value: unknown, type = false): never {
-  const message = `Expected \`${name}\` to be ${what}, got \`${String(value)}\``;
-  throw type ? new TypeError(message) : new RangeError(message);
+function nonZero(name: string, value: unknown): number {
+  return checkNumber(name, value, "a non-zero finite number", (v) => v !== 0 && Number.isFinite(v));
 }
 
-function check(name: string, value: unknown, what: string, ok: (v: number) => boolean): number {
-  if (typeof value !== "number") fail(name, what, value, true);
-  if (!ok(value)) fail(name, what, value);
-  return value;
+/** SIMC's τc: the option, or θ by default (then θ must be positive). */
+function tauCOf(options: SimcOptions | undefined, theta: number): number {
+  const tauC = options?.tauC ?? theta;
+  return checkNumber(
+    "tauC",
+    tauC,
+    "a positive number (needed when theta is 0)",
+    (v) => Number.isFinite(v) && v > 0,
+  );
 }
-
-const isPositive = (v: number): boolean => v > 0 && Number.isFinite(v);
-const isNonNegative = (v: number): boolean => v >= 0 && Number.isFinite(v);
-const isNonZero = (v: number): boolean => v !== 0 && Number.isFinite(v);
 
 function fopdt(model: FopdtModel, needTheta: boolean): { K: number; T: number; L: number } {
-  if (model === null || typeof model !== "object") fail("model", "an object", model, true);
+  checkObject("model", model);
   return {
-    K: check("gain", model.gain, "a non-zero finite number", isNonZero),
-    T: check("tau", model.tau, "a positive number", isPositive),
-    L: needTheta
-      ? check("theta", model.theta, "a positive number", isPositive)
-      : check("theta", model.theta, "a non-negative number", isNonNegative),
+    K: nonZero("gain", model.gain),
+    T: positive("tau", model.tau),
+    L: needTheta ? positive("theta", model.theta) : nonNegative("theta", model.theta),
   };
 }
 
 function integrating(model: IntegratingModel, needTheta: boolean): { k: number; L: number } {
-  if (model === null || typeof model !== "object") fail("model", "an object", model, true);
+  checkObject("model", model);
   return {
-    k: check("gain", model.gain, "a non-zero finite number", isNonZero),
-    L: needTheta
-      ? check("theta", model.theta, "a positive number", isPositive)
-      : check("theta", model.theta, "a non-negative number", isNonNegative),
+    k: nonZero("gain", model.gain),
+    L: needTheta ? positive("theta", model.theta) : nonNegative("theta", model.theta),
   };
 }
 
 function controllerOf(options: RuleOptions | undefined, allowed: readonly ControllerType[]): ControllerType {
-  const c = options?.controller ?? allowed[allowed.length - 1]!;
-  if (!allowed.includes(c)) fail("controller", `one of ${allowed.join(", ")}`, c);
-  return c;
+  return oneOf("controller", options?.controller ?? allowed[allowed.length - 1]!, allowed);
 }
 
 /** Builds the result from ideal-form settings (ti = ∞ / td = 0 when absent). */
@@ -191,9 +186,9 @@ export function zieglerNicholsStep(model: FopdtModel, options?: RuleOptions): Tu
  * Kc = 0.6Ku, Ti = Tu/2, Td = Tu/8. Ideal form.
  */
 export function zieglerNicholsUltimate(cycle: UltimateCycle, options?: RuleOptions): TuningResult {
-  if (cycle === null || typeof cycle !== "object") fail("cycle", "an object", cycle, true);
-  const ku = check("ku", cycle.ku, "a positive number", isPositive);
-  const tu = check("tu", cycle.tu, "a positive number", isPositive);
+  checkObject("cycle", cycle);
+  const ku = positive("ku", cycle.ku);
+  const tu = positive("tu", cycle.tu);
   const c = controllerOf(options, ["P", "PI", "PID"]);
   const rule = "ziegler-nichols-ultimate";
   if (c === "P") return result(rule, c, "ideal", 0.5 * ku, Number.POSITIVE_INFINITY, 0);
@@ -276,11 +271,11 @@ export function amigoIntegrating(model: IntegratingModel, options?: RuleOptions)
  */
 export function simc(model: FopdtModel & { tau2?: number }, options?: SimcOptions): TuningResult {
   const { K, T, L } = fopdt(model, false);
-  const tauC = check("tauC", options?.tauC ?? L, "a positive number (needed when theta is 0)", isPositive);
+  const tauC = tauCOf(options, L);
   const kc = T / (K * (tauC + L));
   const ti = Math.min(T, 4 * (tauC + L));
   if (model.tau2 === undefined) return result("simc", "PI", "ideal", kc, ti, 0, tauC);
-  const tau2 = check("tau2", model.tau2, "a non-negative number", isNonNegative);
+  const tau2 = nonNegative("tau2", model.tau2);
   const ideal = seriesToIdeal(kc, ti, tau2);
   return result("simc", "PID", "series", ideal.kc, ideal.ti, ideal.td, tauC);
 }
@@ -291,7 +286,7 @@ export function simc(model: FopdtModel & { tau2?: number }, options?: SimcOption
  */
 export function simcIntegrating(model: IntegratingModel, options?: SimcOptions): TuningResult {
   const { k, L } = integrating(model, false);
-  const tauC = check("tauC", options?.tauC ?? L, "a positive number (needed when theta is 0)", isPositive);
+  const tauC = tauCOf(options, L);
   return result("simc-integrating", "PI", "ideal", 1 / (k * (tauC + L)), 4 * (tauC + L), 0, tauC);
 }
 
@@ -302,7 +297,7 @@ export function simcIntegrating(model: IntegratingModel, options?: SimcOptions):
  */
 export function lambdaTuning(model: FopdtModel, options: LambdaOptions): TuningResult {
   const { K, T, L } = fopdt(model, false);
-  const lambda = check("lambda", options?.lambda, "a positive number", isPositive);
+  const lambda = positive("lambda", options?.lambda);
   return result("lambda", "PI", "ideal", T / (K * (lambda + L)), T, 0, lambda);
 }
 
@@ -313,7 +308,7 @@ export function lambdaTuning(model: FopdtModel, options: LambdaOptions): TuningR
  */
 export function lambdaIntegrating(model: IntegratingModel, options: LambdaOptions): TuningResult {
   const { k, L } = integrating(model, false);
-  const lambda = check("lambda", options?.lambda, "a positive number", isPositive);
+  const lambda = positive("lambda", options?.lambda);
   return result(
     "lambda-integrating",
     "PI",
@@ -335,7 +330,7 @@ export function lambdaIntegrating(model: IntegratingModel, options: LambdaOption
  */
 export function imc(model: FopdtModel, options: LambdaOptions): TuningResult {
   const { K, T, L } = fopdt(model, false);
-  const lambda = check("lambda", options?.lambda, "a positive number", isPositive);
+  const lambda = positive("lambda", options?.lambda);
   return result(
     "imc",
     "PID",

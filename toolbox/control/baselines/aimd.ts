@@ -13,7 +13,7 @@
  */
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
-import { bound, checkKeys, finite, nonNegative, positive } from "../pid.js";
+import { bound, checkKeys, checkNumber, checkOrder, finite, nonNegative, positive } from "../validate.js";
 
 export interface AimdOptions {
   /** Output before the first update, output units (msg/s or a limit). Default 1. */
@@ -58,7 +58,7 @@ export class Aimd implements Controller {
     this.#decreaseFactor = factor(options.decreaseFactor ?? 0.5);
     this.#outputMin = finite("outputMin", options.outputMin ?? 0);
     this.#outputMax = bound("outputMax", options.outputMax ?? null, Number.POSITIVE_INFINITY);
-    checkOrder(this.#outputMin, this.#outputMax);
+    checkOrder("outputMin", this.#outputMin, "outputMax", this.#outputMax);
     this.#sampleTime = positive("sampleTime", options.sampleTime ?? 1);
     const setpoint = options.setpoint ?? Number.POSITIVE_INFINITY;
     this.setpoint = setpoint === Number.POSITIVE_INFINITY ? setpoint : finite("setpoint", setpoint);
@@ -106,7 +106,7 @@ export class Aimd implements Controller {
       params.outputMax === undefined
         ? this.#outputMax
         : bound("outputMax", params.outputMax, Number.POSITIVE_INFINITY);
-    checkOrder(min, max);
+    checkOrder("outputMin", min, "outputMax", max);
     const sampleTime =
       params.sampleTime === undefined ? this.#sampleTime : positive("sampleTime", params.sampleTime);
     this.#increase = increase;
@@ -128,17 +128,5 @@ export class Aimd implements Controller {
 }
 
 function factor(value: unknown): number {
-  const v = finite("decreaseFactor", value);
-  if (v <= 0 || v >= 1) {
-    throw new RangeError(`Expected \`decreaseFactor\` to be a number in (0, 1), got \`${v}\``);
-  }
-  return v;
-}
-
-function checkOrder(min: number, max: number): void {
-  if (min > max) {
-    throw new RangeError(
-      `Expected \`outputMin\` ≤ \`outputMax\`, got outputMin = ${min} and outputMax = ${max}`,
-    );
-  }
+  return checkNumber("decreaseFactor", value, "a number in (0, 1)", (v) => v > 0 && v < 1);
 }

@@ -26,7 +26,7 @@
  */
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
-import { checkKeys, finite, nonNegative, positive } from "../pid.js";
+import { checkKeys, finite, nonNegative, picker, positive } from "../validate.js";
 
 export interface CodelOptions {
   /** Acceptable standing sojourn time TARGET, seconds, > 0; also readable as `setpoint`. Default 0.005 (RFC 8289 §4). */
@@ -204,9 +204,7 @@ export class Codel implements Controller {
 }
 
 function resolve(base: CodelSettings, options: CodelOptions): CodelSettings {
-  const o = options as Record<string, unknown>;
-  const pick = <K extends keyof CodelSettings>(key: K): unknown =>
-    o[key] === undefined ? base[key] : o[key];
+  const pick = picker(base, options);
   return {
     target: positive("target", pick("target")),
     interval: positive("interval", pick("interval")),

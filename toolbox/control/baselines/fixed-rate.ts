@@ -6,7 +6,7 @@
  * value" with a token bucket.
  */
 import type { Controller, ControllerParams, Observation } from "../controller.js";
-import { checkKeys, finite, nonNegative } from "../pid.js";
+import { checkKeys, finite, nonNegative } from "../validate.js";
 
 export interface FixedRateOptions {
   /** Capacity the share applies to, e.g. the service rate at saturation, msg/s, ≥ 0. Default 1 (output is then the share itself). */

@@ -21,7 +21,7 @@
  */
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
-import { checkKeys, finite, positive } from "../pid.js";
+import { checkKeys, checkNumber, finite, nonNegative, picker, positive } from "../validate.js";
 
 export interface Gradient2Options {
   /** Limit before the first sample, requests. Default 20. */
@@ -159,25 +159,23 @@ export class Gradient2 implements Controller {
 }
 
 function resolve(base: Gradient2Settings, options: Gradient2Options): Gradient2Settings {
-  const o = options as Record<string, unknown>;
-  const pick = <K extends keyof Gradient2Settings>(key: K): unknown =>
-    o[key] === undefined ? base[key] : o[key];
+  const pick = picker(base, options);
   const s: Gradient2Settings = {
     minLimit: finite("minLimit", pick("minLimit")),
     maxConcurrency: positive("maxConcurrency", pick("maxConcurrency")),
-    smoothing: positive("smoothing", pick("smoothing")),
-    queueSize: finite("queueSize", pick("queueSize")),
-    longWindow: positive("longWindow", pick("longWindow")),
+    smoothing: checkNumber("smoothing", pick("smoothing"), "a number in (0, 1]", (v) => v > 0 && v <= 1),
+    queueSize: nonNegative("queueSize", pick("queueSize")),
+    longWindow: checkNumber(
+      "longWindow",
+      pick("longWindow"),
+      "a number ≥ 1",
+      (v) => Number.isFinite(v) && v >= 1,
+    ),
   };
   if (s.minLimit < 0 || s.minLimit > s.maxConcurrency) {
     throw new RangeError(
       `Expected 0 ≤ \`minLimit\` ≤ \`maxConcurrency\`, got minLimit = ${s.minLimit} and maxConcurrency = ${s.maxConcurrency}`,
     );
   }
-  if (s.smoothing > 1) throw new RangeError(`Expected \`smoothing\` to be in (0, 1], got \`${s.smoothing}\``);
-  if (s.queueSize < 0)
-    throw new RangeError(`Expected \`queueSize\` to be a non-negative number, got \`${s.queueSize}\``);
-  if (s.longWindow < 1)
-    throw new RangeError(`Expected \`longWindow\` to be at least 1, got \`${s.longWindow}\``);
   return s;
 }

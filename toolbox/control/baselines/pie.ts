@@ -25,7 +25,7 @@
  */
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
-import { checkKeys, finite, nonNegative, positive } from "../pid.js";
+import { checkKeys, finite, flag, nonNegative, nullable, picker, positive } from "../validate.js";
 
 export interface PieOptions {
   /** Target queueing delay QDELAY_REF, seconds, > 0; also readable as `setpoint`. Default 0.015 (RFC 8033 §4.2). */
@@ -225,8 +225,7 @@ function queueDelay(observation: Observation, backlog: number): number {
 }
 
 function resolve(base: PieSettings, options: PieOptions): PieSettings {
-  const o = options as Record<string, unknown>;
-  const pick = <K extends keyof PieSettings>(key: K): unknown => (o[key] === undefined ? base[key] : o[key]);
+  const pick = picker(base, options);
   return {
     target: positive("target", pick("target")),
     tUpdate: positive("tUpdate", pick("tUpdate")),
@@ -236,12 +235,6 @@ function resolve(base: PieSettings, options: PieOptions): PieSettings {
     autoTune: flag("autoTune", pick("autoTune")),
     capDropAdjustment: flag("capDropAdjustment", pick("capDropAdjustment")),
     minBacklog: nonNegative("minBacklog", pick("minBacklog")),
-    sampleTime: pick("sampleTime") === null ? null : positive("sampleTime", pick("sampleTime")),
+    sampleTime: nullable(pick("sampleTime"), (v) => positive("sampleTime", v)),
   };
-}
-
-function flag(name: string, value: unknown): boolean {
-  if (typeof value !== "boolean")
-    throw new TypeError(`Expected \`${name}\` to be a boolean, got \`${String(value)}\``);
-  return value;
 }

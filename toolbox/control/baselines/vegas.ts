@@ -24,8 +24,8 @@
  */
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
-import { checkKeys, finite, nullable, positive } from "../pid.js";
 import { Random } from "../random.js";
+import { checkKeys, checkNumber, finite, nullable, picker, positive } from "../validate.js";
 
 export interface VegasOptions {
   /** Limit before the first sample, requests, > 0. Default 20. */
@@ -187,16 +187,12 @@ export class Vegas implements Controller {
 }
 
 function resolve(base: VegasSettings, options: VegasOptions): VegasSettings {
-  const o = options as Record<string, unknown>;
-  const pick = <K extends keyof VegasSettings>(key: K): unknown =>
-    o[key] === undefined ? base[key] : o[key];
-  const s: VegasSettings = {
+  const pick = picker(base, options);
+  return {
     maxConcurrency: positive("maxConcurrency", pick("maxConcurrency")),
-    smoothing: positive("smoothing", pick("smoothing")),
+    smoothing: checkNumber("smoothing", pick("smoothing"), "a number in (0, 1]", (v) => v > 0 && v <= 1),
     alpha: nullable(pick("alpha"), (v) => positive("alpha", v)),
     beta: nullable(pick("beta"), (v) => positive("beta", v)),
     probeMultiplier: positive("probeMultiplier", pick("probeMultiplier")),
   };
-  if (s.smoothing > 1) throw new RangeError(`Expected \`smoothing\` to be in (0, 1], got \`${s.smoothing}\``);
-  return s;
 }
