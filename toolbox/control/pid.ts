@@ -21,6 +21,20 @@
  * tf = 0.
  */
 import { type Controller, type ControllerParams, type Observation, observe } from "./controller.js";
+import { SampleClock } from "./sample-clock.js";
+import {
+  bound,
+  checkKeys,
+  checkOrder,
+  describe,
+  finite,
+  nonNegative,
+  nullable,
+  oneOf,
+  picker,
+  positive,
+  positiveOrUnlimited,
+} from "./validate.js";
 
 /** `direct`: output rises when the measurement is below the setpoint; `reverse`: when it is above. */
 export type PidDirection = "direct" | "reverse";
@@ -101,9 +115,12 @@ export interface PidOptions {
   /** Largest output change per second, output units/s, > 0; `null` = none. Default `null`. */
   rateLimit?: number | null;
   /**
-   * `"reverse"` flips the sign of every term (not of the feedforward) without
-   * negative gains: for an admission rate that must fall when the backlog
-   * rises above its setpoint. Default `"direct"`.
+   * `"direct"` for a plant whose measurement rises with the output, such as
+   * a backlog fed by an admission rate (the rate then falls when the backlog
+   * is above its setpoint). `"reverse"` flips the sign of every term (not of
+   * the feedforward) without negative gains, for a plant whose measurement
+   * falls when the output rises, such as a backlog drained by a worker count
+   * or a service rate. Default `"direct"`.
    */
   direction?: PidDirection;
   /** Errors with |r − y| ≤ deadband count as zero for the P and I terms, ≥ 0. Default 0. */
@@ -201,7 +218,8 @@ const defaults: PidSettings = {
  * discretization). Implements `Controller`; `components` gives `{ p, i, d, ff }`.
  *
  * @example
- * const pid = new Pid({ kp: 2, ki: 0.5, setpoint: 100, outputMin: 0, direction: "reverse" });
+ * // Admission rate (msg/s) that holds a backlog of 100 messages, sampled every 0.1 s.
+ * const pid = new Pid({ kp: 2, ki: 0.5, setpoint: 100, outputMin: 0 });
  * const rate = pid.update(backlog, 0.1);
  */
 export class Pid implements Controller {
@@ -215,7 +233,7 @@ export class Pid implements Controller {
   feedforward: number;
 
   #s: PidSettings;
-  #now: (() => number) | null;
+  #clock: SampleClock;
   #output = 0;
   #p = 0;
   #i = 0;
@@ -227,8 +245,6 @@ export class Pid implements Controller {
   #lastR = Number.NaN;
   #lastDs = Number.NaN;
   #y0 = Number.NaN;
-  #lastTime = Number.NaN;
-  #updated = false;
   #mode: PidMode = "auto";
   #manualOutput = 0;
   #transfer = false;
@@ -238,12 +254,7 @@ export class Pid implements Controller {
     this.#s = resolveSettings(defaults, options);
     this.setpoint = finite("setpoint", options.setpoint ?? 0);
     this.feedforward = finite("feedforward", options.feedforward ?? 0);
-    const now = options.now ?? null;
-    if (now !== null && typeof now !== "function") {
-      throw new TypeError(`Expected \`now\` to be a function returning seconds, got \`${describe(now)}\``);
-    }
-    this.#now = now;
-    this.#startClock();
+    this.#clock = new SampleClock(options.now ?? null, this.#s.sampleTime);
   }
 
   /** The last output (0 before the first update, or the manual output in manual mode). */
@@ -292,7 +303,7 @@ export class Pid implements Controller {
   update(input: number | Observation, dt?: number): number {
     const observation = observe(input);
     const y = finite("measurement", observation.measurement);
-    const step = this.#step(dt);
+    const step = this.#clock.step(dt);
     if (step === null) return this.#output;
     const s = this.#s;
     if (s.feedforwardSignal !== null) {
@@ -325,7 +336,6 @@ export class Pid implements Controller {
     this.#p = p;
     this.#d = d;
     this.#ff = ff;
-    this.#updated = true;
 
     if (this.#mode === "manual") {
       this.#output = this.#manualOutput;
@@ -408,13 +418,12 @@ export class Pid implements Controller {
   setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
     checkKeys("Pid", params, paramKeys);
     const before = this.#p + this.#d;
-    const hadClock = this.#clock() !== null;
     const patch: Record<string, unknown> = { ...params };
     // `tf` and `n` are two spellings of one filter: setting one clears the other.
     if (patch.n !== undefined && patch.n !== null && patch.tf === undefined) patch.tf = null;
     if (patch.tf !== undefined && patch.tf !== null && patch.n === undefined) patch.n = null;
     this.#s = resolveSettings(this.#s, patch as PidOptions);
-    if (!hadClock && this.#clock() !== null) this.#startClock();
+    this.#clock.sampleTime = this.#s.sampleTime;
     if (Number.isNaN(this.#lastY)) return;
     // Keep the D signal continuous when `c` changes (no kick from the new weight).
     this.#lastDs = this.#s.c * this.#lastR - this.#lastY;
@@ -435,10 +444,9 @@ export class Pid implements Controller {
     this.#lastR = Number.NaN;
     this.#lastDs = Number.NaN;
     this.#y0 = Number.NaN;
-    this.#updated = false;
     this.#transfer = false;
     this.#output = this.#mode === "manual" ? this.#manualOutput : 0;
-    this.#startClock();
+    this.#clock.restart();
   }
 
   #proportional(r: number, y: number, e: number): number {
@@ -469,44 +477,10 @@ export class Pid implements Controller {
     if (s.tt !== null) return s.tt;
     return s.kd > 0 ? Math.sqrt(s.kd / s.ki) : s.kp / s.ki;
   }
-
-  /** The clock `update(x)` reads, or null when it uses `sampleTime` as dt. */
-  #clock(): (() => number) | null {
-    if (this.#now !== null) return this.#now;
-    return this.#s.sampleTime === null ? defaultClock : null;
-  }
-
-  #startClock(): void {
-    const clock = this.#clock();
-    this.#lastTime = clock === null ? Number.NaN : clock();
-  }
-
-  /** The dt of this update in seconds, or null when sampleTime says to skip it. */
-  #step(dt: number | undefined): number | null {
-    if (dt !== undefined) return positive("dt", dt);
-    const clock = this.#clock();
-    if (clock === null) return this.#s.sampleTime as number;
-    const t = clock();
-    if (!Number.isFinite(t))
-      throw new RangeError(`Expected the clock \`now()\` to return seconds, got \`${t}\``);
-    const elapsed = Number.isNaN(this.#lastTime) ? 0 : t - this.#lastTime;
-    if (elapsed < 0)
-      throw new RangeError(`Expected the clock \`now()\` not to go backwards, got ${elapsed} s`);
-    if (this.#s.sampleTime !== null && elapsed < this.#s.sampleTime && this.#updated) return null;
-    this.#lastTime = t;
-    return elapsed;
-  }
-}
-
-function defaultClock(): number {
-  return performance.now() / 1000;
 }
 
 function resolveSettings(base: PidSettings, options: PidOptions): PidSettings {
-  const pick = <K extends keyof PidSettings>(key: K): unknown =>
-    (options as Record<string, unknown>)[key] === undefined
-      ? base[key]
-      : (options as Record<string, unknown>)[key];
+  const pick = picker(base, options);
   const s: PidSettings = {
     kp: nonNegative("kp", pick("kp")),
     ki: nonNegative("ki", pick("ki")),
@@ -520,7 +494,7 @@ function resolveSettings(base: PidSettings, options: PidOptions): PidSettings {
     outputMax: bound("outputMax", pick("outputMax"), Number.POSITIVE_INFINITY),
     antiWindup: oneOf("antiWindup", pick("antiWindup"), ["clamp", "backCalculation", "none"] as const),
     tt: nullable(pick("tt"), (v) => nonNegative("tt", v)),
-    rateLimit: rate("rateLimit", pick("rateLimit")),
+    rateLimit: positiveOrUnlimited("rateLimit", pick("rateLimit")),
     direction: oneOf("direction", pick("direction"), ["direct", "reverse"] as const),
     deadband: nonNegative("deadband", pick("deadband")),
     sampleTime: nullable(pick("sampleTime"), (v) => positive("sampleTime", v)),
@@ -547,78 +521,6 @@ function resolveSettings(base: PidSettings, options: PidOptions): PidSettings {
       `Expected \`kp\` > 0 when the filter is given as \`n\` (tf = kd/(kp·n)), got kp = 0`,
     );
   }
-  if (s.outputMin > s.outputMax) {
-    throw new RangeError(
-      `Expected \`outputMin\` ≤ \`outputMax\`, got outputMin = ${s.outputMin} and outputMax = ${s.outputMax}`,
-    );
-  }
+  checkOrder("outputMin", s.outputMin, "outputMax", s.outputMax);
   return s;
-}
-
-// ---- option checks (internal; shared with velocity-pid.ts, not exported from the barrel) ----
-
-/** @internal Throws a RangeError naming the first key of `options` that is not in `allowed`. */
-export function checkKeys(owner: string, options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new RangeError(`Unknown ${owner} option \`${key}\`; expected one of ${allowed.join(", ")}`);
-    }
-  }
-}
-
-/** @internal */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "function";
-  return String(value);
-}
-
-function expectNumber(name: string, value: unknown, what: string, ok: (v: number) => boolean): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`Expected \`${name}\` to be ${what}, got \`${describe(value)}\``);
-  }
-  if (!ok(value)) throw new RangeError(`Expected \`${name}\` to be ${what}, got \`${describe(value)}\``);
-  return value;
-}
-
-/** @internal */
-export function finite(name: string, value: unknown): number {
-  return expectNumber(name, value, "a finite number", Number.isFinite);
-}
-
-/** @internal */
-export function nonNegative(name: string, value: unknown): number {
-  return expectNumber(name, value, "a non-negative number", (v) => Number.isFinite(v) && v >= 0);
-}
-
-/** @internal */
-export function positive(name: string, value: unknown): number {
-  return expectNumber(name, value, "a positive number", (v) => Number.isFinite(v) && v > 0);
-}
-
-/** @internal An output limit: a finite number, or null/±Infinity for "none" (returns `none`). */
-export function bound(name: string, value: unknown, none: number): number {
-  if (value === null || value === none) return none;
-  return finite(name, value);
-}
-
-/** @internal A positive rate where null or +Infinity mean "unlimited" (returns +Infinity). */
-export function rate(name: string, value: unknown): number {
-  if (value === null || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  return positive(name, value);
-}
-
-/** @internal */
-export function nullable<T>(value: unknown, check: (v: unknown) => T): T | null {
-  return value === null ? null : check(value);
-}
-
-/** @internal */
-export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
-  if (typeof value !== "string" || !choices.includes(value as T)) {
-    throw new RangeError(
-      `Expected \`${name}\` to be one of ${choices.map((c) => `"${c}"`).join(", ")}, got \`${describe(value)}\``,
-    );
-  }
-  return value as T;
 }

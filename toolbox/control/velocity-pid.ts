@@ -17,18 +17,20 @@
  * token-bucket rate.
  */
 import { type Controller, type ControllerParams, type Observation, observe } from "./controller.js";
+import type { PidDirection } from "./pid.js";
+import { SampleClock } from "./sample-clock.js";
 import {
   bound,
   checkKeys,
-  describe,
+  checkOrder,
   finite,
   nonNegative,
   nullable,
   oneOf,
-  type PidDirection,
+  picker,
   positive,
-  rate,
-} from "./pid.js";
+  positiveOrUnlimited,
+} from "./validate.js";
 
 export interface VelocityPidOptions {
   /** Proportional gain, output units per measurement unit, ≥ 0. Default 1. */
@@ -118,7 +120,7 @@ export class VelocityPid implements Controller {
   setpoint: number;
 
   #s: VelocitySettings;
-  #now: (() => number) | null;
+  #clock: SampleClock;
   #initialOutput: number;
   #output: number;
   #increment = 0;
@@ -132,8 +134,6 @@ export class VelocityPid implements Controller {
   #lastY = Number.NaN;
   /** Previous difference quotient δ_{k−1}; 0 before the first two updates. */
   #lastSlope = 0;
-  #lastTime = Number.NaN;
-  #updated = false;
 
   constructor(options: VelocityPidOptions = {}) {
     checkKeys("VelocityPid", options, optionKeys);
@@ -141,12 +141,7 @@ export class VelocityPid implements Controller {
     this.setpoint = finite("setpoint", options.setpoint ?? 0);
     this.#initialOutput = finite("initialOutput", options.initialOutput ?? 0);
     this.#output = this.#initialOutput;
-    const now = options.now ?? null;
-    if (now !== null && typeof now !== "function") {
-      throw new TypeError(`Expected \`now\` to be a function returning seconds, got \`${describe(now)}\``);
-    }
-    this.#now = now;
-    this.#startClock();
+    this.#clock = new SampleClock(options.now ?? null, this.#s.sampleTime);
   }
 
   get output(): number {
@@ -165,7 +160,7 @@ export class VelocityPid implements Controller {
 
   update(input: number | Observation, dt?: number): number {
     const y = finite("measurement", observe(input).measurement);
-    const step = this.#step(dt);
+    const step = this.#clock.step(dt);
     if (step === null) return this.#output;
     const s = this.#s;
     const sign = s.direction === "direct" ? 1 : -1;
@@ -191,7 +186,6 @@ export class VelocityPid implements Controller {
     const u = Math.min(s.outputMax, Math.max(s.outputMin, previous + delta));
     this.#increment = u - previous;
     this.#output = u;
-    this.#updated = true;
     return u;
   }
 
@@ -216,10 +210,9 @@ export class VelocityPid implements Controller {
    */
   setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
     checkKeys("VelocityPid", params, paramKeys);
-    const hadClock = this.#clock() !== null;
     const before = this.#s.derivativeOn;
     this.#s = resolveSettings(this.#s, params as VelocityPidOptions);
-    if (!hadClock && this.#clock() !== null) this.#startClock();
+    this.#clock.sampleTime = this.#s.sampleTime;
     // A new derivative signal starts from the last sample, so it brings no kick.
     if (this.#s.derivativeOn !== before && !Number.isNaN(this.#lastDs)) {
       this.#lastDs = this.#s.derivativeOn === "error" ? this.#lastE : -this.#lastY;
@@ -237,40 +230,12 @@ export class VelocityPid implements Controller {
     this.#lastDs = Number.NaN;
     this.#lastY = Number.NaN;
     this.#lastSlope = 0;
-    this.#updated = false;
-    this.#startClock();
-  }
-
-  #clock(): (() => number) | null {
-    if (this.#now !== null) return this.#now;
-    return this.#s.sampleTime === null ? () => performance.now() / 1000 : null;
-  }
-
-  #startClock(): void {
-    const clock = this.#clock();
-    this.#lastTime = clock === null ? Number.NaN : clock();
-  }
-
-  #step(dt: number | undefined): number | null {
-    if (dt !== undefined) return positive("dt", dt);
-    const clock = this.#clock();
-    if (clock === null) return this.#s.sampleTime as number;
-    const t = clock();
-    if (!Number.isFinite(t))
-      throw new RangeError(`Expected the clock \`now()\` to return seconds, got \`${t}\``);
-    const elapsed = Number.isNaN(this.#lastTime) ? 0 : t - this.#lastTime;
-    if (elapsed < 0)
-      throw new RangeError(`Expected the clock \`now()\` not to go backwards, got ${elapsed} s`);
-    if (this.#s.sampleTime !== null && elapsed < this.#s.sampleTime && this.#updated) return null;
-    this.#lastTime = t;
-    return elapsed;
+    this.#clock.restart();
   }
 }
 
 function resolveSettings(base: VelocitySettings, options: VelocityPidOptions): VelocitySettings {
-  const o = options as Record<string, unknown>;
-  const pick = <K extends keyof VelocitySettings>(key: K): unknown =>
-    o[key] === undefined ? base[key] : o[key];
+  const pick = picker(base, options);
   const s: VelocitySettings = {
     kp: nonNegative("kp", pick("kp")),
     ki: nonNegative("ki", pick("ki")),
@@ -280,12 +245,8 @@ function resolveSettings(base: VelocitySettings, options: VelocityPidOptions): V
     direction: oneOf("direction", pick("direction"), ["direct", "reverse"] as const),
     outputMin: bound("outputMin", pick("outputMin"), Number.NEGATIVE_INFINITY),
     outputMax: bound("outputMax", pick("outputMax"), Number.POSITIVE_INFINITY),
-    rateLimit: rate("rateLimit", pick("rateLimit")),
+    rateLimit: positiveOrUnlimited("rateLimit", pick("rateLimit")),
   };
-  if (s.outputMin > s.outputMax) {
-    throw new RangeError(
-      `Expected \`outputMin\` ≤ \`outputMax\`, got outputMin = ${s.outputMin} and outputMax = ${s.outputMax}`,
-    );
-  }
+  checkOrder("outputMin", s.outputMin, "outputMax", s.outputMax);
   return s;
 }
