@@ -12,15 +12,18 @@
  */
 
 import { type SignalLike, toSignal } from "../signals.js";
+import { checkKeys, checkObject, nonNegative, positive } from "../validate.js";
+import { DelayLine } from "./history.js";
 import {
   actuatorOf,
-  checkDt,
-  checkNonNegative,
-  DelayLine,
+  emptyQueueObservation,
   type Plant,
   type PlantInput,
   type QueueObservation,
+  restQueueObservation,
 } from "./plant.js";
+
+const optionKeys = ["capacity", "load", "initialBacklog", "measurementDelay"];
 
 /** ẋ of the model at queue length `q`. */
 function flow(q: number, lambda: number, mu: number): number {
@@ -61,37 +64,18 @@ export class AstromMurrayQueue implements Plant<QueueObservation> {
   readonly #capacity: (t: number) => number;
   readonly #load: ((t: number) => number) | undefined;
   readonly #initialBacklog: number;
-  readonly #measurementDelay: number;
-  readonly #delayLine = new DelayLine(true);
+  readonly #measured: DelayLine;
   #time = 0;
   #x = 0;
-  readonly #obs: QueueObservation = {
-    time: 0,
-    measurement: 0,
-    backlog: 0,
-    delay: 0,
-    latency: 0,
-    arrivalRate: 0,
-    serviceRate: 0,
-    inflight: 0,
-    congested: false,
-    load: 0,
-    capacity: 0,
-    offered: 0,
-    admitted: 0,
-    shed: 0,
-    dropped: 0,
-    served: 0,
-  };
+  readonly #obs = emptyQueueObservation();
 
   constructor(options: AstromMurrayQueueOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
-    }
+    checkObject("options", options);
+    checkKeys("AstromMurrayQueue", options, optionKeys);
     this.#capacity = toSignal(options.capacity, "capacity");
     this.#load = options.load === undefined ? undefined : toSignal(options.load, "load");
-    this.#initialBacklog = checkNonNegative("initialBacklog", options.initialBacklog ?? 0);
-    this.#measurementDelay = checkNonNegative("measurementDelay", options.measurementDelay ?? 0);
+    this.#initialBacklog = nonNegative("initialBacklog", options.initialBacklog ?? 0);
+    this.#measured = new DelayLine(nonNegative("measurementDelay", options.measurementDelay ?? 0), true);
     this.reset();
   }
 
@@ -106,25 +90,11 @@ export class AstromMurrayQueue implements Plant<QueueObservation> {
   reset(): void {
     this.#time = 0;
     this.#x = this.#initialBacklog;
-    this.#delayLine.clear(0, this.#x);
-    const o = this.#obs;
+    this.#measured.clear(0, this.#x);
     const mu = Math.max(0, this.#capacity(0));
-    o.time = 0;
-    o.measurement = this.#x;
-    o.backlog = this.#x;
-    o.inflight = this.#x;
-    o.capacity = mu;
-    o.load = this.#load === undefined ? 0 : this.#load(0);
-    o.delay = this.#delayOf(this.#x, mu);
-    o.latency = o.delay;
-    o.arrivalRate = 0;
-    o.serviceRate = 0;
-    o.congested = false;
-    o.offered = 0;
-    o.admitted = 0;
-    o.shed = 0;
-    o.dropped = 0;
-    o.served = 0;
+    const delay = this.#delayOf(this.#x, mu);
+    const load = this.#load === undefined ? 0 : this.#load(0);
+    restQueueObservation(this.#obs, this.#x, load, mu, delay, delay);
   }
 
   #delayOf(x: number, mu: number): number {
@@ -132,21 +102,14 @@ export class AstromMurrayQueue implements Plant<QueueObservation> {
   }
 
   step(input: number | PlantInput, dt: number): Readonly<QueueObservation> {
-    checkDt(dt);
+    positive("dt", dt);
     const u = actuatorOf(input);
     const given = typeof input === "number" ? undefined : input;
     const t = this.#time;
     const mu = Math.max(0, given?.capacity ?? this.#capacity(t));
-    const offeredLoad = given?.load ?? this.#load?.(t);
-    let load: number;
-    let lambda: number;
-    if (offeredLoad === undefined) {
-      lambda = Math.max(0, u);
-      load = lambda;
-    } else {
-      load = Math.max(0, offeredLoad);
-      lambda = Math.min(Math.max(0, u), load);
-    }
+    // Without a load signal the actuator is λ itself.
+    const load = Math.max(0, given?.load ?? this.#load?.(t) ?? u);
+    const lambda = Math.min(Math.max(0, u), load);
 
     const x0 = this.#x;
     let x = x0;
@@ -170,12 +133,7 @@ export class AstromMurrayQueue implements Plant<QueueObservation> {
     o.time = this.#time;
     o.backlog = x;
     o.inflight = x;
-    if (this.#measurementDelay > 0) {
-      this.#delayLine.push(this.#time, x);
-      o.measurement = this.#delayLine.read(this.#time - this.#measurementDelay);
-    } else {
-      o.measurement = x;
-    }
+    o.measurement = this.#measured.push(this.#time, x);
     o.load = load;
     o.capacity = mu;
     o.delay = this.#delayOf(o.measurement, mu);

@@ -8,16 +8,28 @@
 
 import { checkShape, type DistributionShape, Random } from "../random.js";
 import { type SignalLike, toSignal } from "../signals.js";
+import { checkKeys, checkNumber, checkObject, finite, flag, nonNegative, positive } from "../validate.js";
+import { DelayLine } from "./history.js";
 import {
   actuatorOf,
-  checkDt,
-  checkNonNegative,
-  checkNumber,
-  DelayLine,
+  emptyQueueObservation,
   type Plant,
   type PlantInput,
   type QueueObservation,
+  restQueueObservation,
 } from "./plant.js";
+
+const optionKeys = [
+  "capacity",
+  "servers",
+  "service",
+  "load",
+  "bufferSize",
+  "initialBacklog",
+  "measurementDelay",
+  "seed",
+  "recordSojourns",
+];
 
 /** Options of `EventQueue`. */
 export interface EventQueueOptions {
@@ -133,10 +145,9 @@ export class EventQueue implements Plant<QueueObservation> {
   readonly #sigma: number;
   readonly #bufferSize: number;
   readonly #initialBacklog: number;
-  readonly #measurementDelay: number;
+  readonly #measured: DelayLine;
   readonly #seed: number;
   readonly #record: boolean;
-  readonly #delayLine = new DelayLine(false);
   readonly #arrivals: Random;
   readonly #admission: Random;
   readonly #serviceRandom: Random;
@@ -158,29 +169,11 @@ export class EventQueue implements Plant<QueueObservation> {
   #started = 0;
   #sumWait = 0;
   #sumSojourn = 0;
-  readonly #obs: QueueObservation = {
-    time: 0,
-    measurement: 0,
-    backlog: 0,
-    delay: 0,
-    latency: Number.NaN,
-    arrivalRate: 0,
-    serviceRate: 0,
-    inflight: 0,
-    congested: false,
-    load: 0,
-    capacity: 0,
-    offered: 0,
-    admitted: 0,
-    shed: 0,
-    dropped: 0,
-    served: 0,
-  };
+  readonly #obs = emptyQueueObservation();
 
   constructor(options: EventQueueOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
-    }
+    checkObject("options", options);
+    checkKeys("EventQueue", options, optionKeys);
     this.#capacity = toSignal(options.capacity, "capacity");
     this.#load = options.load === undefined ? undefined : toSignal(options.load, "load");
     this.#servers = checkNumber(
@@ -217,9 +210,9 @@ export class EventQueue implements Plant<QueueObservation> {
         `Expected \`initialBacklog\` to be at most \`bufferSize\` (${this.#bufferSize}), got \`${this.#initialBacklog}\``,
       );
     }
-    this.#measurementDelay = checkNonNegative("measurementDelay", options.measurementDelay ?? 0);
-    this.#seed = checkNumber("seed", options.seed ?? 1, "a finite number", Number.isFinite);
-    this.#record = options.recordSojourns ?? true;
+    this.#measured = new DelayLine(nonNegative("measurementDelay", options.measurementDelay ?? 0), false);
+    this.#seed = finite("seed", options.seed ?? 1);
+    this.#record = flag("recordSojourns", options.recordSojourns ?? true);
     this.#arrivals = new Random(this.#seed, 1);
     this.#admission = new Random(this.#seed, 2);
     this.#serviceRandom = new Random(this.#seed, 3);
@@ -264,24 +257,10 @@ export class EventQueue implements Plant<QueueObservation> {
         this.#fifoPush(0);
       }
     }
-    this.#delayLine.clear(0, this.#inSystem);
-    const o = this.#obs;
-    o.time = 0;
-    o.measurement = this.#inSystem;
-    o.backlog = this.#inSystem;
-    o.inflight = this.#inSystem;
-    o.capacity = mu;
-    o.load = this.#load === undefined ? 0 : this.#load(0);
-    o.delay = this.#delayOf(this.#inSystem, mu);
-    o.latency = Number.NaN;
-    o.arrivalRate = 0;
-    o.serviceRate = 0;
-    o.congested = false;
-    o.offered = 0;
-    o.admitted = 0;
-    o.shed = 0;
-    o.dropped = 0;
-    o.served = 0;
+    this.#measured.clear(0, this.#inSystem);
+    const load = this.#load === undefined ? 0 : this.#load(0);
+    const delay = this.#delayOf(this.#inSystem, mu);
+    restQueueObservation(this.#obs, this.#inSystem, load, mu, delay, Number.NaN);
   }
 
   #delayOf(n: number, mu: number): number {
@@ -337,7 +316,7 @@ export class EventQueue implements Plant<QueueObservation> {
   }
 
   step(input: number | PlantInput, dt: number): Readonly<QueueObservation> {
-    checkDt(dt);
+    positive("dt", dt);
     const u = actuatorOf(input);
     const given = typeof input === "number" ? undefined : input;
     const t0 = this.#time;
@@ -444,12 +423,7 @@ export class EventQueue implements Plant<QueueObservation> {
     o.time = end;
     o.backlog = n;
     o.inflight = n;
-    if (this.#measurementDelay > 0) {
-      this.#delayLine.push(end, n);
-      o.measurement = this.#delayLine.read(end - this.#measurementDelay);
-    } else {
-      o.measurement = n;
-    }
+    o.measurement = this.#measured.push(end, n);
     o.load = load;
     o.capacity = mu;
     o.delay = this.#delayOf(o.measurement, mu);

@@ -6,16 +6,18 @@
  */
 
 import { type SignalLike, toSignal } from "../signals.js";
+import { checkKeys, checkNumber, checkObject, nonNegative, positive } from "../validate.js";
+import { DelayLine } from "./history.js";
 import {
   actuatorOf,
-  checkDt,
-  checkNonNegative,
-  checkNumber,
-  DelayLine,
+  emptyQueueObservation,
   type Plant,
   type PlantInput,
   type QueueObservation,
+  restQueueObservation,
 } from "./plant.js";
+
+const optionKeys = ["capacity", "load", "bufferSize", "initialBacklog", "measurementDelay"];
 
 /** Options of `FluidQueue`. */
 export interface FluidQueueOptions {
@@ -57,33 +59,14 @@ export class FluidQueue implements Plant<QueueObservation> {
   readonly #load: ((t: number) => number) | undefined;
   readonly #bufferSize: number;
   readonly #initialBacklog: number;
-  readonly #measurementDelay: number;
-  readonly #delayLine = new DelayLine(true);
+  readonly #measured: DelayLine;
   #time = 0;
   #backlog = 0;
-  readonly #obs: QueueObservation = {
-    time: 0,
-    measurement: 0,
-    backlog: 0,
-    delay: 0,
-    latency: 0,
-    arrivalRate: 0,
-    serviceRate: 0,
-    inflight: 0,
-    congested: false,
-    load: 0,
-    capacity: 0,
-    offered: 0,
-    admitted: 0,
-    shed: 0,
-    dropped: 0,
-    served: 0,
-  };
+  readonly #obs = emptyQueueObservation();
 
   constructor(options: FluidQueueOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
-    }
+    checkObject("options", options);
+    checkKeys("FluidQueue", options, optionKeys);
     this.#capacity = toSignal(options.capacity, "capacity");
     this.#load = options.load === undefined ? undefined : toSignal(options.load, "load");
     this.#bufferSize = checkNumber(
@@ -92,13 +75,13 @@ export class FluidQueue implements Plant<QueueObservation> {
       "a positive number",
       (v) => v > 0,
     );
-    this.#initialBacklog = checkNonNegative("initialBacklog", options.initialBacklog ?? 0);
+    this.#initialBacklog = nonNegative("initialBacklog", options.initialBacklog ?? 0);
     if (this.#initialBacklog > this.#bufferSize) {
       throw new RangeError(
         `Expected \`initialBacklog\` to be at most \`bufferSize\` (${this.#bufferSize}), got \`${this.#initialBacklog}\``,
       );
     }
-    this.#measurementDelay = checkNonNegative("measurementDelay", options.measurementDelay ?? 0);
+    this.#measured = new DelayLine(nonNegative("measurementDelay", options.measurementDelay ?? 0), true);
     this.reset();
   }
 
@@ -113,24 +96,11 @@ export class FluidQueue implements Plant<QueueObservation> {
   reset(): void {
     this.#time = 0;
     this.#backlog = this.#initialBacklog;
-    this.#delayLine.clear(0, this.#backlog);
-    const o = this.#obs;
-    o.time = 0;
-    o.backlog = this.#backlog;
-    o.measurement = this.#backlog;
-    o.inflight = this.#backlog;
-    o.arrivalRate = 0;
-    o.serviceRate = 0;
-    o.congested = false;
-    o.load = this.#load === undefined ? 0 : this.#load(0);
-    o.capacity = this.#capacity(0);
-    o.delay = this.#delayOf(this.#backlog, o.capacity);
-    o.latency = o.delay;
-    o.offered = 0;
-    o.admitted = 0;
-    o.shed = 0;
-    o.dropped = 0;
-    o.served = 0;
+    this.#measured.clear(0, this.#backlog);
+    const capacity = this.#capacity(0);
+    const delay = this.#delayOf(this.#backlog, capacity);
+    const load = this.#load === undefined ? 0 : this.#load(0);
+    restQueueObservation(this.#obs, this.#backlog, load, capacity, delay, delay);
   }
 
   #delayOf(backlog: number, capacity: number): number {
@@ -139,21 +109,14 @@ export class FluidQueue implements Plant<QueueObservation> {
   }
 
   step(input: number | PlantInput, dt: number): Readonly<QueueObservation> {
-    checkDt(dt);
+    positive("dt", dt);
     const u = actuatorOf(input);
     const t = this.#time;
     const given = typeof input === "number" ? undefined : input;
     const mu = Math.max(0, given?.capacity ?? this.#capacity(t));
-    const offeredLoad = given?.load ?? this.#load?.(t);
-    let load: number;
-    let a: number;
-    if (offeredLoad === undefined) {
-      a = Math.max(0, u);
-      load = a;
-    } else {
-      load = Math.max(0, offeredLoad);
-      a = Math.min(Math.max(0, u), load);
-    }
+    // Without a load signal the actuator is the arrival rate itself.
+    const load = Math.max(0, given?.load ?? this.#load?.(t) ?? u);
+    const a = Math.min(Math.max(0, u), load);
 
     // Exact integration with constant rates over the step.
     const x0 = this.#backlog;
@@ -184,12 +147,7 @@ export class FluidQueue implements Plant<QueueObservation> {
     o.time = this.#time;
     o.backlog = x1;
     o.inflight = x1;
-    if (this.#measurementDelay > 0) {
-      this.#delayLine.push(this.#time, x1);
-      o.measurement = this.#delayLine.read(this.#time - this.#measurementDelay);
-    } else {
-      o.measurement = x1;
-    }
+    o.measurement = this.#measured.push(this.#time, x1);
     o.load = load;
     o.capacity = mu;
     o.arrivalRate = a;

@@ -4,15 +4,11 @@
  */
 
 import { type SignalLike, toSignal } from "../signals.js";
-import {
-  actuatorOf,
-  checkDt,
-  checkNonNegative,
-  checkNumber,
-  type Plant,
-  type PlantInput,
-  type PlantObservation,
-} from "./plant.js";
+import { checkKeys, checkObject, finite, nonNegative, positive } from "../validate.js";
+import { SampleHistory } from "./history.js";
+import { actuatorOf, type Plant, type PlantInput, type PlantObservation } from "./plant.js";
+
+const optionKeys = ["gain", "tau", "theta", "initialInput", "disturbance", "outputDisturbance"];
 
 /** Options of `Fopdt`. */
 export interface FopdtOptions {
@@ -55,28 +51,19 @@ export class Fopdt implements Plant<FopdtObservation> {
   readonly #initialInput: number;
   readonly #disturbance: (t: number) => number;
   readonly #outputDisturbance: (t: number) => number;
-  /** Input history: value `#values[i]` from time `#starts[i]` until the next start (ring buffer). */
-  #starts = new Float64Array(64);
-  #values = new Float64Array(64);
-  #head = 0;
-  #size = 0;
+  /** Input history: each input from the start of its step until the next one. */
+  readonly #inputs = new SampleHistory();
   #time = 0;
   #state = 0;
   readonly #obs: FopdtObservation = { time: 0, measurement: 0, response: 0, input: 0 };
 
   constructor(options: FopdtOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected \`options\` to be an object, got \`${String(options)}\``);
-    }
-    this.gain = checkNumber("gain", options.gain ?? 1, "a finite number", Number.isFinite);
-    this.tau = checkNonNegative("tau", options.tau ?? 1);
-    this.theta = checkNonNegative("theta", options.theta ?? 0);
-    this.#initialInput = checkNumber(
-      "initialInput",
-      options.initialInput ?? 0,
-      "a finite number",
-      Number.isFinite,
-    );
+    checkObject("options", options);
+    checkKeys("Fopdt", options, optionKeys);
+    this.gain = finite("gain", options.gain ?? 1);
+    this.tau = nonNegative("tau", options.tau ?? 1);
+    this.theta = nonNegative("theta", options.theta ?? 0);
+    this.#initialInput = finite("initialInput", options.initialInput ?? 0);
     this.#disturbance = toSignal(options.disturbance ?? 0, "disturbance");
     this.#outputDisturbance = toSignal(options.outputDisturbance ?? 0, "outputDisturbance");
     this.reset();
@@ -92,10 +79,8 @@ export class Fopdt implements Plant<FopdtObservation> {
 
   reset(): void {
     this.#time = 0;
-    this.#head = 0;
-    this.#size = 1;
-    this.#starts[0] = Number.NEGATIVE_INFINITY;
-    this.#values[0] = this.#initialInput;
+    this.#inputs.clear();
+    this.#inputs.push(Number.NEGATIVE_INFINITY, this.#initialInput);
     this.#state = this.gain * this.#initialInput;
     const o = this.#obs;
     o.time = 0;
@@ -104,51 +89,28 @@ export class Fopdt implements Plant<FopdtObservation> {
     o.input = this.#initialInput;
   }
 
-  #push(start: number, value: number): void {
-    let cap = this.#starts.length;
-    if (this.#size === cap) {
-      const starts = new Float64Array(cap * 2);
-      const values = new Float64Array(cap * 2);
-      for (let i = 0; i < this.#size; i++) {
-        starts[i] = this.#starts[(this.#head + i) % cap]!;
-        values[i] = this.#values[(this.#head + i) % cap]!;
-      }
-      this.#starts = starts;
-      this.#values = values;
-      this.#head = 0;
-      cap *= 2;
-    }
-    const j = (this.#head + this.#size) % cap;
-    this.#starts[j] = start;
-    this.#values[j] = value;
-    this.#size++;
-  }
-
   step(input: number | PlantInput, dt: number): Readonly<FopdtObservation> {
-    checkDt(dt);
+    positive("dt", dt);
     const t = this.#time;
     const d = typeof input === "number" ? undefined : input.disturbance;
     const u = actuatorOf(input) + (d ?? this.#disturbance(t));
-    this.#push(t, u);
+    const inputs = this.#inputs;
+    inputs.push(t, u);
 
     // The plant sees the input delayed by θ: integrate over [t − θ, t + dt − θ).
     const from = t - this.theta;
     const to = t + dt - this.theta;
-    const cap = this.#starts.length;
     // Drop segments that end at or before `from`.
-    while (this.#size >= 2 && this.#starts[(this.#head + 1) % cap]! <= from) {
-      this.#head = (this.#head + 1) % cap;
-      this.#size--;
-    }
+    inputs.dropBefore(from);
     const k = this.gain;
     let x = this.#state;
     let a = from;
-    for (let i = 0; i < this.#size && a < to; i++) {
-      const j = (this.#head + i) % cap;
-      const next = i + 1 < this.#size ? this.#starts[(this.#head + i + 1) % cap]! : Number.POSITIVE_INFINITY;
+    const size = inputs.size;
+    for (let i = 0; i < size && a < to; i++) {
+      const next = i + 1 < size ? inputs.time(i + 1) : Number.POSITIVE_INFINITY;
       const b = Math.min(next, to);
       if (b > a) {
-        const target = k * this.#values[j]!;
+        const target = k * inputs.value(i);
         x = this.tau > 0 ? target + (x - target) * Math.exp(-(b - a) / this.tau) : target;
         a = b;
       }

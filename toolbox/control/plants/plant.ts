@@ -15,6 +15,7 @@
  */
 
 import type { Observation } from "../controller.js";
+import { fail } from "../validate.js";
 
 /**
  * What a plant receives for one step. `actuator` is the controller output; the
@@ -104,34 +105,6 @@ export interface Plant<O extends PlantObservation = PlantObservation> {
   reset(): void;
 }
 
-/** @internal Validation helpers shared by the plants (not exported from the barrel). */
-export function fail(name: string, what: string, value: unknown, type = false): never {
-  const message = `Expected \`${name}\` to be ${what}, got \`${String(value)}\``;
-  throw type ? new TypeError(message) : new RangeError(message);
-}
-
-/** @internal */
-export function checkNumber(name: string, value: unknown, what: string, ok: (v: number) => boolean): number {
-  if (typeof value !== "number") fail(name, what, value, true);
-  if (!ok(value)) fail(name, what, value);
-  return value;
-}
-
-/** @internal */
-export function checkNonNegative(name: string, value: unknown): number {
-  return checkNumber(name, value, "a non-negative number", (v) => v >= 0 && Number.isFinite(v));
-}
-
-/** @internal */
-export function checkPositive(name: string, value: unknown): number {
-  return checkNumber(name, value, "a positive number", (v) => v > 0 && Number.isFinite(v));
-}
-
-/** @internal `dt` of a step: positive and finite. */
-export function checkDt(dt: unknown): number {
-  return checkNumber("dt", dt, "a positive number", (v) => v > 0 && Number.isFinite(v));
-}
-
 /** @internal The actuator value of a step input. */
 export function actuatorOf(input: number | PlantInput): number {
   const u = typeof input === "number" ? input : input.actuator;
@@ -139,71 +112,54 @@ export function actuatorOf(input: number | PlantInput): number {
   return u;
 }
 
+/** @internal A queue observation with every field present (zero), for a plant's one live object. */
+export function emptyQueueObservation(): QueueObservation {
+  return {
+    time: 0,
+    measurement: 0,
+    backlog: 0,
+    delay: 0,
+    latency: 0,
+    arrivalRate: 0,
+    serviceRate: 0,
+    inflight: 0,
+    congested: false,
+    load: 0,
+    capacity: 0,
+    offered: 0,
+    admitted: 0,
+    shed: 0,
+    dropped: 0,
+    served: 0,
+  };
+}
+
 /**
- * @internal A delay line over step-boundary samples, read at monotonically
- * increasing times: `read(t)` returns the value at time t, by linear
- * interpolation between samples (`interpolate`) or the last sample at or
- * before t (sample-and-hold). Before the first sample it returns the initial
- * value. Storage grows by doubling only when the delay spans more samples
- * than fit, so steady operation allocates nothing.
+ * @internal Puts `o` in the state of a queue plant at time 0: `backlog`
+ * messages present and measured, no flow yet, every counter at zero.
  */
-export class DelayLine {
-  #times = new Float64Array(16);
-  #values = new Float64Array(16);
-  #head = 0;
-  #size = 0;
-  readonly #interpolate: boolean;
-
-  constructor(interpolate: boolean) {
-    this.#interpolate = interpolate;
-  }
-
-  /** Forget everything and start with `value` at `time`. */
-  clear(time: number, value: number): void {
-    this.#head = 0;
-    this.#size = 0;
-    this.push(time, value);
-  }
-
-  /** Append the sample (time, value); times must not decrease. */
-  push(time: number, value: number): void {
-    let cap = this.#times.length;
-    if (this.#size === cap) {
-      const times = new Float64Array(cap * 2);
-      const values = new Float64Array(cap * 2);
-      for (let i = 0; i < this.#size; i++) {
-        times[i] = this.#times[(this.#head + i) % cap]!;
-        values[i] = this.#values[(this.#head + i) % cap]!;
-      }
-      this.#times = times;
-      this.#values = values;
-      this.#head = 0;
-      cap *= 2;
-    }
-    const j = (this.#head + this.#size) % cap;
-    this.#times[j] = time;
-    this.#values[j] = value;
-    this.#size++;
-  }
-
-  /** Value at `time` (not earlier than the previous read). */
-  read(time: number): number {
-    const cap = this.#times.length;
-    // Tolerate rounding in t − delay (sums of dt) so a delay that is a
-    // multiple of dt reads exactly the sample it names.
-    const limit = time + 1e-9 * Math.max(1, Math.abs(time));
-    // Drop samples that no later read can need.
-    while (this.#size >= 2 && this.#times[(this.#head + 1) % cap]! <= limit) {
-      this.#head = (this.#head + 1) % cap;
-      this.#size--;
-    }
-    const t0 = this.#times[this.#head]!;
-    const v0 = this.#values[this.#head]!;
-    if (this.#size < 2 || time <= t0 || !this.#interpolate) return v0;
-    // (time > t0 here, and time < t1 up to rounding.)
-    const j = (this.#head + 1) % cap;
-    const t1 = this.#times[j]!;
-    const v1 = this.#values[j]!;
-    return v0 + ((v1 - v0) * (time - t0)) / (t1 - t0);
-  }
+export function restQueueObservation(
+  o: QueueObservation,
+  backlog: number,
+  load: number,
+  capacity: number,
+  delay: number,
+  latency: number,
+): void {
+  o.time = 0;
+  o.measurement = backlog;
+  o.backlog = backlog;
+  o.inflight = backlog;
+  o.delay = delay;
+  o.latency = latency;
+  o.arrivalRate = 0;
+  o.serviceRate = 0;
+  o.congested = false;
+  o.load = load;
+  o.capacity = capacity;
+  o.offered = 0;
+  o.admitted = 0;
+  o.shed = 0;
+  o.dropped = 0;
+  o.served = 0;
 }
