@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { effort, iae, ise, itae, performance, rmse } from "../../toolbox/control/indices.js";
+import { effort, iae, ise, itae, loopPerformance, rmse } from "../../toolbox/control/indices.js";
 
 describe("indices", () => {
   it("indices – a constant error e over T gives IAE = |e|T, ISE = e²T, ITAE = |e|T²/2, RMSE = |e|", () => {
@@ -42,12 +42,12 @@ describe("indices", () => {
     expect(effort([5])).toBe(0);
   });
 
-  it("indices – performance returns every index, NaN effort without outputs", () => {
+  it("indices – loopPerformance returns every index, NaN effort without outputs", () => {
     const times = [0, 0.5, 2];
     const setpoints = [1, 1, 1];
     const measurements = [0, 0.5, 1];
     const outputs = [3, 1, 2];
-    const all = performance(times, setpoints, measurements, outputs);
+    const all = loopPerformance(times, setpoints, measurements, outputs);
     expect(all).toEqual({
       iae: iae(times, setpoints, measurements),
       ise: ise(times, setpoints, measurements),
@@ -57,8 +57,8 @@ describe("indices", () => {
     });
     // e = 1, 0.5, 0: IAE = 0.5·0.75 + 1.5·0.25 = 0.75
     expect(all.iae).toBeCloseTo(0.75, 14);
-    expect(performance(times, 1, measurements).effort).toBeNaN();
-    expect(performance([0], 1, [0]).rmse).toBeNaN();
+    expect(loopPerformance(times, 1, measurements).effort).toBeNaN();
+    expect(loopPerformance([0], 1, [0]).rmse).toBeNaN();
   });
 
   it("indices – validates lengths, order and finiteness with named messages", () => {
@@ -66,7 +66,7 @@ describe("indices", () => {
     expect(() => iae([0, 1], [1], [0, 0])).toThrow(/`setpoint`/);
     expect(() => iae([1, 0], 1, [0, 0])).toThrow(/non-decreasing/);
     expect(() => iae([0, 1], 1, [0, Number.NaN])).toThrow(/`measurements\[1\]`/);
-    expect(() => performance([0, 1], 1, [0, 0], [1])).toThrow(/`outputs`/);
+    expect(() => loopPerformance([0, 1], 1, [0, 0], [1])).toThrow(/`outputs`/);
     expect(() => effort([0, Number.POSITIVE_INFINITY])).toThrow(/`outputs\[1\]`/);
   });
 });

@@ -41,7 +41,16 @@ export {
   identifyIntegrating,
   type StepTestData,
 } from "./identify.js";
-export { effort, iae, ise, itae, type Performance, performance, rmse, type Setpoint } from "./indices.js";
+export {
+  effort,
+  iae,
+  ise,
+  itae,
+  type LoopPerformance,
+  loopPerformance,
+  rmse,
+  type Setpoint,
+} from "./indices.js";
 export {
   type AntiWindup,
   type FeedforwardSignal,

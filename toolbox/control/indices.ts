@@ -5,10 +5,13 @@
  * grid works (logged loops rarely tick evenly): ∫f dt ≈ Σ (t[k+1] − t[k])·(f[k] + f[k+1])/2
  * with f = |e|, e² or (t − t₀)·|e|. A sign change of e inside an interval is
  * not located, so IAE there is the trapezoid of |e|, a slight overestimate.
+ * (ITAE is the criterion of Graham & Lathrop, "The synthesis of 'optimum'
+ * transient response: criteria and standard forms", Trans. AIEE 72, 1953.)
  */
+import { fail, finite } from "./validate.js";
 
-/** All indices of one run; `NaN` where an index does not exist. */
-export interface Performance {
+/** All indices of one run (`loopPerformance`); `NaN` where an index does not exist. */
+export interface LoopPerformance {
   /** Integral of absolute error ∫|e| dt, measurement units × seconds. */
   iae: number;
   /** Integral of squared error ∫e² dt, measurement units² × seconds. */
@@ -61,9 +64,7 @@ export function effort(outputs: readonly number[]): number {
   }
   let sum = 0;
   for (let k = 0; k < outputs.length; k++) {
-    const u = outputs[k]!;
-    if (!Number.isFinite(u))
-      throw new RangeError(`Expected \`outputs[${k}]\` to be a finite number, got \`${u}\``);
+    const u = finite(`outputs[${k}]`, outputs[k]);
     if (k > 0) sum += Math.abs(u - outputs[k - 1]!);
   }
   return sum;
@@ -72,14 +73,15 @@ export function effort(outputs: readonly number[]): number {
 /**
  * All indices at once for a logged run: `times` (seconds, non-decreasing),
  * `setpoints` (one value or one per sample), `measurements`, and optionally
- * the controller `outputs` for the effort (NaN without them).
+ * the controller `outputs` for the effort (NaN without them). (Not named
+ * `performance`, which would shadow the global `performance.now()`.)
  */
-export function performance(
+export function loopPerformance(
   times: readonly number[],
   setpoints: Setpoint,
   measurements: readonly number[],
   outputs?: readonly number[],
-): Performance {
+): LoopPerformance {
   if (outputs !== undefined && outputs.length !== times.length) {
     throw new RangeError(
       `Expected \`outputs\` to have one value per time (${times.length}), got ${outputs.length}`,
@@ -117,15 +119,12 @@ function errors(times: readonly number[], setpoint: Setpoint, measurements: read
   }
   return times.map((t, k) => {
     if (!Number.isFinite(t) || (k > 0 && !(t >= times[k - 1]!))) {
-      throw new RangeError(`Expected \`times\` to be finite and non-decreasing, got \`${t}\` at index ${k}`);
+      fail("times", `finite and non-decreasing (at index ${k})`, t);
     }
-    const r = perSample ? (setpoint as readonly number[])[k]! : setpoint;
-    const y = measurements[k]!;
-    if (!Number.isFinite(r))
-      throw new RangeError(`Expected the setpoint at index ${k} to be finite, got \`${r}\``);
-    if (!Number.isFinite(y))
-      throw new RangeError(`Expected \`measurements[${k}]\` to be finite, got \`${y}\``);
-    return r - y;
+    const r = perSample
+      ? finite(`setpoint[${k}]`, (setpoint as readonly number[])[k])
+      : finite("setpoint", setpoint);
+    return r - finite(`measurements[${k}]`, measurements[k]);
   });
 }
 
