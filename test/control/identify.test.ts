@@ -39,16 +39,16 @@ function stepTest(
   return { times, input, measurement };
 }
 
+/** A unit step at t = 1 s on K = 2, τ = 5 s, θ = 1.5 s, sampled every 0.1 s for 40 s. */
+function fopdtStepTest(noise?: { noise: number; seed: number }): StepTestData {
+  const plant = new Fopdt({ gain: 2, tau: 5, theta: 1.5 });
+  return stepTest(plant, { dt: 0.1, duration: 40, at: 1, before: 0, after: 1, ...noise });
+}
+
 describe("identify", () => {
   it("identify – recovers a FOPDT (K = 2, τ = 5, θ = 1.5) from noise-free step data within 0.01 %", () => {
     // The fit simulates the model exactly, so only the optimizer tolerance remains.
-    const data = stepTest(new Fopdt({ gain: 2, tau: 5, theta: 1.5 }), {
-      dt: 0.1,
-      duration: 40,
-      at: 1,
-      before: 0,
-      after: 1,
-    });
+    const data = fopdtStepTest();
     const fit = identifyFopdt(data);
     expect(fit.model).toBe("fopdt");
     expect(Math.abs(fit.gain / 2 - 1)).toBeLessThan(1e-4);
@@ -79,15 +79,7 @@ describe("identify", () => {
   it("identify – FOPDT with seeded measurement noise (1 % of the step) stays within a few percent", () => {
     // Noise sd 0.02 on a response of 2: K within 2 %, τ within 5 %, θ within 0.15 s;
     // the residual rms should be the noise level (within 15 %).
-    const data = stepTest(new Fopdt({ gain: 2, tau: 5, theta: 1.5 }), {
-      dt: 0.1,
-      duration: 40,
-      at: 1,
-      before: 0,
-      after: 1,
-      noise: 0.02,
-      seed: 3,
-    });
+    const data = fopdtStepTest({ noise: 0.02, seed: 3 });
     const fit = identifyFopdt(data);
     expect(Math.abs(fit.gain / 2 - 1)).toBeLessThan(0.02);
     expect(Math.abs(fit.tau / 5 - 1)).toBeLessThan(0.05);

@@ -128,12 +128,16 @@ function prepare(data: StepTestData): Prepared {
   return { times, du, y, u0, start: times[first]! };
 }
 
+/** The unit-gain integrator 1/s, as the `tau` of `simulateUnit`. */
+const INTEGRATOR = Number.POSITIVE_INFINITY;
+
 /**
- * Unit-gain FOPDT response at the sample times to the zero-order-hold input
- * `du` delayed by `theta`, integrated exactly piece by piece
- * (x ← v + (x − v)·e^{−h/τ}); `tau` = 0 is a pure delay.
+ * Unit-gain model response at the sample times to the zero-order-hold input
+ * `du` delayed by `theta`, integrated exactly piece by piece: the lag
+ * 1/(τs + 1), x ← v + (x − v)·e^{−h/τ} (`tau` = 0 is a pure delay), or with
+ * `tau` = `INTEGRATOR` the integrator 1/s, x ← x + v·h.
  */
-function simulateLag(
+function simulateUnit(
   times: Float64Array,
   du: Float64Array,
   tau: number,
@@ -151,27 +155,9 @@ function simulateLag(
       while (j + 1 < n && times[j + 1]! + theta <= a) j++;
       const v = j >= 0 ? du[j]! : 0;
       const next = j + 1 < n ? Math.min(b, times[j + 1]! + theta) : b;
-      x = tau > 0 ? v + (x - v) * Math.exp(-(next - a) / tau) : v;
-      a = next;
-    }
-    out[i + 1] = x;
-  }
-}
-
-/** Unit-gain integrator response ∫ du(s − θ) ds at the sample times (exact for ZOH input). */
-function simulateIntegral(times: Float64Array, du: Float64Array, theta: number, out: Float64Array): void {
-  const n = times.length;
-  let x = 0;
-  let j = -1;
-  out[0] = 0;
-  for (let i = 0; i + 1 < n; i++) {
-    let a = times[i]!;
-    const b = times[i + 1]!;
-    while (a < b) {
-      while (j + 1 < n && times[j + 1]! + theta <= a) j++;
-      const v = j >= 0 ? du[j]! : 0;
-      const next = j + 1 < n ? Math.min(b, times[j + 1]! + theta) : b;
-      x += v * (next - a);
+      const h = next - a;
+      if (tau === INTEGRATOR) x += v * h;
+      else x = tau > 0 ? v + (x - v) * Math.exp(-h / tau) : v;
       a = next;
     }
     out[i + 1] = x;
@@ -338,7 +324,7 @@ export function identifyFopdt(data: StepTestData, options: IdentifyFopdtOptions 
   const objective = (logTau: number, theta: number): number => {
     const tau = Math.exp(Math.min(Math.log(tauMax), Math.max(Math.log(tauMin), logTau)));
     const th = Math.min(thetaMax, Math.max(0, theta));
-    simulateLag(p.times, p.du, tau, th, g);
+    simulateUnit(p.times, p.du, tau, th, g);
     // Penalise leaving the box so the simplex returns inside it.
     const outside = Math.abs(th - theta) + Math.abs(Math.log(tau) - logTau);
     return solveGainOffset(g, p.y).sse * (1 + outside);
@@ -369,7 +355,7 @@ export function identifyFopdt(data: StepTestData, options: IdentifyFopdtOptions 
   );
   const tau = Math.exp(Math.min(logMax, Math.max(logMin, logTau)));
   const th = Math.min(thetaMax, Math.max(0, theta));
-  simulateLag(p.times, p.du, tau, th, g);
+  simulateUnit(p.times, p.du, tau, th, g);
   const { gain, offset } = solveGainOffset(g, p.y);
   return {
     model: "fopdt",
@@ -398,7 +384,7 @@ export function identifyIntegrating(
   const grid = gridSize(options.grid, 200);
   const h = new Float64Array(n);
   const objective = (theta: number): number => {
-    simulateIntegral(p.times, p.du, theta, h);
+    simulateUnit(p.times, p.du, INTEGRATOR, theta, h);
     return solveGainOffset(h, p.y).sse;
   };
   let best = 0;
@@ -436,7 +422,7 @@ export function identifyIntegrating(
   }
   let theta = (lo + hi) / 2;
   if (objective(theta) > bestF) theta = best * stepSize;
-  simulateIntegral(p.times, p.du, theta, h);
+  simulateUnit(p.times, p.du, INTEGRATOR, theta, h);
   const { gain, offset } = solveGainOffset(h, p.y);
   return { model: "integrating", gain, theta, offset, inputOffset: p.u0, ...quality(p.y, h, gain, offset) };
 }
