@@ -22,6 +22,7 @@ export {
   type VegasOptions,
   vegasLog10,
 } from "./baselines/index.js";
+export { Cascade, type CascadeOptions, type InnerSignal } from "./cascade.js";
 export type { Controller, ControllerParams, Observation } from "./controller.js";
 export { observe } from "./controller.js";
 export {
