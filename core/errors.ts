@@ -112,7 +112,7 @@ export class BusyError extends ZmpError {
   override readonly code = "BUSY";
 }
 
-/** A message exceeds `maxMessageSize` or a protocol frame is malformed. */
+/** A message exceeds `maxMessageSize` (refused before sending, or by the receiving node). */
 export class ProtocolError extends ZmpError {
   override readonly code = "PROTOCOL";
 }

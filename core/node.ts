@@ -17,8 +17,16 @@ import {
   type Transport,
   transportOf,
 } from "./endpoint.js";
-import { ClosedError, CodecError, errorToData, NameTakenError, RemoteError, TimeoutError } from "./errors.js";
-import { Outbox } from "./outbox.js";
+import {
+  ClosedError,
+  CodecError,
+  errorToData,
+  NameTakenError,
+  ProtocolError,
+  RemoteError,
+  TimeoutError,
+} from "./errors.js";
+import { BATCH_BYTES, Outbox } from "./outbox.js";
 import { checkName, type DirectoryChange, type HostKind, type NodeRecord, parseRecord } from "./record.js";
 import { Replica } from "./replica.js";
 import { type CallOptions, type Handler, ServiceClient, ServiceServer } from "./service.js";
@@ -125,7 +133,7 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
 export interface RejectCounts {
   /** Frames that could not be decoded or had the wrong shape. */
   malformed: number;
-  /** Frames larger than `maxMessageSize`. */
+  /** Frames larger than `maxMessageSize` plus one batch. */
   oversized: number;
 }
 
@@ -164,10 +172,14 @@ export class Node {
   readonly #client: ServiceClient;
   readonly #directoryPeer: NodeRecord;
   readonly rejects: RejectCounts = { malformed: 0, oversized: 0 };
+  /** Largest frame accepted: one message of `maxMessageSize` on top of a full batch. */
+  readonly #frameLimit: number;
 
   constructor(options: NodeOptions) {
     this.#o = resolve(options as NodeOptions & InternalOptions);
     this.name = this.#o.name;
+    this.#frameLimit = this.#o.maxMessageSize + BATCH_BYTES + 1024;
+    this.#server.maxMessageSize = this.#o.maxMessageSize;
     this.#client = new ServiceClient({
       outbox: () => this.#outbox,
       providers: (service) => this.#replica.providers(service),
@@ -175,6 +187,7 @@ export class Node {
       refresh: () => this.#refresh(),
     });
     this.#client.traceCalls = this.#o.traceCalls;
+    this.#client.maxMessageSize = this.#o.maxMessageSize;
     this.#directoryPeer = {
       id: DIRECTORY_ID,
       name: "directory",
@@ -253,10 +266,13 @@ export class Node {
       ipcDir = this.#ownIpcDir = makeIpcDir();
     const plan = { transport: o.transport, ipcDir, bindHost: o.bindHost };
     // libzmq drops the connection of a peer sending a frame over this hard cap; frames
-    // between maxMessageSize and the cap are read and answered with a clear error.
-    const hardCap = Math.min(2 * o.maxMessageSize + 65536, 2 ** 31 - 1);
+    // between the frame limit and the cap are read and answered with a clear error.
+    const hardCap = Math.min(2 * this.#frameLimit, 2 ** 31 - 1);
 
-    const inbound = trackSocket(new zmq.Router({ linger: o.lingerMs, maxMessageSize: hardCap }));
+    // The bound socket announces the node's id in the ZMTP handshake: a peer that reconnects
+    // (after this node or the directory restarted at the same endpoint) maps the new
+    // connection under the same routing id (ZMQ_CONNECT_ROUTING_ID only covers the first).
+    const inbound = trackSocket(new zmq.Router({ routingId: this.#id, linger: o.lingerMs, maxMessageSize: hardCap }));
     this.#inbound = inbound;
     for (const address of o.bind ?? [bindAddress(plan, o.name)]) await inbound.bind(address);
     this.#endpoint = advertised(inbound.lastEndpoint ?? "", o.advertiseHost);
@@ -341,10 +357,13 @@ export class Node {
     this.#inbox?.close();
     this.#outbox?.close();
     this.#client.closeAll();
+    // Sockets first: closing an observer before its socket leaves libzmq's reaper waiting on
+    // the monitor, and the sockets' connections then stay open. A closed socket stops its
+    // monitor, which closes the observer and ends #watch.
+    for (const socket of [this.#inbound, this.#outbound, this.#pub]) closeTracked(socket);
+    await withTimeout(Promise.allSettled(this.#loops), 1000);
     closeTracked(this.#observer);
     this.#observer = undefined;
-    for (const socket of [this.#inbound, this.#outbound, this.#pub]) closeTracked(socket);
-    await Promise.allSettled(this.#loops);
     this.#loops = [];
     this.#inbound = this.#outbound = this.#pub = undefined;
     this.#inbox = this.#outbox = undefined;
@@ -714,11 +733,13 @@ export class Node {
       return undefined;
     }
     const body = frames[1]!;
-    if (body.length > this.#o.maxMessageSize + 65536) {
+    if (body.length > this.#frameLimit) {
       this.rejects.oversized++;
       this.#reject(
         identity,
-        new CodecError(`message of ${body.length} bytes exceeds maxMessageSize ${this.#o.maxMessageSize}`),
+        new ProtocolError(
+          `frame of ${body.length} bytes exceeds the limit of ${this.#frameLimit} (maxMessageSize ${this.#o.maxMessageSize} plus one batch)`,
+        ),
         false,
       );
       return undefined;

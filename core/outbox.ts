@@ -7,6 +7,9 @@
  * way; zeromq.js allows one pending send per socket, so frames are sent one
  * after another from a single writer.)
  */
+/** A frame is sealed once it holds this many bytes (so frames stay near this size plus one message). */
+export const BATCH_BYTES = 256 * 1024;
+
 /** The one socket method the outbox uses (ROUTER, PUB...). */
 export interface Sender {
   send(message: Buffer | Buffer[]): Promise<void>;
@@ -65,7 +68,7 @@ export class Outbox {
     this.#socket = socket;
     this.#destEncoding = options.destEncoding ?? "latin1";
     this.#maxItems = options.maxItems ?? 4096;
-    this.#maxBytes = options.maxBytes ?? 256 * 1024;
+    this.#maxBytes = options.maxBytes ?? BATCH_BYTES;
     this.#onSendError = options.onSendError;
   }
 

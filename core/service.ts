@@ -8,6 +8,7 @@
 import {
   ClosedError,
   CodecError,
+  ProtocolError,
   dataToErrorData,
   errorToData,
   PeerLostError,
@@ -60,6 +61,8 @@ export class ServiceServer {
   #idle: (() => void)[] = [];
   #reply: Outbox | undefined;
   meter: ServerMeter | undefined;
+  /** Largest reply sent, in encoded bytes; a bigger one becomes an error reply. */
+  maxMessageSize = Number.POSITIVE_INFINITY;
 
   /** Attaches the outbox of the bound ROUTER socket (at each start). */
   attach(outbox: Outbox | undefined): void {
@@ -151,17 +154,20 @@ export class ServiceServer {
     try {
       w.append(corr);
       w.append(status);
-      w.append(value);
+      const size = w.append(value);
+      if (size > this.maxMessageSize) {
+        throw new ProtocolError(`reply of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
+      }
     } catch (error) {
-      // The handler's value is not plain data: tell the caller instead of losing the reply.
+      // The handler's value is not plain data or too big: tell the caller instead of losing the reply.
       w.rollback(mark);
       w.append(corr);
       w.append(Status.ERROR);
-      w.append({
-        name: "CodecError",
-        message: `the reply could not be encoded: ${(error as Error).message}`,
-        code: "CODEC",
-      });
+      w.append(
+        error instanceof ProtocolError
+          ? errorToData(error)
+          : { name: "CodecError", message: `the reply could not be encoded: ${(error as Error).message}`, code: "CODEC" },
+      );
     }
     batch.items++;
     outbox.added(batch);
@@ -183,6 +189,8 @@ interface Pending {
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
   site: { stack?: string } | undefined;
+  /** Control-plane call (directory protocol): not bound by maxMessageSize. */
+  internal: boolean;
 }
 
 /** What the client needs from its node. */
@@ -206,6 +214,8 @@ export class ServiceClient {
   #rotate = 0;
   /** Capture the caller's stack at each call (costs ~1 µs); see NodeOptions.traceCalls. */
   traceCalls = true;
+  /** Largest request sent, in encoded bytes. */
+  maxMessageSize = Number.POSITIVE_INFINITY;
 
   constructor(link: ClientLink) {
     this.#link = link;
@@ -241,6 +251,7 @@ export class ServiceClient {
         reject,
         timer: undefined,
         site,
+        internal: false,
       };
       if (Number.isFinite(timeoutMs)) {
         p.timer = setTimeout(() => this.#timeout(p), timeoutMs);
@@ -265,6 +276,7 @@ export class ServiceClient {
         reject,
         timer: undefined,
         site: undefined,
+        internal: true,
       };
       if (Number.isFinite(timeoutMs)) p.timer = setTimeout(() => this.#timeout(p), timeoutMs);
       this.#send(p, peer);
@@ -334,7 +346,10 @@ export class ServiceClient {
     try {
       w.append(corr);
       w.append(p.service);
-      w.append(p.request);
+      const size = w.append(p.request);
+      if (size > this.maxMessageSize && !p.internal) {
+        throw new ProtocolError(`request of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
+      }
     } catch (error) {
       w.rollback(mark);
       this.#fail(p, error as Error);

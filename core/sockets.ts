@@ -3,7 +3,10 @@
  * all be closed synchronously before the thread ends. In a worker thread,
  * ending with a socket or an observer still open aborts the whole process
  * (zeromq.js issue #411: "ZeroMQ doesn't exit cleanly within a
- * worker_thread"); closing observers first, then sockets, avoids it.
+ * worker_thread"); closing observers first, then sockets, then exiting at
+ * once avoids it. (A graceful stop closes sockets first instead — see
+ * Node's teardown — because an observer closed before its socket keeps the
+ * socket's connections open until the context ends.)
  */
 interface Closable {
   close(): void;
