@@ -6,7 +6,7 @@
  * percentiles can be computed.
  */
 
-import { checkShape, type DistributionShape, Random } from "../random.js";
+import { checkShape, type DistributionShape, Random, sampleWithMean } from "../random.js";
 import { type SignalLike, toSignal } from "../signals.js";
 import { checkKeys, checkNumber, checkObject, finite, flag, nonNegative, positive } from "../validate.js";
 import { DelayLine } from "./history.js";
@@ -82,11 +82,6 @@ export interface EventQueueSummary {
   utilization: number;
 }
 
-const SERVICE_DETERMINISTIC = 0;
-const SERVICE_EXPONENTIAL = 1;
-const SERVICE_PARETO = 2;
-const SERVICE_LOGNORMAL = 3;
-
 /** Min-heap push on parallel arrays keyed by `keys` (service completion times). */
 function heapPush(keys: Float64Array, data: Float64Array, size: number, key: number, value: number): void {
   let i = size;
@@ -140,9 +135,7 @@ export class EventQueue implements Plant<QueueObservation> {
   readonly #capacity: (t: number) => number;
   readonly #load: ((t: number) => number) | undefined;
   readonly #servers: number;
-  readonly #serviceKind: number;
-  readonly #shape: number;
-  readonly #sigma: number;
+  readonly #service: DistributionShape;
   readonly #bufferSize: number;
   readonly #initialBacklog: number;
   readonly #measured: DelayLine;
@@ -182,17 +175,7 @@ export class EventQueue implements Plant<QueueObservation> {
       "a positive integer",
       (v) => Number.isInteger(v) && v >= 1,
     );
-    const shape = checkShape("service", options.service ?? { kind: "exponential" });
-    this.#serviceKind =
-      shape.kind === "deterministic"
-        ? SERVICE_DETERMINISTIC
-        : shape.kind === "exponential"
-          ? SERVICE_EXPONENTIAL
-          : shape.kind === "pareto"
-            ? SERVICE_PARETO
-            : SERVICE_LOGNORMAL;
-    this.#shape = shape.kind === "pareto" ? shape.shape : 0;
-    this.#sigma = shape.kind === "lognormal" ? shape.sigma : 0;
+    this.#service = { ...checkShape("service", options.service ?? { kind: "exponential" }) };
     this.#bufferSize = checkNumber(
       "bufferSize",
       options.bufferSize ?? Number.POSITIVE_INFINITY,
@@ -271,19 +254,7 @@ export class EventQueue implements Plant<QueueObservation> {
   /** One service time with the given mean (∞ when the capacity is 0). */
   #serviceTime(mean: number): number {
     if (mean === Number.POSITIVE_INFINITY) return mean;
-    const r = this.#serviceRandom;
-    switch (this.#serviceKind) {
-      case SERVICE_DETERMINISTIC:
-        return mean;
-      case SERVICE_EXPONENTIAL:
-        return -mean * Math.log(1 - r.next());
-      case SERVICE_PARETO: {
-        const a = this.#shape;
-        return ((mean * (a - 1)) / a) * (1 - r.next()) ** (-1 / a);
-      }
-      default:
-        return mean * Math.exp(this.#sigma * r.normal() - 0.5 * this.#sigma * this.#sigma);
-    }
+    return sampleWithMean(this.#serviceRandom, this.#service, mean);
   }
 
   #fifoPush(arrival: number): void {

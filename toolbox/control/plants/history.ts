@@ -12,6 +12,8 @@
 export class SampleHistory {
   #times = new Float64Array(16);
   #values = new Float64Array(16);
+  /** Capacity − 1; the capacity is a power of two, so `& mask` wraps an index. */
+  #mask = 15;
   #head = 0;
   #size = 0;
 
@@ -28,20 +30,8 @@ export class SampleHistory {
 
   /** Append the sample (time, value); times must not decrease. */
   push(time: number, value: number): void {
-    let cap = this.#times.length;
-    if (this.#size === cap) {
-      const times = new Float64Array(cap * 2);
-      const values = new Float64Array(cap * 2);
-      for (let i = 0; i < this.#size; i++) {
-        times[i] = this.#times[(this.#head + i) & (cap - 1)]!;
-        values[i] = this.#values[(this.#head + i) & (cap - 1)]!;
-      }
-      this.#times = times;
-      this.#values = values;
-      this.#head = 0;
-      cap *= 2;
-    }
-    const j = (this.#head + this.#size) & (cap - 1);
+    if (this.#size === this.#mask + 1) this.#grow();
+    const j = (this.#head + this.#size) & this.#mask;
     this.#times[j] = time;
     this.#values[j] = value;
     this.#size++;
@@ -49,21 +39,35 @@ export class SampleHistory {
 
   /** Time of the i-th oldest sample. */
   time(i: number): number {
-    return this.#times[(this.#head + i) & (this.#times.length - 1)]!;
+    return this.#times[(this.#head + i) & this.#mask]!;
   }
 
   /** Value of the i-th oldest sample. */
   value(i: number): number {
-    return this.#values[(this.#head + i) & (this.#values.length - 1)]!;
+    return this.#values[(this.#head + i) & this.#mask]!;
   }
 
   /** Drop the oldest samples while the next one starts at or before `time`: the sample in force at `time` becomes the oldest. */
   dropBefore(time: number): void {
-    const mask = this.#times.length - 1;
+    const mask = this.#mask;
     while (this.#size >= 2 && this.#times[(this.#head + 1) & mask]! <= time) {
       this.#head = (this.#head + 1) & mask;
       this.#size--;
     }
+  }
+
+  #grow(): void {
+    const cap = this.#mask + 1;
+    const times = new Float64Array(cap * 2);
+    const values = new Float64Array(cap * 2);
+    for (let i = 0; i < this.#size; i++) {
+      times[i] = this.#times[(this.#head + i) & this.#mask]!;
+      values[i] = this.#values[(this.#head + i) & this.#mask]!;
+    }
+    this.#times = times;
+    this.#values = values;
+    this.#mask = cap * 2 - 1;
+    this.#head = 0;
   }
 }
 
