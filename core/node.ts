@@ -63,6 +63,12 @@ export interface NodeOptions {
   traceCalls?: boolean;
   /** Longest `start()` waits for the directory, in ms. Default 10 000. */
   startTimeoutMs?: number;
+  /**
+   * List this node in the directory. Default true. A node started with
+   * `false` only calls, subscribes and pushes (CLI tools use it): it is not
+   * listed, provides nothing and cannot pull from queues.
+   */
+  register?: boolean;
 }
 
 /** Options only the directory uses: bind fixed endpoints, do not register. */
@@ -87,6 +93,7 @@ interface Resolved {
   maxMessageSize: number;
   traceCalls: boolean;
   startTimeoutMs: number;
+  register: boolean;
   bind: string[] | undefined;
   isDirectory: boolean;
 }
@@ -124,6 +131,7 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
     maxMessageSize: positive(options.maxMessageSize, "maxMessageSize", 16 * 1024 * 1024),
     traceCalls: options.traceCalls ?? true,
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
+    register: options.register ?? true,
     bind: options.bind,
     isDirectory,
   };
@@ -272,7 +280,9 @@ export class Node {
     // The bound socket announces the node's id in the ZMTP handshake: a peer that reconnects
     // (after this node or the directory restarted at the same endpoint) maps the new
     // connection under the same routing id (ZMQ_CONNECT_ROUTING_ID only covers the first).
-    const inbound = trackSocket(new zmq.Router({ routingId: this.#id, linger: o.lingerMs, maxMessageSize: hardCap }));
+    const inbound = trackSocket(
+      new zmq.Router({ routingId: this.#id, linger: o.lingerMs, maxMessageSize: hardCap }),
+    );
     this.#inbound = inbound;
     for (const address of o.bind ?? [bindAddress(plan, o.name)]) await inbound.bind(address);
     this.#endpoint = advertised(inbound.lastEndpoint ?? "", o.advertiseHost);
@@ -303,7 +313,9 @@ export class Node {
     ];
     this.#unsubscribeReplica = this.#replica.subscribe((change) => this.#onChange(change));
 
-    if (!o.isDirectory) await this.#register(o.startTimeoutMs, true);
+    if (o.isDirectory) return;
+    if (o.register) await this.#register(o.startTimeoutMs, true);
+    else await this.#refresh(o.startTimeoutMs, true);
   }
 
   /**
@@ -330,7 +342,7 @@ export class Node {
     const o = this.#o;
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
-    if (!o.isDirectory) {
+    if (!o.isDirectory && o.register) {
       await this.#client
         .callPeer(
           this.#directoryPeer,
@@ -390,6 +402,8 @@ export class Node {
     if (typeof handler !== "function") throw new TypeError("Expected `handler` to be a function");
     if (service.startsWith("zmp."))
       throw new TypeError(`Expected \`service\` not to use the reserved prefix zmp., got \`${service}\``);
+    if (!this.#o.register)
+      throw new TypeError(`node \`${this.name}\` was made with register: false and cannot provide services`);
     this.#server.handlers.set(service, handler as Handler);
     this.#scheduleUpdate();
   }
@@ -580,15 +594,27 @@ export class Node {
   }
 
   /** Fetches a snapshot (coalesced: one request at a time). */
-  #refresh(): Promise<void> {
+  #refresh(timeoutMs = 2000, first = false): Promise<void> {
     if (this.#o.isDirectory) return Promise.resolve();
     if (this.#refreshing) return this.#refreshing;
     this.#refreshing = this.#client
-      .callPeer(this.#directoryPeer, DirectoryService.SNAPSHOT, null, 2000)
-      .then((reply) => {
-        const r = reply as { version: number; nodes: unknown[] };
-        this.#replica.load(r.version, r.nodes.map(parseRecord));
-      })
+      .callPeer(this.#directoryPeer, DirectoryService.SNAPSHOT, null, timeoutMs)
+      .then(
+        (reply) => {
+          const r = reply as { version: number; nodes: unknown[] };
+          this.#replica.load(r.version, r.nodes.map(parseRecord));
+        },
+        (error: unknown) => {
+          if (first && error instanceof TimeoutError) {
+            throw new TimeoutError(
+              `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} did not answer within ${timeoutMs} ms`,
+              timeoutMs,
+              { cause: error },
+            );
+          }
+          throw error;
+        },
+      )
       .finally(() => {
         this.#refreshing = undefined;
       });
@@ -778,6 +804,11 @@ export class Node {
     batch.writer.append(change);
     batch.items++;
     this.#inbox.added(batch);
+  }
+
+  /** @internal Call one of the directory's own services. */
+  _callDirectory(service: string, request: unknown, timeoutMs = 3000): Promise<unknown> {
+    return this.#client.callPeer(this.#directoryPeer, service, request, timeoutMs);
   }
 
   /** @internal Ask the directory to remove another node (its host was seen to exit). */
