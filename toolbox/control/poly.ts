@@ -98,7 +98,7 @@ export function zeroRootCount(p: readonly number[]): number {
 /**
  * Characteristic polynomial det(xI − A) of a square matrix, by the
  * Faddeev–LeVerrier recursion (Faddeev & Faddeeva, "Computational Methods of
- * Linear Algebra", 1963, §27): M₁ = I, c_{n−k} = −tr(A·M_k)/k,
+ * Linear Algebra", 1963): M₁ = I, c_{n−k} = −tr(A·M_k)/k,
  * M_{k+1} = A·M_k + c_{n−k}·I. Exact algebra, adequate for the small orders
  * (≲ 10) of the loops this toolbox simulates.
  */

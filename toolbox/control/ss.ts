@@ -57,7 +57,7 @@ export interface ZohStep {
  * the augmented matrix [[A, B], [0, 0]]·h, whose top blocks are e^{A·h} and
  * ∫₀ʰ e^{A·s} ds·B (Van Loan, "Computing integrals involving the matrix
  * exponential", IEEE TAC 23(3), 1978; Franklin, Powell & Workman, "Digital
- * Control of Dynamic Systems", 3rd ed., §4.3.3). Works for singular A
+ * Control of Dynamic Systems", 3rd ed., ch. 4). Works for singular A
  * (integrators), unlike formulas with A⁻¹.
  */
 export function zohStep(ss: StateSpace, h: number): ZohStep {
