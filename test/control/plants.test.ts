@@ -107,6 +107,10 @@ describe("fluid queue", () => {
       "Expected `bufferSize` to be a positive number, got `-1`",
     );
     expect(() => new FluidQueue({ capacity: 100 }).step(1, 0)).toThrow(RangeError);
+    // A misspelt option is an error, not a silently infinite buffer.
+    expect(() => new FluidQueue({ capacity: 100, bufer: 5 } as never)).toThrow(
+      /^Unknown FluidQueue option `bufer`; expected one of capacity, load, bufferSize/,
+    );
   });
 });
 

@@ -212,5 +212,9 @@ describe("stepInfo of data", () => {
     expect(() => stepInfo([0, 1], [0, 1], { riseTimeLimits: [0.9, 0.1] })).toThrow(/`riseTimeLimits`/);
     expect(() => stepInfo([0, 1], [0, Number.NaN])).toThrow(/`values\[1\]`/);
     expect(() => stepInfo([0, 1], [0, 1], { stepTime: 5 })).toThrow(/`stepTime`/);
+    // A misspelt option is an error, not a silent 2 % band.
+    expect(() => stepInfo([0, 1], [0, 1], { settlingTreshold: 0.05 } as never)).toThrow(
+      /^Unknown stepInfo option `settlingTreshold`/,
+    );
   });
 });

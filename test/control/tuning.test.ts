@@ -137,6 +137,10 @@ describe("tuning", () => {
       "Expected `controller` to be one of PI, PID, got `P`",
     );
     expect(() => lambdaTuning(plant, { lambda: -1 })).toThrow(RangeError);
+    // A misspelt τc is an error, not a silent default τc = θ.
+    expect(() => simc(plant, { tauc: 1 } as never)).toThrow(
+      /^Unknown SIMC option `tauc`; expected one of tauC$/,
+    );
   });
 
   it("tuning – a SIMC-tuned PI closes the loop on its FOPDT plant with the designed speed", () => {

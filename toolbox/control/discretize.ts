@@ -5,7 +5,7 @@
 import { add, charpoly, degree, multiply, power, scale } from "./poly.js";
 import { realize, zohStep } from "./ss.js";
 import { TransferFunction } from "./tf.js";
-import { checkNumber, oneOf, positive } from "./validate.js";
+import { checkKeys, checkNumber, oneOf, positive } from "./validate.js";
 
 /** Options of `discretize`. */
 export interface DiscretizeOptions {
@@ -33,7 +33,7 @@ export interface DiscretizeOptions {
  * as numerator (the SISO identity C·adj(zI − Φ)·Γ = det(zI − Φ + ΓC) − det(zI − Φ)).
  * A dead time θ = d·T + τ keeps d whole samples as the discrete `theta`; a
  * fractional part 0 < τ < T is discretized exactly with one extra state
- * (Åström & Wittenmark, "Computer-Controlled Systems", 3rd ed., §2.3, eq. 2.9).
+ * (Åström & Wittenmark, "Computer-Controlled Systems", 3rd ed., ch. 2).
  *
  * Tustin: substitutes the bilinear map into the polynomials; the dead time must
  * be a whole number of samples (it is kept as is), otherwise a RangeError.
@@ -45,6 +45,7 @@ export function discretize(
 ): TransferFunction {
   if (sys.isDiscrete) throw new RangeError(`Expected a continuous system, got one with \`dt\` = ${sys.dt}`);
   positive("sampleTime", sampleTime);
+  checkKeys("discretize", options, ["method", "prewarp"]);
   const method = oneOf("method", options.method ?? "zoh", ["zoh", "tustin"]);
   if (method === "tustin") return tustin(sys, sampleTime, options.prewarp);
   if (options.prewarp !== undefined) {

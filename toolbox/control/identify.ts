@@ -17,7 +17,7 @@
  */
 
 import { lusolve } from "mathjs";
-import { checkNumber, checkObject, fail, positive } from "./validate.js";
+import { checkKeys, checkNumber, checkObject, fail, positive } from "./validate.js";
 
 /** Open-loop test data: the plant input and its measured output at the same times. */
 export interface StepTestData {
@@ -309,6 +309,7 @@ function gridSize(given: number | undefined, fallback: number): number {
  * moves the plant from rest). Returns the model with its fit quality.
  */
 export function identifyFopdt(data: StepTestData, options: IdentifyFopdtOptions = {}): FopdtFit {
+  checkKeys("identifyFopdt", options, ["thetaMax", "tauMax", "grid"]);
   const p = prepare(data);
   const n = p.times.length;
   const span = p.times[n - 1]! - p.times[0]!;
@@ -378,6 +379,7 @@ export function identifyIntegrating(
   data: StepTestData,
   options: IdentifyIntegratingOptions = {},
 ): IntegratingFit {
+  checkKeys("identifyIntegrating", options, ["thetaMax", "grid"]);
   const p = prepare(data);
   const n = p.times.length;
   const thetaMax = thetaLimit(p, options.thetaMax);

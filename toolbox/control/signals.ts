@@ -14,7 +14,7 @@
  */
 
 import { uniformAt } from "./random.js";
-import { fail, finite, nonNegative, oneOf, positive } from "./validate.js";
+import { checkKeys, fail, finite, nonNegative, oneOf, positive } from "./validate.js";
 
 /** A signal: value as a function of time `t` in seconds. Must be pure. */
 export type Signal = (t: number) => number;
@@ -49,6 +49,7 @@ export interface StepOptions {
 
 /** A step from `from` to `to` at time `at` (value `to` at `t = at`). */
 export function step(options: StepOptions): Signal {
+  checkKeys("step", options, ["at", "from", "to"]);
   const at = finite("at", options.at ?? 0);
   const from = finite("from", options.from ?? 0);
   const to = finite("to", options.to);
@@ -71,6 +72,7 @@ export interface RampOptions {
 
 /** Holds `from` until `start`, rises linearly (slope or to `to` at `end`), then holds. */
 export function ramp(options: RampOptions = {}): Signal {
+  checkKeys("ramp", options, ["start", "end", "from", "slope", "to"]);
   const start = finite("start", options.start ?? 0);
   const end = options.end === undefined ? Number.POSITIVE_INFINITY : options.end;
   if (typeof end !== "number" || Number.isNaN(end) || !(end > start)) {
@@ -104,6 +106,7 @@ export interface BurstOptions {
 
 /** A rectangular pulse (or pulse train when `period` is set) of `height` on `base`. */
 export function burst(options: BurstOptions): Signal {
+  checkKeys("burst", options, ["start", "duration", "height", "base", "period"]);
   const start = finite("start", options.start ?? 0);
   const duration = positive("duration", options.duration);
   const height = finite("height", options.height);
@@ -136,6 +139,7 @@ export interface SinusoidOptions {
 
 /** offset + amplitude·sin(2πt/period + phase). */
 export function sinusoid(options: SinusoidOptions): Signal {
+  checkKeys("sinusoid", options, ["amplitude", "period", "phase", "offset"]);
   const amplitude = finite("amplitude", options.amplitude ?? 1);
   const period = positive("period", options.period);
   const phase = finite("phase", options.phase ?? 0);
@@ -168,6 +172,7 @@ export interface NoiseOptions {
  * function of time. Normal values use the Box–Muller transform.
  */
 export function noise(options: NoiseOptions): Signal {
+  checkKeys("noise", options, ["sd", "mean", "seed", "sampleTime", "distribution"]);
   const sd = nonNegative("sd", options.sd);
   const mean = finite("mean", options.mean ?? 0);
   const seed = finite("seed", options.seed ?? 1);

@@ -5,7 +5,7 @@
  */
 import { stepResponse } from "./response.js";
 import { dcGain, poles, type TransferFunction } from "./tf.js";
-import { checkNumber, finite } from "./validate.js";
+import { checkKeys, checkNumber, finite } from "./validate.js";
 
 /**
  * Step-response characteristics. Times are in seconds from the step
@@ -51,6 +51,8 @@ export interface StepInfoOptions {
   stepTime?: number;
 }
 
+const stepInfoKeys = ["settlingThreshold", "riseTimeLimits", "finalValue", "initialValue", "stepTime"];
+
 /**
  * Step-response characteristics of a sampled response, python-control's
  * `step_info` algorithm applied to the deviation y − initialValue from the
@@ -71,6 +73,7 @@ export function stepInfo(
   values: readonly number[],
   options: StepInfoOptions = {},
 ): StepInfo {
+  checkKeys("stepInfo", options, stepInfoKeys);
   if (!Array.isArray(times) || !Array.isArray(values) || times.length === 0) {
     throw new TypeError("Expected `times` and `values` to be non-empty arrays of numbers");
   }
@@ -196,6 +199,7 @@ export interface StepInfoOfOptions extends StepInfoOptions {
  * every metric is NaN unless `finalValue` is given.
  */
 export function stepInfoOf(sys: TransferFunction, options: StepInfoOfOptions = {}): StepInfo {
+  checkKeys("stepInfoOf", options, [...stepInfoKeys, "times"]);
   const { times, ...rest } = options;
   const response = stepResponse(sys, times);
   const finalValue = options.finalValue ?? (isStable(sys) ? dcGain(sys) : Number.NaN);

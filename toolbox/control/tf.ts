@@ -17,7 +17,7 @@ import {
   trim,
   zeroRootCount,
 } from "./poly.js";
-import { checkNumber, finite } from "./validate.js";
+import { checkKeys, checkNumber, finite } from "./validate.js";
 
 export type { ComplexValue } from "./poly.js";
 
@@ -61,6 +61,7 @@ export class TransferFunction {
     den: number | readonly number[] = 1,
     options: TransferFunctionOptions = {},
   ) {
+    checkKeys("TransferFunction", options, ["dt", "theta"]);
     const n = coefficients("num", num);
     const d = coefficients("den", den);
     if (isZero(d)) throw new RangeError("Expected `den` to be a nonzero polynomial, got all zeros");
@@ -270,8 +271,8 @@ export interface PidTfOptions {
   /**
    * Derivative filter time constant in seconds, default 0 (ideal derivative,
    * an improper transfer function that cannot be simulated on its own). A
-   * common choice is kd/kp/N with N = 5…20 (Åström & Hägglund, "Advanced PID
-   * Control", 2006, §3.3).
+   * common choice is kd/(kp·N) with N = 8…20 (Åström & Hägglund, "Advanced
+   * PID Control", 2006, ch. 3), as `PidOptions.n` uses.
    */
   tf?: number;
 }
@@ -283,6 +284,7 @@ export interface PidTfOptions {
  * on a plant G: `feedback(series(pidTf({ kp, ki, kd, tf }), G))`.
  */
 export function pidTf(options: PidTfOptions = {}): TransferFunction {
+  checkKeys("pidTf", options, ["kp", "ki", "kd", "tf"]);
   const kp = finite("kp", options.kp ?? 0);
   const ki = finite("ki", options.ki ?? 0);
   const kd = finite("kd", options.kd ?? 0);

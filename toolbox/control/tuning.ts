@@ -20,7 +20,7 @@
  * `ti`, `td` and the parallel gains our `Pid` uses: kp = Kc, ki = Kc/Ti,
  * kd = Kc·Td.
  */
-import { checkNumber, checkObject, nonNegative, oneOf, positive } from "./validate.js";
+import { checkKeys, checkNumber, checkObject, nonNegative, oneOf, positive } from "./validate.js";
 
 /** First-order-plus-dead-time model G(s) = gain·e^{−theta·s}/(tau·s + 1). */
 export interface FopdtModel {
@@ -100,6 +100,7 @@ function nonZero(name: string, value: unknown): number {
 
 /** SIMC's τc: the option, or θ by default (then θ must be positive). */
 function tauCOf(options: SimcOptions | undefined, theta: number): number {
+  if (options !== undefined) checkKeys("SIMC", options, ["tauC"]);
   const tauC = options?.tauC ?? theta;
   return checkNumber(
     "tauC",
@@ -126,7 +127,15 @@ function integrating(model: IntegratingModel, needTheta: boolean): { k: number; 
   };
 }
 
+/** The λ of lambda tuning and IMC: required, positive. */
+function lambdaOf(options: LambdaOptions): number {
+  checkObject("options", options);
+  checkKeys("lambda tuning", options, ["lambda"]);
+  return positive("lambda", options.lambda);
+}
+
 function controllerOf(options: RuleOptions | undefined, allowed: readonly ControllerType[]): ControllerType {
+  if (options !== undefined) checkKeys("tuning rule", options, ["controller"]);
   return oneOf("controller", options?.controller ?? allowed[allowed.length - 1]!, allowed);
 }
 
@@ -297,7 +306,7 @@ export function simcIntegrating(model: IntegratingModel, options?: SimcOptions):
  */
 export function lambdaTuning(model: FopdtModel, options: LambdaOptions): TuningResult {
   const { K, T, L } = fopdt(model, false);
-  const lambda = positive("lambda", options?.lambda);
+  const lambda = lambdaOf(options);
   return result("lambda", "PI", "ideal", T / (K * (lambda + L)), T, 0, lambda);
 }
 
@@ -308,7 +317,7 @@ export function lambdaTuning(model: FopdtModel, options: LambdaOptions): TuningR
  */
 export function lambdaIntegrating(model: IntegratingModel, options: LambdaOptions): TuningResult {
   const { k, L } = integrating(model, false);
-  const lambda = positive("lambda", options?.lambda);
+  const lambda = lambdaOf(options);
   return result(
     "lambda-integrating",
     "PI",
@@ -330,7 +339,7 @@ export function lambdaIntegrating(model: IntegratingModel, options: LambdaOption
  */
 export function imc(model: FopdtModel, options: LambdaOptions): TuningResult {
   const { K, T, L } = fopdt(model, false);
-  const lambda = positive("lambda", options?.lambda);
+  const lambda = lambdaOf(options);
   return result(
     "imc",
     "PID",
