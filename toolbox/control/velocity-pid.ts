@@ -17,7 +17,7 @@
  * token-bucket rate.
  */
 import { type Controller, type ControllerParams, type Observation, observe } from "./controller.js";
-import type { PidDirection } from "./pid.js";
+import type { PidDirection, PidOptions } from "./pid.js";
 import { SampleClock } from "./sample-clock.js";
 import {
   bound,
@@ -32,23 +32,16 @@ import {
   positiveOrUnlimited,
 } from "./validate.js";
 
-export interface VelocityPidOptions {
-  /** Proportional gain, output units per measurement unit, ≥ 0. Default 1. */
-  kp?: number;
-  /** Integral gain, output units per (measurement unit · s), ≥ 0. Default 0. */
-  ki?: number;
-  /** Derivative gain, output units · s per measurement unit, ≥ 0. Default 0. */
-  kd?: number;
-  /** Initial setpoint, measurement units. Default 0. */
-  setpoint?: number;
-  /**
-   * Fixed sample period, seconds, or `null`; same contract as `Pid`: used as
-   * dt without a clock, and as the minimum spacing of computed updates with
-   * an injected `now`. Default `null`.
-   */
-  sampleTime?: number | null;
-  /** Clock in seconds for `update(x)` without `dt`; see `PidOptions.now`. Default `null`. */
-  now?: (() => number) | null;
+/**
+ * Options of `VelocityPid`. The gains, the setpoint, the timing (`sampleTime`,
+ * `now`) and the output limits mean what they mean for `Pid`, with the same
+ * units and defaults (see `PidOptions`).
+ */
+export interface VelocityPidOptions
+  extends Pick<
+    PidOptions,
+    "kp" | "ki" | "kd" | "setpoint" | "sampleTime" | "now" | "outputMin" | "outputMax" | "rateLimit"
+  > {
   /**
    * `"measurement"` (default): the D increment uses −y instead of e, so a
    * setpoint step gives no derivative kick. `"error"`: uses e.
@@ -56,12 +49,6 @@ export interface VelocityPidOptions {
   derivativeOn?: "measurement" | "error";
   /** `"reverse"`: output rises when the measurement is above the setpoint. Default `"direct"`. */
   direction?: PidDirection;
-  /** Lower output limit, output units; `null` = none. Default `null`. */
-  outputMin?: number | null;
-  /** Upper output limit, output units; `null` = none. Default `null`. */
-  outputMax?: number | null;
-  /** Largest output change per second, output units/s, > 0; `null` = none. Default `null`. */
-  rateLimit?: number | null;
   /**
    * Output before the first update (the actuator's current value), output
    * units. It plays the role of the positional PID's initial integral: the
