@@ -1,0 +1,350 @@
+/**
+ * Model identification on a plant and PID tuning from the model, as an
+ * engineer would do it on a live system: an open-loop step test, a model fit
+ * (`identifyIntegrating`: the backlog integrates admitted − served), and the
+ * SIMC rule for integrating processes (Skogestad, "Simple analytic rules for
+ * model reduction and PID controller tuning", J. Process Control 13 (2003)),
+ * with the sampling counted in the dead time by Skogestad's half rule: a
+ * zero-order hold adds about half a sample period of delay (same paper, §6).
+ */
+import {
+  type Controller,
+  type ControllerParams,
+  type IntegratingFit,
+  type IntegratingModel,
+  identifyIntegrating,
+  type Observation,
+  observe,
+  simcIntegrating,
+  type TuningResult,
+} from "../toolbox/control/index.js";
+import type { ReportSection, RunRecord, SeriesSpec } from "./experiment.js";
+import { computeMetrics } from "./metrics.js";
+import { createPlant, type PlantMode } from "./plants/registry.js";
+import { type RunLog, runLoop, runLoopAsync } from "./runner.js";
+import { type QueueScenario, queueSignals } from "./scenarios.js";
+import { keyValueTable, type Progress } from "./sections.js";
+
+/**
+ * A controller whose output is a function of the time since its first update
+ * and of what it observes: the input of an open-loop test.
+ */
+export class Schedule implements Controller {
+  readonly kind = "schedule";
+  setpoint = 0;
+  readonly #plan: (time: number, observation: Observation) => number;
+  #time = Number.NaN;
+  #output = 0;
+
+  constructor(plan: (time: number, observation: Observation) => number) {
+    if (typeof plan !== "function")
+      throw new TypeError(`Expected \`plan\` to be a function, got \`${String(plan)}\``);
+    this.#plan = plan;
+  }
+
+  get output(): number {
+    return this.#output;
+  }
+
+  get components(): Readonly<Record<string, number>> {
+    return {};
+  }
+
+  update(input: number | Observation, dt?: number): number {
+    this.#time = Number.isNaN(this.#time) ? 0 : this.#time + (dt ?? 0);
+    this.#output = this.#plan(this.#time, observe(input));
+    return this.#output;
+  }
+
+  params(): ControllerParams {
+    return {};
+  }
+
+  setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
+    const key = Object.keys(params)[0];
+    if (key !== undefined) throw new RangeError(`Unknown Schedule parameter \`${key}\`; it has none`);
+  }
+
+  reset(): void {
+    this.#time = Number.NaN;
+    this.#output = 0;
+  }
+}
+
+/** A queue scenario frozen at its t = 0 conditions (no steps, no noise), for tests on a steady plant. */
+export function steadyScenario(scenario: QueueScenario, seed: number): QueueScenario {
+  const s = queueSignals(scenario, seed);
+  return {
+    ...scenario,
+    name: `${scenario.name}/steady`,
+    description: `${scenario.name} held at its t = 0 conditions`,
+    load: s.load(0),
+    workerRate: s.workerRate(0),
+    setpoint: s.setpoint(0),
+    step: null,
+  };
+}
+
+/** Options of `queueStepTest`. */
+export interface StepTestOptions {
+  /** Sample period, seconds. Required. */
+  sampleTime: number;
+  /** Seconds at the nominal rate, measuring the service rate (the balance input). Default 5. */
+  measureTime?: number;
+  /** Seconds at the balance input before the step. Default 2. */
+  holdTime?: number;
+  /** Seconds after the step. Default 3. */
+  stepTime?: number;
+  /**
+   * Step size as a fraction of the balance input. Default −0.75: a step
+   * down, always feasible (a step up cannot admit more than is offered).
+   */
+  stepSize?: number;
+  /** Samples done/planned, for progress bars. */
+  onSample?: (done: number, total: number) => void;
+}
+
+/** An open-loop step test on a queue and the integrating model fitted to it. */
+export interface QueueStepTest {
+  /** The whole test, logged like any run (label "step-test"). */
+  log: RunLog;
+  /** The measured service rate the test balanced at, msg/s. */
+  balance: number;
+  /** Step size, msg/s. */
+  step: number;
+  /** Time the step was applied, seconds. */
+  stepAt: number;
+  /** Fitted model k·e^{−θs}/s (k: backlog slope per unit rate, ≈ 1; θ: dead time, s). */
+  fit: IntegratingFit;
+}
+
+/**
+ * Runs a step test on a queue at the scenario's t = 0 conditions, starting
+ * with a deep queue (backlog 10 × setpoint, at most half the buffer: every
+ * worker stays busy through the test): the
+ * admission rate is held at the nominal capacity while the service rate is
+ * measured, then at that measured rate (the balance), then stepped by
+ * `stepSize` (down by default); the backlog record from the balance hold on
+ * is fitted by `identifyIntegrating`. The load must exceed the capacity
+ * (otherwise there is nothing for admission control to do).
+ */
+export async function queueStepTest(
+  mode: PlantMode,
+  scenario: QueueScenario,
+  seed: number,
+  options: StepTestOptions,
+): Promise<QueueStepTest> {
+  const h = options.sampleTime;
+  const measureTime = options.measureTime ?? 5;
+  const holdTime = options.holdTime ?? 2;
+  const stepTime = options.stepTime ?? 3;
+  const stepSize = options.stepSize ?? -0.75;
+  const steady = steadyScenario(scenario, seed);
+  const signals = queueSignals(steady, seed);
+  const nominal = steady.workers * signals.workerRate(0);
+  const setpoint = signals.setpoint(0);
+  const plant = await createPlant(mode, "worker-pool", {
+    scenario: steady,
+    signals,
+    seed,
+    initialBacklog: Math.round(Math.min(10 * setpoint, (steady.bufferSize ?? Number.POSITIVE_INFINITY) / 2)),
+  });
+  let served = 0;
+  let periods = 0;
+  let balance = Number.NaN;
+  const stepAt = measureTime + holdTime;
+  const schedule = new Schedule((t, observation) => {
+    if (t < measureTime - 1e-9) {
+      if (t > 0) {
+        served += observation.serviceRate ?? 0;
+        periods++;
+      }
+      return nominal;
+    }
+    if (Number.isNaN(balance)) balance = periods > 0 ? served / periods : nominal;
+    return t < stepAt - 1e-9 ? balance : balance * (1 + stepSize);
+  });
+  const setup = { label: "step-test", controller: schedule, actuator: "rate", toSetpoint: null };
+  const runOptions = {
+    setpoint,
+    duration: measureTime + holdTime + stepTime,
+    sampleTime: h,
+    ...(options.onSample ? { onSample: options.onSample } : {}),
+  };
+  const log =
+    plant.mode === "sim" ? runLoop(plant, setup, runOptions) : await runLoopAsync(plant, setup, runOptions);
+  await plant.close?.();
+  const first = log.times.findIndex((t) => t >= measureTime - 1e-9);
+  const fit = identifyIntegrating({
+    times: log.times.slice(first).map((t) => t - log.times[first]!),
+    input: log.applied.slice(first),
+    measurement: log.measurement.slice(first),
+  });
+  return { log, balance, step: balance * stepSize, stepAt, fit };
+}
+
+/** Several step tests and the model they agree on. */
+export interface QueueIdentification {
+  /** The tests, one per seed (seed, seed + 1, ...). */
+  tests: QueueStepTest[];
+  /** The model: the median gain and the median dead time of the fits (robust to one noisy test). */
+  model: { gain: number; theta: number };
+}
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Runs `repeats` step tests (default 3; seeds `seed`, `seed + 1`, ...) and
+ * takes the median gain and dead time: one test on a stochastic queue can
+ * place the kink of the ramp a sample or two off, which moves θ — and the
+ * SIMC gains — a lot.
+ */
+export async function identifyQueue(
+  mode: PlantMode,
+  scenario: QueueScenario,
+  seed: number,
+  options: StepTestOptions & { repeats?: number },
+): Promise<QueueIdentification> {
+  const repeats = options.repeats ?? 3;
+  if (!Number.isInteger(repeats) || repeats < 1) {
+    throw new RangeError(`Expected \`repeats\` to be an integer ≥ 1, got \`${repeats}\``);
+  }
+  const { repeats: _, ...testOptions } = options;
+  const tests: QueueStepTest[] = [];
+  for (let i = 0; i < repeats; i++) tests.push(await queueStepTest(mode, scenario, seed + i, testOptions));
+  return {
+    tests,
+    model: { gain: median(tests.map((t) => t.fit.gain)), theta: median(tests.map((t) => t.fit.theta)) },
+  };
+}
+
+/** PI gains for a queue from its fitted model, and how they were obtained. */
+export interface QueueTuning {
+  /** The rule's result (kp, ki, kd, ti, td, tauC). */
+  tuning: TuningResult;
+  /** Dead time used: the fitted θ plus half a sample period (Skogestad's half rule for the hold). */
+  thetaEffective: number;
+  /** The gains for `Pid`. */
+  gains: { kp: number; ki: number; kd: number };
+}
+
+/**
+ * SIMC PI for the fitted integrating model, with θ_eff = θ + sampleTime/2 and
+ * the closed-loop time constant τc = θ_eff unless given (Skogestad's choice
+ * for tight control with good robustness: gain margin about 3, phase margin
+ * about 47°, for the model).
+ */
+export function tuneQueuePid(model: IntegratingModel, sampleTime: number, tauC?: number): QueueTuning {
+  const thetaEffective = model.theta + sampleTime / 2;
+  const tuning = simcIntegrating(
+    { gain: model.gain, theta: thetaEffective },
+    { tauC: tauC ?? thetaEffective },
+  );
+  return { tuning, thetaEffective, gains: { kp: tuning.kp, ki: tuning.ki, kd: tuning.kd } };
+}
+
+/** The identification and tuning of the PID family for a queue experiment, as report parts. */
+export interface QueuePidDesign {
+  identification: QueueIdentification;
+  tuning: QueueTuning;
+  /** The step tests as run records (they go into data.csv and the report). */
+  records: RunRecord[];
+  /** The section describing the design. */
+  section: ReportSection;
+}
+
+/**
+ * Identifies the queue (three step tests on seeds seed + 1000, + 1001, +
+ * 1002, so they never share random streams with the evaluation runs) and
+ * tunes the PI by SIMC. `firstIndex` is the index the first step-test record
+ * will have in the experiment's runs (charts refer to runs by index).
+ */
+export async function designQueuePid(
+  mode: PlantMode,
+  scenario: QueueScenario,
+  seed: number,
+  sampleTime: number,
+  firstIndex: number,
+  progress?: Progress,
+): Promise<QueuePidDesign> {
+  const identification = await identifyQueue(mode, scenario, seed + 1000, {
+    sampleTime,
+    ...(progress ? { onSample: progress.run("step tests") } : {}),
+  });
+  const tuning = tuneQueuePid(identification.model, sampleTime);
+  const steady = steadyScenario(scenario, seed);
+  const records = identification.tests.map(
+    (test, i): RunRecord => ({
+      label: `step-test-${i + 1}`,
+      controller: "schedule",
+      scenario: steady.name,
+      seed: seed + 1000 + i,
+      actuator: "rate",
+      note: "open loop: nominal rate, then the measured service rate, then a step down",
+      gains: { balance: test.balance, step: test.step, stepAt: test.stepAt },
+      metrics: computeMetrics(test.log, { step: null }),
+      log: test.log,
+    }),
+  );
+  const fits = identification.tests.map((t, i) => [
+    `step test ${i + 1}`,
+    Number(t.balance.toPrecision(4)),
+    Number(t.fit.gain.toPrecision(3)),
+    Number(t.fit.theta.toPrecision(3)),
+    Number(t.fit.fit.toPrecision(3)),
+  ]);
+  const { tuning: rule, thetaEffective, gains } = tuning;
+  const section: ReportSection = {
+    title: "Identification and tuning",
+    text:
+      "Open-loop step tests on the plant at the scenario's starting conditions: the admission rate is held at the nominal capacity while the service rate is measured, then at that balance, then stepped down by 75 %. " +
+      "identifyIntegrating fits backlog = k·∫(rate − balance)(t − θ) dt; the median k and θ of the tests give the model, " +
+      `and SIMC for integrating processes (Skogestad 2003) with θ_eff = θ + sampleTime/2 and τc = θ_eff gives the PI gains.`,
+    charts: [
+      {
+        title: "Step tests: backlog",
+        unit: "messages",
+        series: records.map(
+          (r, i): SeriesSpec => ({ label: r.label, run: firstIndex + i, field: "measurement" }),
+        ),
+      },
+      {
+        title: "Step tests: admission rate applied",
+        unit: "msg/s",
+        series: records.map(
+          (r, i): SeriesSpec => ({ label: r.label, run: firstIndex + i, field: "applied" }),
+        ),
+      },
+    ],
+    tables: [
+      {
+        title: "Model fits",
+        columns: ["test", "balance msg/s", "k", "θ s", "fit %"],
+        rows: [
+          ...fits,
+          [
+            "median",
+            null,
+            Number(identification.model.gain.toPrecision(3)),
+            Number(identification.model.theta.toPrecision(3)),
+            null,
+          ],
+        ],
+        caption:
+          "k: backlog slope per unit of admission rate (1 for a queue that admits what it is set to); θ: dead time; fit: 100·(1 − ‖y − ŷ‖/‖y − ȳ‖).",
+      },
+      keyValueTable("SIMC PI", {
+        "θ_eff (s)": thetaEffective,
+        "τc (s)": rule.tauC,
+        kp: gains.kp,
+        "ki (1/s)": gains.ki,
+        "Ti (s)": rule.ti,
+      }),
+    ],
+  };
+  return { identification, tuning, records, section };
+}

@@ -1,0 +1,314 @@
+/**
+ * The experiment runner: drives one plant with one controller, sample by
+ * sample, and logs every sample.
+ *
+ * ## The plant seam: simulated now, live later
+ *
+ * The runner never knows whether its plant is a simulation or a live ZeroMQ
+ * graph of real nodes. It talks to an `ExperimentPlant`:
+ *
+ * - `observe()` returns a `PlantSample`: the sample's own timestamp, the
+ *   `Observation` controllers read (measurement = backlog, delay, latency,
+ *   arrival and service rates...) and one value per declared column (what
+ *   data.csv logs);
+ * - `apply(actuator, value)` sets an actuator by name (`rate`, `fraction`,
+ *   `window`, `workers` for a worker pool; `capacity` for a cache) and
+ *   returns the value really applied (after the plant's own clamping);
+ * - `advance(dt)` lets `dt` seconds pass: a simulated plant steps
+ *   synchronously and returns `undefined`; a live plant returns a promise
+ *   that resolves when the next sample is due (real time);
+ * - `stats()` gives whole-run figures (goodput, shed, latency quantiles).
+ *
+ * Each sample: observe → controller.update → apply → log → advance. The loop
+ * is one generator shared by `runLoop` (synchronous plants: simulations run
+ * as fast as the CPU allows and are deterministic) and `runLoopAsync` (awaits
+ * every `advance`: live plants, and simulations too).
+ *
+ * A live plant is registered with `registerPlant("live", model, factory)`
+ * (experiments/plants/registry.ts); experiments ask the registry for the
+ * model they need ("worker-pool", "cache"), so `--plant live` starts working
+ * for every experiment of that model as soon as a factory is registered.
+ */
+import {
+  type Controller,
+  type ControllerParams,
+  type Observation,
+  signals,
+} from "../toolbox/control/index.js";
+import type { SignalLike } from "../toolbox/control/signals.js";
+
+/** One value a plant reports at every sample (a data.csv column). */
+export interface ColumnSpec {
+  /** Column name in data.csv (camelCase, stable). */
+  name: string;
+  /** Unit: "msg", "msg/s", "ms", "workers", "1" (a fraction)... */
+  unit: string;
+  /** One line for the README and the report. */
+  description: string;
+}
+
+/** The state of a plant at one sample. */
+export interface PlantSample {
+  /** Time of the sample, seconds since the plant started (simulated time, or the meters' own timestamps). */
+  time: number;
+  /** What controllers read; `measurement` is the plant's controlled variable (queues: backlog, messages). */
+  observation: Observation;
+  /** One value per entry of the plant's `columns`, same order (NaN where not measured). */
+  values: readonly number[];
+}
+
+/** Whole-run figures of a plant; NaN where one does not apply (a cache has no latency). */
+export interface PlantStats {
+  /** The fraction of the capacity that did work over the run, 0…1 (worker pool: busy worker-time / ready worker-time). */
+  goodput: number;
+  /** Messages refused by admission control as a fraction of those offered, 0…1. */
+  shed: number;
+  /** Admitted messages lost to a full buffer as a fraction of those offered, 0…1. */
+  dropped: number;
+  /** Median latency (sojourn: wait + service) of the messages served, seconds. */
+  latencyP50: number;
+  /** 99th-percentile latency of the messages served, seconds. */
+  latencyP99: number;
+  /** Plant-specific extras (counts, means), plain numbers. */
+  extra: Readonly<Record<string, number>>;
+}
+
+/** A plant an experiment can drive: simulated (synchronous) or live (asynchronous). See the module comment. */
+export interface ExperimentPlant {
+  /** The model the plant implements: "worker-pool", "cache". */
+  readonly model: string;
+  /** `sim` for a simulation, `live` for real nodes. */
+  readonly mode: "sim" | "live";
+  /** What `observe().values` holds, in order. */
+  readonly columns: readonly ColumnSpec[];
+  /** The actuators `apply` accepts. */
+  readonly actuators: readonly string[];
+  /** The state now (a fresh object the caller may keep). */
+  observe(): PlantSample;
+  /** Sets an actuator; returns the value applied (after rounding/clamping by the plant). */
+  apply(actuator: string, value: number): number;
+  /** Lets `dt` seconds pass: synchronous for simulations, a promise for live plants. */
+  advance(dt: number): void | Promise<void>;
+  /** Whole-run figures since the start. */
+  stats(): PlantStats;
+  /** Releases what the plant holds (processes, sockets); optional for simulations. */
+  close?(): void | Promise<void>;
+}
+
+/** How one controller is wired to a plant: what it reads, what it moves. */
+export interface ControlSetup {
+  /** Run label in data.csv and the report: "pid", "pie", "none"... */
+  label: string;
+  /** The controller, or `null` for an uncontrolled run (nothing is applied). */
+  controller: Controller | null;
+  /** The actuator the output goes to (one of the plant's `actuators`); `null` with no controller. */
+  actuator: string | null;
+  /** What the controller reads from a sample; default `sample.observation`. */
+  observe?: (sample: PlantSample) => Observation;
+  /** The actuator value for an output; default the output itself. */
+  toActuator?: (output: number, sample: PlantSample) => number;
+  /**
+   * The controller's setpoint for the experiment's setpoint r (its own
+   * units: PIE wants a delay in seconds); `null` leaves the controller's
+   * setpoint alone (controllers without one). Default: r itself.
+   */
+  toSetpoint?: ((setpoint: number) => number) | null;
+  /** One line saying how this setup maps its output to the actuator (for the report). */
+  note?: string;
+}
+
+/** Options of `runLoop` / `runLoopAsync`. */
+export interface RunOptions {
+  /** Setpoint of the measurement over time (a number or a signal of seconds). */
+  setpoint: SignalLike;
+  /** Run length, seconds (> 0): ⌈duration/sampleTime⌉ samples are taken. */
+  duration: number;
+  /** Sample period, seconds (> 0). */
+  sampleTime: number;
+  /** End early after the sample for which this returns true (e.g. a relay test that converged). */
+  stop?: (sample: PlantSample, index: number) => boolean;
+  /** Called after every sample with (samples done, samples planned): progress bars. */
+  onSample?: (done: number, total: number) => void;
+}
+
+/** Everything a run logged, one array entry per sample. */
+export interface RunLog {
+  /** The setup's label. */
+  label: string;
+  /** The controller's `kind`, or "none". */
+  controller: string;
+  /** The actuator driven, or null. */
+  actuator: string | null;
+  /** The controller's parameters at the end of the run (null without a controller). */
+  params: ControllerParams | null;
+  /** The plant's columns (`values` holds one array per column, same order). */
+  columns: readonly ColumnSpec[];
+  /** Sample times, seconds. */
+  times: number[];
+  /** Setpoint at each sample (the experiment's units, e.g. messages of backlog). */
+  setpoint: number[];
+  /** Measurement the controller read. */
+  measurement: number[];
+  /** Raw controller output (its own units; NaN without a controller). */
+  output: number[];
+  /** Value applied to the actuator (NaN without a controller). */
+  applied: number[];
+  /** One array per plant column. */
+  values: number[][];
+  /** The controller's components by name (NaN at samples where a name was missing). */
+  components: Record<string, number[]>;
+  /** The plant's whole-run figures, taken when the run ended. */
+  stats: PlantStats;
+}
+
+function checkPositive(name: string, value: unknown): number {
+  if (typeof value !== "number")
+    throw new TypeError(`Expected \`${name}\` to be a positive number, got \`${String(value)}\``);
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`Expected \`${name}\` to be a positive number, got \`${value}\``);
+  }
+  return value;
+}
+
+/**
+ * The loop itself, as a generator that yields each `dt` the plant must
+ * advance by and returns the log: `runLoop` and `runLoopAsync` only differ in
+ * how they advance the plant.
+ */
+function* loop(
+  plant: ExperimentPlant,
+  setup: ControlSetup,
+  options: RunOptions,
+): Generator<number, RunLog, void> {
+  const sampleTime = checkPositive("sampleTime", options.sampleTime);
+  const duration = checkPositive("duration", options.duration);
+  const setpointOf = signals.toSignal(options.setpoint, "setpoint");
+  const { controller, actuator } = setup;
+  if (controller !== null && (actuator === null || !plant.actuators.includes(actuator))) {
+    throw new RangeError(
+      `Expected \`actuator\` of setup \`${setup.label}\` to be one of ${plant.actuators.join(", ")}, got \`${String(actuator)}\``,
+    );
+  }
+  const total = Math.max(1, Math.round(duration / sampleTime));
+  const log = {
+    times: [] as number[],
+    setpoint: [] as number[],
+    measurement: [] as number[],
+    output: [] as number[],
+    applied: [] as number[],
+    values: plant.columns.map((): number[] => []),
+    components: {} as Record<string, number[]>,
+  };
+  const toSetpoint = setup.toSetpoint === undefined ? (r: number) => r : setup.toSetpoint;
+  let lastSetpoint = Number.NaN;
+  let lastTime = Number.NaN;
+  for (let k = 0; k < total; k++) {
+    const sample = plant.observe();
+    const r = setpointOf(sample.time);
+    let u = Number.NaN;
+    let applied = Number.NaN;
+    if (controller !== null) {
+      if (r !== lastSetpoint && toSetpoint !== null) controller.setpoint = toSetpoint(r);
+      lastSetpoint = r;
+      // dt: the time since the previous sample as the plant stamped it (a live
+      // plant's samples are not exactly sampleTime apart); sampleTime first.
+      const elapsed = sample.time - lastTime;
+      const dt = k === 0 || !(elapsed > 0) ? sampleTime : elapsed;
+      const observation = setup.observe ? setup.observe(sample) : sample.observation;
+      u = controller.update(observation, dt);
+      const value = setup.toActuator ? setup.toActuator(u, sample) : u;
+      applied = plant.apply(actuator as string, value);
+    }
+    lastTime = sample.time;
+    log.times.push(sample.time);
+    log.setpoint.push(r);
+    log.measurement.push(sample.observation.measurement);
+    log.output.push(u);
+    log.applied.push(applied);
+    for (let c = 0; c < log.values.length; c++) log.values[c]!.push(sample.values[c] ?? Number.NaN);
+    if (controller !== null) recordComponents(log.components, controller.components, k);
+    options.onSample?.(k + 1, total);
+    yield sampleTime;
+    if (options.stop?.(sample, k)) break;
+  }
+  // Components that appeared late get NaN for the samples before; all arrays end equally long.
+  const n = log.times.length;
+  for (const values of Object.values(log.components)) while (values.length < n) values.push(Number.NaN);
+  return {
+    label: setup.label,
+    controller: controller?.kind ?? "none",
+    actuator: controller === null ? null : actuator,
+    params: controller === null ? null : controller.params(),
+    columns: plant.columns,
+    ...log,
+    stats: plant.stats(),
+  };
+}
+
+function recordComponents(
+  into: Record<string, number[]>,
+  components: Readonly<Record<string, number>>,
+  index: number,
+): void {
+  for (const [name, value] of Object.entries(components)) {
+    let values = into[name];
+    if (values === undefined) {
+      values = [];
+      into[name] = values;
+    }
+    while (values.length < index) values.push(Number.NaN);
+    values.push(typeof value === "number" ? value : Number.NaN);
+  }
+  for (const values of Object.values(into)) while (values.length < index + 1) values.push(Number.NaN);
+}
+
+/**
+ * Runs `setup` on a synchronous (simulated) plant: no awaits, deterministic,
+ * as fast as the plant steps. Throws a TypeError when `plant.advance` returns
+ * a promise (use `runLoopAsync` for live plants).
+ */
+export function runLoop(plant: ExperimentPlant, setup: ControlSetup, options: RunOptions): RunLog {
+  const steps = loop(plant, setup, options);
+  for (let next = steps.next(); ; next = steps.next()) {
+    if (next.done) return next.value;
+    const pending = plant.advance(next.value);
+    if (pending !== undefined) {
+      throw new TypeError(
+        `Expected a synchronous plant for runLoop, got a ${plant.mode} plant whose advance returns a promise; use runLoopAsync`,
+      );
+    }
+  }
+}
+
+/** Runs `setup` on any plant, awaiting each `advance` (live plants resolve in real time). */
+export async function runLoopAsync(
+  plant: ExperimentPlant,
+  setup: ControlSetup,
+  options: RunOptions,
+): Promise<RunLog> {
+  const steps = loop(plant, setup, options);
+  for (let next = steps.next(); ; next = steps.next()) {
+    if (next.done) return next.value;
+    await plant.advance(next.value);
+  }
+}
+
+/** Values of a plant column in a run log (throws a RangeError naming the column when the plant has none). */
+export function column(log: RunLog, name: string): number[] {
+  const index = log.columns.findIndex((c) => c.name === name);
+  if (index < 0) {
+    throw new RangeError(
+      `Unknown column \`${name}\`; expected one of ${log.columns.map((c) => c.name).join(", ")}`,
+    );
+  }
+  return log.values[index]!;
+}
+
+/** Runs `setup` on `plant` with the synchronous loop for simulations and the awaiting one otherwise. */
+export async function runOn(
+  plant: ExperimentPlant,
+  setup: ControlSetup,
+  options: RunOptions,
+): Promise<RunLog> {
+  return plant.mode === "sim" ? runLoop(plant, setup, options) : runLoopAsync(plant, setup, options);
+}
