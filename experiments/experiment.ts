@@ -82,6 +82,8 @@ export interface ChartSpec {
   /** Unit of the y axis. */
   unit: string;
   series: SeriesSpec[];
+  /** Upper end of the y axis (lines above it are cut off; the tables keep the numbers). Default: fit the data. */
+  yMax?: number;
 }
 
 /** A table of the report (and of summary.json). */

@@ -169,6 +169,8 @@ export async function queueStepTest(
     setpoint,
     duration: measureTime + holdTime + stepTime,
     sampleTime: h,
+    // An open-loop schedule needs no measured rates before it acts.
+    warmup: 0,
     ...(options.onSample ? { onSample: options.onSample } : {}),
   };
   const log =

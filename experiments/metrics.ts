@@ -48,6 +48,8 @@ export interface RunMetrics {
   latencyP99: number;
   /** Control effort: total variation of the applied actuator value (NaN without a controller). */
   effort: number;
+  /** Time average of the measurement over the run (backlog: messages; cache: hit rate). */
+  meanMeasurement: number;
 }
 
 /** The keys of `RunMetrics` in table order. */
@@ -64,6 +66,7 @@ export const metricKeys: readonly (keyof RunMetrics)[] = Object.freeze([
   "latencyP50",
   "latencyP99",
   "effort",
+  "meanMeasurement",
 ]);
 
 /** Options of `computeMetrics`. */
@@ -130,7 +133,8 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
         settlingThreshold: threshold,
       });
       overshoot = info.overshoot;
-      settlingTime = info.settlingTime;
+      // Sample times are sums of dt: round away the 1e-14 residue (0 means it never left the band).
+      settlingTime = Math.round(info.settlingTime * 1e9) / 1e9;
     }
   }
   let effort = Number.NaN;
@@ -155,7 +159,19 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
     latencyP50: s.latencyP50 * 1000,
     latencyP99: s.latencyP99 * 1000,
     effort,
+    meanMeasurement: timeAverage(times, log.measurement),
   };
+}
+
+/** Trapezoidal time average of `values` over `times` (the value itself for one sample). */
+export function timeAverage(times: readonly number[], values: readonly number[]): number {
+  const n = times.length;
+  if (n === 0) return Number.NaN;
+  if (n === 1) return values[0]!;
+  let area = 0;
+  for (let k = 1; k < n; k++) area += ((times[k]! - times[k - 1]!) * (values[k]! + values[k - 1]!)) / 2;
+  const span = times[n - 1]! - times[0]!;
+  return span > 0 ? area / span : values[0]!;
 }
 
 /** Mean of each metric over several runs (NaN when any run has NaN for it). */

@@ -19,7 +19,9 @@
  *   that resolves when the next sample is due (real time);
  * - `stats()` gives whole-run figures (goodput, shed, latency quantiles).
  *
- * Each sample: observe → controller.update → apply → log → advance. The loop
+ * Each sample: observe → controller.update → apply → log → advance (the
+ * controller starts at the second sample, once rates have been measured over
+ * a period: `RunOptions.warmup`). The loop
  * is one generator shared by `runLoop` (synchronous plants: simulations run
  * as fast as the CPU allows and are deterministic) and `runLoopAsync` (awaits
  * every `advance`: live plants, and simulations too).
@@ -105,6 +107,13 @@ export interface ControlSetup {
   actuator: string | null;
   /** What the controller reads from a sample; default `sample.observation`. */
   observe?: (sample: PlantSample) => Observation;
+  /**
+   * Called before each update: adapts the controller to the sample, e.g.
+   * its output limit to the actuator range measured now (an admission rate
+   * cannot admit more than is offered; limiting the output there stops the
+   * integral from winding up).
+   */
+  before?: (sample: PlantSample, controller: Controller) => void;
   /** The actuator value for an output; default the output itself. */
   toActuator?: (output: number, sample: PlantSample) => number;
   /**
@@ -125,6 +134,13 @@ export interface RunOptions {
   duration: number;
   /** Sample period, seconds (> 0). */
   sampleTime: number;
+  /**
+   * Samples at the start during which the controller is not updated and
+   * nothing is applied, so it first sees rates measured over a whole period
+   * (at the first sample no period has passed: arrival and service rates
+   * read 0). Default 1.
+   */
+  warmup?: number;
   /** End early after the sample for which this returns true (e.g. a relay test that converged). */
   stop?: (sample: PlantSample, index: number) => boolean;
   /** Called after every sample with (samples done, samples planned): progress bars. */
@@ -190,6 +206,10 @@ function* loop(
     );
   }
   const total = Math.max(1, Math.round(duration / sampleTime));
+  const warmup = options.warmup ?? 1;
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    throw new RangeError(`Expected \`warmup\` to be a non-negative integer, got \`${String(warmup)}\``);
+  }
   const log = {
     times: [] as number[],
     setpoint: [] as number[],
@@ -207,13 +227,14 @@ function* loop(
     const r = setpointOf(sample.time);
     let u = Number.NaN;
     let applied = Number.NaN;
-    if (controller !== null) {
+    if (controller !== null && k >= warmup) {
       if (r !== lastSetpoint && toSetpoint !== null) controller.setpoint = toSetpoint(r);
       lastSetpoint = r;
       // dt: the time since the previous sample as the plant stamped it (a live
       // plant's samples are not exactly sampleTime apart); sampleTime first.
       const elapsed = sample.time - lastTime;
-      const dt = k === 0 || !(elapsed > 0) ? sampleTime : elapsed;
+      const dt = k === warmup || !(elapsed > 0) ? sampleTime : elapsed;
+      setup.before?.(sample, controller);
       const observation = setup.observe ? setup.observe(sample) : sample.observation;
       u = controller.update(observation, dt);
       const value = setup.toActuator ? setup.toActuator(u, sample) : u;
@@ -226,7 +247,7 @@ function* loop(
     log.output.push(u);
     log.applied.push(applied);
     for (let c = 0; c < log.values.length; c++) log.values[c]!.push(sample.values[c] ?? Number.NaN);
-    if (controller !== null) recordComponents(log.components, controller.components, k);
+    if (controller !== null && k >= warmup) recordComponents(log.components, controller.components, k);
     options.onSample?.(k + 1, total);
     yield sampleTime;
     if (options.stop?.(sample, k)) break;

@@ -94,6 +94,7 @@ export const metricLabels: Readonly<Record<keyof RunMetrics, string>> = Object.f
   latencyP50: "p50 ms",
   latencyP99: "p99 ms",
   effort: "effort",
+  meanMeasurement: "mean backlog",
 });
 
 /** Rounds for tables: fractions become percentages with one decimal, the rest 3 significant digits. */
@@ -109,6 +110,7 @@ export function metricTable(
   runs: readonly { label: string; metrics: RunMetrics }[],
   keys: readonly (keyof RunMetrics)[] = [
     "iae",
+    "meanMeasurement",
     "overshoot",
     "settlingTime",
     "goodput",
@@ -137,12 +139,15 @@ export function queueCharts(
   runs: readonly RunRecord[],
   indices: readonly number[],
   detail?: number,
+  limits: { backlog?: number; latency?: number } = {},
 ): ChartSpec[] {
   const first = indices[0]!;
+  const sameCapacity = indices.every((i) => runs[i]!.actuator !== "workers");
   const charts: ChartSpec[] = [
     {
       title: "Backlog vs setpoint",
       unit: "messages",
+      ...(limits.backlog === undefined ? {} : { yMax: limits.backlog }),
       series: [
         { label: "setpoint", run: first, field: "setpoint", dashed: true },
         ...indices.map((i): SeriesSpec => ({ label: runs[i]!.label, run: i, field: "measurement" })),
@@ -153,7 +158,12 @@ export function queueCharts(
       unit: "msg/s",
       series: [
         { label: "load", run: first, field: { column: "load" }, dashed: true },
-        { label: "capacity", run: first, field: { column: "capacity" }, dashed: true },
+        {
+          label: sameCapacity ? "capacity" : `capacity (${runs[first]!.label})`,
+          run: first,
+          field: { column: "capacity" },
+          dashed: true,
+        },
         ...indices.map(
           (i): SeriesSpec => ({
             label: `${runs[i]!.label} admitted`,
@@ -188,6 +198,7 @@ export function queueCharts(
   charts.push({
     title: "Latency p99 of the messages served in each sample",
     unit: "ms",
+    ...(limits.latency === undefined ? {} : { yMax: limits.latency }),
     series: indices.map(
       (i): SeriesSpec => ({ label: runs[i]!.label, run: i, field: { column: "latencyP99" } }),
     ),
@@ -214,7 +225,11 @@ export function keyValueTable(
   return {
     title,
     columns: ["", "value"],
-    rows: Object.entries(entries).map(([k, v]) => [k, typeof v === "number" ? Number(v.toPrecision(4)) : v]),
+    // |v| < 1e-9 is rounding residue of a fit (a dead time of 4.6e-16 s): show 0.
+    rows: Object.entries(entries).map(([k, v]) => [
+      k,
+      typeof v === "number" ? (Math.abs(v) < 1e-9 ? 0 : Number(v.toPrecision(4))) : v,
+    ]),
     ...(caption === undefined ? {} : { caption }),
   };
 }

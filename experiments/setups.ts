@@ -145,6 +145,7 @@ export function queueSetup(
       });
       setup = {
         actuator: "rate",
+        before: limitToOffered(max),
         note: feedforward
           ? "token-bucket rate = PI(backlog error) + kff × measured service rate"
           : "token-bucket rate = PI(backlog error)",
@@ -264,6 +265,20 @@ export function queueSetup(
 
 const offeredIndex = workerPoolColumns.findIndex((c) => c.name === "offeredRate");
 
+/**
+ * Anti-windup against the real actuator range: a token bucket cannot admit
+ * more than is offered, so the PID's upper limit follows the offered rate
+ * measured over the last period (× 1.2 for its Poisson noise), within
+ * [0, max]. At that limit the PID's conditional integration stops, instead
+ * of winding up while the rate it asks for is not there to admit.
+ */
+function limitToOffered(max: number): (sample: PlantSample, controller: Controller) => void {
+  return (sample, controller) => {
+    const cap = Math.min(max, Math.max(1, 1.2 * offeredRate(sample)));
+    controller.setParams({ outputMax: cap });
+  };
+}
+
 /** The offered rate of the last period, from the worker pool's `offeredRate` column (live worker pools report the same columns). */
 function offeredRate(sample: PlantSample): number {
   const v = sample.values[offeredIndex];
@@ -369,5 +384,41 @@ export function checkQueueInputs(
     if (error instanceof RangeError || error instanceof TypeError)
       throw new ExperimentInputError(error.message);
     throw error;
+  }
+}
+
+/**
+ * The parameter grid a baseline is tuned over by `compare-controllers` (on a
+ * seed of its own): the baselines get their best setting for the scenarios,
+ * which makes the comparison with the model-tuned PID conservative. Empty
+ * for the PID family (tuned from the identified model) and `none`.
+ */
+export function queueGrid(name: QueueController, context: QueueContext): Record<string, number>[] {
+  const grid = (axes: Record<string, readonly number[]>): Record<string, number>[] => {
+    let points: Record<string, number>[] = [{}];
+    for (const [key, values] of Object.entries(axes)) {
+      points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
+    }
+    return points;
+  };
+  const mu = context.nominalCapacity;
+  switch (name) {
+    case "fixed-rate":
+      return grid({ share: [0.5, 0.6, 0.7, 0.8, 0.9, 1] });
+    case "aimd":
+      return grid({
+        increase: [0.01, 0.02, 0.05, 0.1, 0.2].map((f) => f * mu),
+        decreaseFactor: [0.5, 0.75, 0.9],
+      });
+    case "pie":
+      return grid({ gainScale: [0.25, 0.5, 1, 2, 4, 8, 16, 32] });
+    case "codel":
+      return grid({ interval: [0.02, 0.05, 0.1, 0.2] });
+    case "gradient2":
+      return grid({ queueSize: [1, 2, 4, 8, 16], smoothing: [0.1, 0.2, 0.5] });
+    case "vegas":
+      return grid({ smoothing: [0.1, 0.2, 0.5, 1] });
+    default:
+      return [];
   }
 }

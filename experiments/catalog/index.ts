@@ -7,7 +7,11 @@
  */
 import type { Experiment } from "../experiment.js";
 import { hasPlant } from "../plants/registry.js";
+import { autoscale } from "./autoscale.js";
+import { autotune } from "./autotune.js";
 import { backlogStep } from "./backlog-step.js";
+import { cacheHitRate } from "./cache-hit-rate.js";
+import { compareControllers } from "./compare-controllers.js";
 
 const experiments = new Map<string, Experiment>();
 
@@ -40,4 +44,5 @@ export function plantsOf(experiment: Experiment): { sim: boolean; live: boolean 
   return { sim: hasPlant("sim", experiment.model), live: hasPlant("live", experiment.model) };
 }
 
-for (const experiment of [backlogStep]) registerExperiment(experiment);
+for (const experiment of [backlogStep, compareControllers, autotune, autoscale, cacheHitRate])
+  registerExperiment(experiment);

@@ -38,6 +38,8 @@ export interface ChartData {
   unit: string;
   x: number[];
   series: { label: string; color: string; dashed: boolean; values: (number | null)[] }[];
+  /** Upper end of the y axis, or null to fit the data. */
+  yMax: number | null;
 }
 
 function valuesOf(run: RunRecord, field: SeriesField): readonly number[] {
@@ -98,7 +100,7 @@ function oneChart(
     const c = dashed ? referenceColors[references++ % referenceColors.length]! : color(key);
     return { label: s.label, color: c, dashed, values: x.map((_, k) => compact(values[k])) };
   });
-  return { id, title: spec.title, unit: spec.unit, x, series };
+  return { id, title: spec.title, unit: spec.unit, x, series, yMax: spec.yMax ?? null };
 }
 
 function escapeHtml(text: string): string {
@@ -146,7 +148,7 @@ const pageScript = `
     var opts = {
       width: width,
       height: 260,
-      scales: { x: { time: false } },
+      scales: c.yMax === null ? { x: { time: false } } : { x: { time: false }, y: { range: function (u, min) { return [Math.min(0, min), c.yMax]; } } },
       axes: [{ label: "time (s)" }, { label: c.unit, size: 64 }],
       series: [{ label: "t (s)" }].concat(c.series.map(function (s) {
         return { label: s.label, stroke: s.color, width: 2, dash: s.dashed ? [8, 5] : undefined, points: { show: false } };
