@@ -44,7 +44,7 @@ Options:
   --plant sim|live    plant to run on (default sim)
   --seed N            seed of every random stream (integer, default 1)
   --duration S        run length in seconds (default: the scenario's)
-  --sample-time S     loop sample period in seconds (default 0.1; cache 0.5)
+  --sample-time S     loop sample period in seconds (default 0.1; autoscale and cache-hit-rate 0.5)
   --scenario NAME     scenario, for experiments that take one
   --repeats N         seeds per scenario for averaged metrics (compare-controllers)
   --out DIR           output folder (default out/NAME-TIMESTAMP)
@@ -334,3 +334,21 @@ export async function experimentRun(argv: readonly string[], io: CliIo = process
     return 1;
   }
 }
+
+/**
+ * The `experiment` command for the root CLI's command table (`{ summary,
+ * usage, run }`): `zmp experiment list ...` and `zmp experiment run ...`.
+ */
+export const experimentCommand = {
+  summary: "list the experiments, or run one and write its data.csv, summary.json and report",
+  usage: "zmp experiment list [--json] | zmp experiment run NAME [options] (zmp experiment run --help)",
+  async run(argv: string[], io: CliIo = processIo): Promise<number> {
+    const [sub, ...rest] = argv;
+    if (sub === "list") return experimentList(rest, io);
+    if (sub === "run") return experimentRun(rest, io);
+    io.stderr.write(
+      `zmp experiment: expected \`list\` or \`run\`, got ${sub === undefined ? "nothing" : `"${sub}"`}\n\n${listUsage}\n${runUsage}`,
+    );
+    return 2;
+  },
+};

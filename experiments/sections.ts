@@ -97,11 +97,11 @@ export const metricLabels: Readonly<Record<keyof RunMetrics, string>> = Object.f
   meanMeasurement: "mean backlog",
 });
 
-/** Rounds for tables: fractions become percentages with one decimal, the rest 3 significant digits. */
+/** Rounds for tables: fractions become percentages with one decimal, the rest 3 significant digits (integers from 1000 on). */
 export function tableValue(key: keyof RunMetrics, value: number): number | null {
   if (!Number.isFinite(value)) return null;
   if (key === "goodput" || key === "shed" || key === "dropped") return Math.round(value * 1000) / 10;
-  return Number(value.toPrecision(value >= 1000 ? 6 : 3));
+  return Math.abs(value) >= 1000 ? Math.round(value) : Number(value.toPrecision(3));
 }
 
 /** The comparison table of a group of runs: one row per run, the queue metrics as columns. */

@@ -7,14 +7,14 @@
  *
  * | controller   | actuator  | mapping                                                                 |
  * |--------------|-----------|-------------------------------------------------------------------------|
- * | pid          | rate      | PI on backlog + feedforward of the measured service rate, msg/s         |
+ * | pid          | rate      | PI on backlog + feedforward of the measured service rate, msg/s; output limited to 1.2 × the measured offered rate (anti-windup) |
  * | pid-feedback | rate      | the same PI without feedforward (ablation)                              |
  * | cascade      | rate      | outer PI on backlog (+ service-rate feedforward) → admitted-rate setpoint; inner I loop on the measured admitted rate → token-bucket rate |
  * | fixed-rate   | rate      | share × nominal capacity                                                |
  * | aimd         | rate      | +increase·dt per sample, ×decreaseFactor when backlog > setpoint         |
  * | pie          | fraction  | admission probability 1 − p; PIE's delay = backlog / nominal capacity, target = setpoint / nominal capacity |
  * | codel        | fraction  | as PIE, drops turned into a fraction of the offered rate                 |
- * | gradient2    | window    | the concurrency limit is the credit window (messages in the system)      |
+ * | gradient2    | window    | the concurrency limit is the credit window (messages in the system); limits 1…20 × setpoint, starting at the setpoint |
  * | vegas        | window    | as Gradient2                                                            |
  *
  * PIE and CoDel are delay controllers: they read the backlog expressed as

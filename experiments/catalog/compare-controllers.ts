@@ -268,8 +268,32 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
     scenarios,
     runs,
     sections,
-    notes: targets?.notes ?? [],
+    notes: [...(targets?.notes ?? []), ...ablationNotes(scenarios, controllers, averages)],
   };
+}
+
+/** How the PID variants compare with the `pid` setup: the geometric mean of their IAE ratios over the scenarios. */
+function ablationNotes(
+  scenarios: QueueScenario[],
+  controllers: QueueController[],
+  averages: Averages,
+): string[] {
+  if (!controllers.includes("pid")) return [];
+  const variants = controllers.filter((c) => c !== "pid" && isPidSetup(c));
+  if (variants.length === 0) return [];
+  const parts = variants.map((v) => {
+    let log = 0;
+    let overshoot = Number.NaN;
+    for (const s of scenarios) {
+      const m = averages.get(s.name)!;
+      log += Math.log(m.get(v)!.iae / m.get("pid")!.iae);
+      if (s.name === "capacity-step") overshoot = m.get(v)!.overshoot;
+    }
+    const ratio = Math.exp(log / scenarios.length);
+    const os = Number.isFinite(overshoot) ? `, overshoot on the capacity step ${round(overshoot)} %` : "";
+    return `${v} ${round(ratio, 2)}× the pid IAE${os}`;
+  });
+  return [`Variants of the PID setup (geometric mean over the scenarios): ${parts.join("; ")}.`];
 }
 
 function describeParams(params: Record<string, number>): string {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type CliIo,
+  experimentCommand,
   experimentList,
   experimentRun,
   parseRunArgs,
@@ -131,6 +132,17 @@ describe("experiment cli", () => {
       await experimentRun(["backlog-step", "--kp=-2", "--ki", "1", "--quiet", "--no-png"], negative),
     ).toBe(2);
     expect(negative.err()).toMatch(/`kp`/);
+  });
+
+  it("experiment cli – the experiment command dispatches list and run, and rejects anything else", async () => {
+    const io = recorder();
+    expect(await experimentCommand.run(["list"], io)).toBe(0);
+    expect(io.out()).toContain("backlog-step");
+    expect(await experimentCommand.run(["run", "nope"], io)).toBe(2);
+    expect(io.err()).toContain("Unknown experiment `nope`");
+    const other = recorder();
+    expect(await experimentCommand.run(["start"], other)).toBe(2);
+    expect(other.err()).toMatch(/expected `list` or `run`, got "start"/);
   });
 
   it("experiment cli – --help prints the usage and returns 0", async () => {
