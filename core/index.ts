@@ -19,6 +19,24 @@ export {
 export { Graph, type GraphOptions, type SpawnOptions } from "./graph.js";
 export { type ExitInfo, HostedNode } from "./host.js";
 export type { NodeInit, Teardown } from "./host-run.js";
-export { Node, type NodeOptions, type NodeState } from "./node.js";
+export type { ChannelStats } from "./meter.js";
+export {
+  metersTopic,
+  Node,
+  type NodeOptions,
+  type NodeState,
+  type NodeStats,
+  type RejectCounts,
+} from "./node.js";
+export type {
+  ConsumeOptions,
+  PullOptions,
+  PushOptions,
+  QueueConsumer,
+  QueueContext,
+  QueueHandler,
+  QueueReader,
+} from "./queue.js";
 export type { HostKind, NodeRecord, QueueRecord } from "./record.js";
 export type { CallContext, CallOptions, Handler } from "./service.js";
+export type { SubscribeOptions, Subscription, TopicMessage } from "./topic.js";

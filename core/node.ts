@@ -18,6 +18,7 @@ import {
   transportOf,
 } from "./endpoint.js";
 import {
+  BusyError,
   ClosedError,
   CodecError,
   errorToData,
@@ -26,11 +27,22 @@ import {
   RemoteError,
   TimeoutError,
 } from "./errors.js";
+import { type ChannelStats, MeterGroup, TICK_MS } from "./meter.js";
 import { BATCH_BYTES, Outbox } from "./outbox.js";
+import {
+  type ConsumeOptions,
+  type PullOptions,
+  type PushOptions,
+  QueueConsumer,
+  type QueueHandler,
+  QueueProducer,
+  QueueReader,
+} from "./queue.js";
 import { checkName, type DirectoryChange, type HostKind, type NodeRecord, parseRecord } from "./record.js";
 import { Replica } from "./replica.js";
 import { type CallOptions, type Handler, ServiceClient, ServiceServer } from "./service.js";
 import { closeTracked, trackObserver, trackSocket } from "./sockets.js";
+import { type SubscribeOptions, Subscription, TopicPublisher, TopicSubscriber } from "./topic.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
 
 export interface NodeOptions {
@@ -64,12 +76,23 @@ export interface NodeOptions {
   /** Longest `start()` waits for the directory, in ms. Default 10 000. */
   startTimeoutMs?: number;
   /**
+   * Keep meters (counts, rates, backlogs, latency percentiles) for every
+   * channel endpoint. Default true; `false` saves their small per-message cost.
+   */
+  metering?: boolean;
+  /** ZeroMQ high-water mark of topic sockets, in frames (each a batch of messages). Default 1 000. */
+  topicHighWaterMark?: number;
+  /** Messages a producer keeps per queue when no puller has credit, before push() waits. Default 1 000. */
+  pushBuffer?: number;
+  /**
    * List this node in the directory. Default true. A node started with
    * `false` only calls, subscribes and pushes (CLI tools use it): it is not
    * listed, provides nothing and cannot pull from queues.
    */
   register?: boolean;
 }
+
+const BUILTIN = new Set<string>(Object.values(BuiltinService));
 
 /** Options only the directory uses: bind fixed endpoints, do not register. */
 interface InternalOptions {
@@ -78,6 +101,33 @@ interface InternalOptions {
 }
 
 export type NodeState = "idle" | "starting" | "running" | "stopping" | "stopped";
+
+/** A node's meters, as plain data (what `stats()`, the `zmp.stats` service and the meters topic give). */
+export interface NodeStats {
+  name: string;
+  id: string;
+  host: HostKind;
+  pid: number;
+  /** When the snapshot was taken, ms since the epoch (the sample's own timestamp). */
+  time: number;
+  uptimeMs: number;
+  /** Services this node serves, by name. */
+  services: Record<string, ChannelStats>;
+  /** Services this node calls, by name. */
+  calls: Record<string, ChannelStats>;
+  /** Topics this node publishes, by topic. */
+  published: Record<string, ChannelStats>;
+  /** This node's subscriptions, by prefix. */
+  subscribed: Record<string, ChannelStats>;
+  /** Queues this node pushes to, by name. */
+  pushed: Record<string, ChannelStats>;
+  /** Queues this node pulls from, by name. */
+  pulled: Record<string, ChannelStats>;
+  rejects: RejectCounts;
+}
+
+/** The meters topic of a node: `zmp/meters/<node name>`. */
+export const metersTopic = (node: string): string => `zmp/meters/${node}`;
 
 interface Resolved {
   name: string;
@@ -93,6 +143,9 @@ interface Resolved {
   maxMessageSize: number;
   traceCalls: boolean;
   startTimeoutMs: number;
+  metering: boolean;
+  topicHighWaterMark: number;
+  pushBuffer: number;
   register: boolean;
   bind: string[] | undefined;
   isDirectory: boolean;
@@ -131,6 +184,9 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
     maxMessageSize: positive(options.maxMessageSize, "maxMessageSize", 16 * 1024 * 1024),
     traceCalls: options.traceCalls ?? true,
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
+    metering: options.metering ?? true,
+    topicHighWaterMark: positive(options.topicHighWaterMark, "topicHighWaterMark", 1000),
+    pushBuffer: positive(options.pushBuffer, "pushBuffer", 1000),
     register: options.register ?? true,
     bind: options.bind,
     isDirectory,
@@ -180,6 +236,27 @@ export class Node {
   readonly #client: ServiceClient;
   readonly #directoryPeer: NodeRecord;
   readonly rejects: RejectCounts = { malformed: 0, oversized: 0 };
+  #sub: zmq.Subscriber | undefined;
+  #pubOutbox: Outbox | undefined;
+  #subLoop: Promise<void> | undefined;
+  /** Publisher endpoints the SUB socket is connected to. */
+  #subConnected = new Set<string>();
+  readonly #publisher: TopicPublisher;
+  readonly #subscriber = new TopicSubscriber();
+  readonly #producer: QueueProducer;
+  readonly #readers = new Map<string, QueueReader<unknown>>();
+  readonly #meters:
+    | {
+        services: MeterGroup;
+        calls: MeterGroup;
+        published: MeterGroup;
+        subscribed: MeterGroup;
+        pushed: MeterGroup;
+        pulled: MeterGroup;
+      }
+    | undefined;
+  #meterTick: ReturnType<typeof setInterval> | undefined;
+  #lastTick = 0;
   /** Largest frame accepted: one message of `maxMessageSize` on top of a full batch. */
   readonly #frameLimit: number;
 
@@ -190,12 +267,40 @@ export class Node {
     this.#server.maxMessageSize = this.#o.maxMessageSize;
     this.#client = new ServiceClient({
       outbox: () => this.#outbox,
-      providers: (service) => this.#replica.providers(service),
+      // Every node serves the built-in services (zmp.stats, zmp.ping).
+      providers: (service) => (BUILTIN.has(service) ? this.#replica.all() : this.#replica.providers(service)),
       connect: (peer) => this.#connect(peer),
       refresh: () => this.#refresh(),
     });
     this.#client.traceCalls = this.#o.traceCalls;
     this.#client.maxMessageSize = this.#o.maxMessageSize;
+    if (this.#o.metering) {
+      this.#meters = {
+        services: new MeterGroup(),
+        calls: new MeterGroup(),
+        published: new MeterGroup(),
+        subscribed: new MeterGroup(),
+        pushed: new MeterGroup(),
+        pulled: new MeterGroup(),
+      };
+      this.#client.meters = this.#meters.calls;
+      this.#server.meters = this.#meters.services;
+    }
+    this.#publisher = new TopicPublisher(
+      () => this.#id,
+      () => this.#scheduleUpdate(),
+    );
+    this.#publisher.meters = this.#meters?.published;
+    this.#publisher.maxMessageSize = this.#o.maxMessageSize;
+    this.#producer = new QueueProducer({
+      outbox: () => this.#outbox,
+      pullers: (queue) => this.#replica.pullers(queue),
+      connect: (peer) => this.#connect(peer),
+      meters: () => this.#meters?.pushed,
+      now: () => performance.now(),
+    });
+    this.#producer.pushBuffer = this.#o.pushBuffer;
+    this.#producer.maxMessageSize = this.#o.maxMessageSize;
     this.#directoryPeer = {
       id: DIRECTORY_ID,
       name: "directory",
@@ -214,6 +319,7 @@ export class Node {
       id: this.#id,
       pid: process.pid,
     }));
+    this.#server.handlers.set(BuiltinService.STATS, () => this.stats());
   }
 
   /** Lifecycle state. */
@@ -299,6 +405,8 @@ export class Node {
     this.#observer = trackObserver(await observe(outbound));
 
     this.#inbox = new Outbox(inbound);
+    this.#pubOutbox = new Outbox(pub, { destEncoding: "utf8" });
+    this.#publisher.attach(this.#pubOutbox);
     this.#outbox = new Outbox(outbound, {
       onSendError: (dest, _batch, error) => {
         if (dest !== undefined) this.#client.peerLost(dest, `could not send: ${(error as Error).message}`);
@@ -310,7 +418,13 @@ export class Node {
       this.#receive(inbound, (f) => this.#onInbound(f)),
       this.#receive(outbound, (f) => this.#onOutbound(f)),
       this.#watch(this.#observer),
+      this.#receiveSubscriptions(pub),
     ];
+    if (this.#meters !== undefined) {
+      this.#lastTick = performance.now();
+      this.#meterTick = setInterval(() => this.#tickMeters(), TICK_MS);
+      this.#meterTick.unref();
+    }
     this.#unsubscribeReplica = this.#replica.subscribe((change) => this.#onChange(change));
 
     if (o.isDirectory) return;
@@ -353,9 +467,28 @@ export class Node {
         .catch(() => undefined);
     }
     this.#server.refusing = true;
-    await withTimeout(this.#server.idle(), o.drainTimeoutMs);
+    // Pullers finish what they took and hand the rest back; producers wait (bounded) until
+    // what they accepted is acknowledged.
+    await withTimeout(
+      Promise.all([
+        this.#server.idle(),
+        ...[...this.#readers.values()].map((r) => r.close()),
+        this.#producer.drained(),
+      ]),
+      o.drainTimeoutMs,
+    );
+    const unacknowledged = this.#producer.close();
+    if (unacknowledged > 0) {
+      process.emitWarning(
+        `zmp: node \`${this.name}\` stopped with ${unacknowledged} queue message(s) accepted but not acknowledged within drainTimeoutMs`,
+      );
+    }
+    this.#subscriber.closeAll();
     this.#client.closeAll();
-    await withTimeout(Promise.all([this.#inbox?.flushed(), this.#outbox?.flushed()]), o.lingerMs);
+    await withTimeout(
+      Promise.all([this.#inbox?.flushed(), this.#outbox?.flushed(), this.#pubOutbox?.flushed()]),
+      o.lingerMs,
+    );
     await this.#teardown();
   }
 
@@ -366,19 +499,29 @@ export class Node {
     this.#unsubscribeReplica?.();
     this.#unsubscribeReplica = undefined;
     this.#server.attach(undefined);
+    this.#publisher.attach(undefined);
+    clearInterval(this.#meterTick);
+    this.#meterTick = undefined;
     this.#inbox?.close();
     this.#outbox?.close();
+    this.#pubOutbox?.close();
     this.#client.closeAll();
+    this.#subscriber.closeAll();
+    this.#producer.close();
+    for (const reader of this.#readers.values()) void reader.close();
+    this.#readers.clear();
     // Sockets first: closing an observer before its socket leaves libzmq's reaper waiting on
     // the monitor, and the sockets' connections then stay open. A closed socket stops its
     // monitor, which closes the observer and ends #watch.
-    for (const socket of [this.#inbound, this.#outbound, this.#pub]) closeTracked(socket);
-    await withTimeout(Promise.allSettled(this.#loops), 1000);
+    for (const socket of [this.#inbound, this.#outbound, this.#pub, this.#sub]) closeTracked(socket);
+    await withTimeout(Promise.allSettled([...this.#loops, this.#subLoop]), 1000);
     closeTracked(this.#observer);
     this.#observer = undefined;
     this.#loops = [];
-    this.#inbound = this.#outbound = this.#pub = undefined;
-    this.#inbox = this.#outbox = undefined;
+    this.#inbound = this.#outbound = this.#pub = this.#sub = undefined;
+    this.#inbox = this.#outbox = this.#pubOutbox = undefined;
+    this.#subLoop = undefined;
+    this.#subConnected.clear();
     this.#peers.clear();
     this.#peerByEndpoint.clear();
     this.#retired.clear();
@@ -495,6 +638,294 @@ export class Node {
     return { calls: this.#client.inflight, handling: this.#server.inflight };
   }
 
+  // ---------------------------------------------------------------- topics
+
+  /**
+   * Publishes `message` on `topic`. Never blocks: it leaves at the end of the
+   * turn with the other messages of its topic, and ZeroMQ drops it for a
+   * subscriber whose connection is at its high-water mark (the subscriber
+   * counts the drop). Throws `CodecError` if it is not plain data.
+   */
+  publish(topic: string, message: unknown): void {
+    if (this.#state !== "running")
+      throw new ClosedError(`cannot publish on \`${topic}\`: node \`${this.name}\` is ${this.#state}`);
+    if (!this.#publisher.topics.has(topic)) checkName(topic, "topic");
+    this.#publisher.publish(topic, message);
+  }
+
+  /** Lists `topic` in the directory before publishing on it, so subscribers connect early. */
+  advertise(topic: string): void {
+    checkName(topic, "topic");
+    if (this.#publisher.topics.has(topic)) return;
+    this.#publisher.topics.add(topic);
+    this.#scheduleUpdate();
+  }
+
+  /**
+   * Subscribes to every topic that starts with `prefix` (ZeroMQ prefix
+   * matching: `"sensor/"` matches `"sensor/temp"`; `""` matches all), on every
+   * node that publishes one, including nodes that start later.
+   */
+  subscribe<T = unknown>(prefix: string, options: SubscribeOptions = {}): Subscription<T> {
+    if (this.#state !== "running")
+      throw new ClosedError(`cannot subscribe: node \`${this.name}\` is ${this.#state}`);
+    if (prefix !== "") checkName(prefix, "prefix");
+    const sub = new Subscription<T>(prefix, options, this.#meters?.subscribed.get(prefix), (s) => {
+      this.#subscriber.subscriptions.delete(s as Subscription<unknown>);
+      if (![...this.#subscriber.subscriptions].some((o) => o.prefix === prefix)) {
+        try {
+          this.#sub?.unsubscribe(prefix);
+        } catch {
+          // socket closed
+        }
+        this.#subscriber.prune();
+      }
+    });
+    const socket = this.#ensureSub();
+    if (![...this.#subscriber.subscriptions].some((o) => o.prefix === prefix)) socket.subscribe(prefix);
+    this.#subscriber.subscriptions.add(sub as Subscription<unknown>);
+    this.#syncTopicConnections();
+    return sub;
+  }
+
+  /**
+   * Resolves when at least `subscribers` connections (default 1) subscribe to
+   * a prefix of `topic` on this node — a publisher that must not lose its
+   * first messages to the subscribers' connection time awaits it.
+   */
+  async waitForSubscribers(
+    topic: string,
+    options: { subscribers?: number; timeoutMs?: number } = {},
+  ): Promise<void> {
+    const want = options.subscribers ?? 1;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const error = new TimeoutError(
+      `waited ${timeoutMs} ms for ${want} subscriber(s) of \`${topic}\``,
+      timeoutMs,
+    );
+    this.advertise(topic);
+    const deadline = Date.now() + timeoutMs;
+    while (this.#publisher.subscribers(topic) < want) {
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#state !== "running") throw error;
+      await Promise.race([this.#publisher.changed(), new Promise((r) => setTimeout(r, Math.min(left, 100)))]);
+    }
+  }
+
+  #ensureSub(): zmq.Subscriber {
+    if (this.#sub !== undefined) return this.#sub;
+    const sub = trackSocket(
+      new zmq.Subscriber({
+        linger: 0,
+        receiveHighWaterMark: this.#o.topicHighWaterMark,
+        maxMessageSize: Math.min(2 * this.#frameLimit, 2 ** 31 - 1),
+      }),
+    );
+    this.#sub = sub;
+    this.#subLoop = this.#receiveTopics(sub);
+    return sub;
+  }
+
+  /** Connects the SUB socket to the nodes publishing a topic some subscription matches. */
+  #syncTopicConnections(): void {
+    const sub = this.#sub;
+    if (sub === undefined || this.#state === "stopped") return;
+    const prefixes = [...this.#subscriber.prefixes().keys()];
+    const wanted = new Set<string>();
+    for (const node of this.#replica.all()) {
+      if (node.pubEndpoint && node.topics.some((t) => prefixes.some((p) => t.startsWith(p))))
+        wanted.add(node.pubEndpoint);
+    }
+    if (prefixes.some((p) => [...this.#publisher.topics].some((t) => t.startsWith(p))))
+      wanted.add(this.#pubEndpoint);
+    for (const endpoint of wanted) {
+      if (this.#subConnected.has(endpoint)) continue;
+      sub.connect(endpoint);
+      kick(sub);
+      this.#subConnected.add(endpoint);
+    }
+    for (const endpoint of [...this.#subConnected]) {
+      if (wanted.has(endpoint)) continue;
+      try {
+        sub.disconnect(endpoint);
+      } catch {
+        // already gone
+      }
+      this.#subConnected.delete(endpoint);
+    }
+  }
+
+  async #receiveTopics(sub: zmq.Subscriber): Promise<void> {
+    try {
+      for await (const frames of sub) {
+        if (frames.length !== 2) {
+          this.rejects.malformed++;
+          continue;
+        }
+        try {
+          this.#subscriber.onBatch(frames[0]!.toString("utf8"), decodeArray(frames[1]!), frames[1]!.length);
+        } catch {
+          this.rejects.malformed++;
+        }
+      }
+    } catch (error) {
+      if (!sub.closed) throw error;
+    }
+  }
+
+  async #receiveSubscriptions(pub: zmq.XPublisher): Promise<void> {
+    try {
+      for await (const [frame] of pub) this.#publisher.onSubscription(frame!);
+    } catch (error) {
+      if (!pub.closed) throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------- queues
+
+  /**
+   * Pushes `message` onto `queue`, to be handled by one of its pullers.
+   * Resolves when the message is accepted (sent under a puller's credit, or
+   * kept in this node's `pushBuffer`); waits while the queue is full. From
+   * then on it counts in the queue's backlog until a puller acknowledges it.
+   */
+  push(queue: string, message: unknown, options?: PushOptions): Promise<void> {
+    if (this.#state !== "running") {
+      return Promise.reject(
+        new ClosedError(`cannot push to \`${queue}\`: node \`${this.name}\` is ${this.#state}`),
+      );
+    }
+    try {
+      checkName(queue, "queue");
+      return this.#producer.push(queue, message, options?.timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Pulls from `queue`: `for await (const m of node.pull("jobs")) ...`. A
+   * message is acknowledged (handled) when the loop asks for the next one.
+   * The node is listed as a puller of `queue` with a credit `window`.
+   */
+  pull<T = unknown>(queue: string, options: PullOptions = {}): QueueReader<T> {
+    if (this.#state !== "running")
+      throw new ClosedError(`cannot pull from \`${queue}\`: node \`${this.name}\` is ${this.#state}`);
+    if (!this.#o.register)
+      throw new TypeError(`node \`${this.name}\` was made with register: false and cannot pull`);
+    checkName(queue, "queue");
+    if (this.#readers.has(queue))
+      throw new BusyError(`node \`${this.name}\` already pulls from \`${queue}\``);
+    const reader = new QueueReader<T>(queue, options, this.#meters?.pulled.get(queue), {
+      inbox: () => this.#inbox,
+      now: () => performance.now(),
+      changed: () => this.#scheduleUpdate(),
+      removed: (r) => {
+        if (this.#readers.get(queue) === r) {
+          this.#readers.delete(queue);
+          this.#scheduleUpdate();
+        }
+      },
+    });
+    this.#readers.set(queue, reader as QueueReader<unknown>);
+    this.#scheduleUpdate();
+    return reader;
+  }
+
+  /**
+   * Handles each message of `queue` with `handler`, `concurrency` at a time;
+   * a message is acknowledged when its handler returns or its promise settles.
+   */
+  consume<T = unknown>(
+    queue: string,
+    handler: QueueHandler<T>,
+    options: ConsumeOptions & { onError?: (error: unknown, message: T) => void } = {},
+  ): QueueConsumer<T> {
+    if (typeof handler !== "function") throw new TypeError("Expected `handler` to be a function");
+    const reader = this.pull<T>(queue, options);
+    return new QueueConsumer<T>(reader, handler, options.concurrency ?? 1, options.onError);
+  }
+
+  /**
+   * This node's view of `queue` as a producer: for each puller, the credit
+   * window it granted and the messages unacknowledged there.
+   */
+  credit(queue: string): { puller: string; window: number; inflight: number }[] {
+    return this.#producer.credit(queue);
+  }
+
+  #onPush(producer: string, body: unknown[], bytes: number): void {
+    const queue = body[1];
+    const first = body[2];
+    if (typeof queue !== "string" || typeof first !== "number") throw new CodecError("malformed PUSH frame");
+    const reader = this.#readers.get(queue);
+    if (reader === undefined || reader.closed) {
+      // Not (or no longer) pulling: hand everything back so the producer sends it elsewhere.
+      const inbox = this.#inbox;
+      if (inbox === undefined) return;
+      const batch = inbox.batch(producer, `back:${queue}:${first}`, (b) => {
+        for (const v of [Kind.ACK, queue, 0, 0, true]) b.writer.append(v);
+      });
+      inbox.added(batch);
+      return;
+    }
+    reader._receive(producer, first, body, bytes);
+  }
+
+  // ---------------------------------------------------------------- meters
+
+  /**
+   * This node's meters as plain data: per channel endpoint, counts, backlog
+   * (charge) and its peak, rate (current, EWMA with τ = 1 s) and latency
+   * percentiles. Also served remotely as the built-in `zmp.stats` service.
+   */
+  stats(): NodeStats {
+    const m = this.#meters;
+    const empty = {};
+    return {
+      name: this.name,
+      id: this.#id,
+      host: this.#o.host,
+      pid: process.pid,
+      time: Date.now(),
+      uptimeMs: this.#startedAt > 0 ? Date.now() - this.#startedAt : 0,
+      services: m?.services.snapshot() ?? empty,
+      calls: m?.calls.snapshot() ?? empty,
+      published: m?.published.snapshot() ?? empty,
+      subscribed: m?.subscribed.snapshot() ?? empty,
+      pushed: m?.pushed.snapshot() ?? empty,
+      pulled: m?.pulled.snapshot() ?? empty,
+      rejects: { ...this.rejects },
+    };
+  }
+
+  /**
+   * Publishes `stats()` every `periodMs` on the topic `zmp/meters/<name>`, so a
+   * controller on another node can sample them. Returns a function that stops it.
+   */
+  streamMeters(periodMs = 1000): () => void {
+    if (!(periodMs > 0))
+      throw new RangeError(`Expected \`periodMs\` to be a positive number, got \`${periodMs}\``);
+    const topic = metersTopic(this.name);
+    this.advertise(topic);
+    const timer = setInterval(() => {
+      if (this.#state === "running") this.publish(topic, this.stats());
+    }, periodMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  #tickMeters(): void {
+    const m = this.#meters;
+    if (m === undefined) return;
+    const now = performance.now();
+    const dt = (now - this.#lastTick) / 1000;
+    this.#lastTick = now;
+    if (dt <= 0) return;
+    const wall = Date.now();
+    for (const group of Object.values(m)) group.tick(dt, wall);
+  }
+
   // ---------------------------------------------------------------- directory
 
   #record(): NodeRecord {
@@ -507,8 +938,8 @@ export class Node {
       endpoint: this.#endpoint,
       pubEndpoint: this.#pubEndpoint,
       services: this.services,
-      topics: [],
-      queues: [],
+      topics: [...this.#publisher.topics],
+      queues: [...this.#readers.values()].map((r) => ({ name: r.queue, window: r.window })),
       startedAt: this.#startedAt,
     };
   }
@@ -622,8 +1053,14 @@ export class Node {
   }
 
   #onChange(change: DirectoryChange): void {
-    if (change.op !== "down") return;
+    this.#syncTopicConnections();
+    if (change.op !== "down") {
+      this.#producer.refreshAll();
+      return;
+    }
     if (change.reason === "deregistered") {
+      // A puller that stops sends back what it will not handle; until then keep its accounts.
+      this.#producer.retire(change.id);
       // A graceful stop: the peer drains what it has and replies; keep the connection
       // until those replies are in (or the connection drops).
       if (this.#client.outstanding(change.id) > 0) this.#retired.add(change.id);
@@ -631,14 +1068,23 @@ export class Node {
       return;
     }
     this.#client.peerLost(change.id, `it left the graph (${change.reason})`);
+    this.#producer.pullerLost(change.id);
     this.#forgetPeer(change.id);
   }
 
   #onDisconnect(address: string): void {
     const peer = this.#peerByEndpoint.get(address);
     if (peer === undefined) return;
+    // The monitor can report the drop before we have read the replies that came in just
+    // before it (they wait in the socket): read what is queued first.
+    const outbound = this.#outbound;
+    if (outbound !== undefined && !outbound.closed && outbound.readable) {
+      setImmediate(() => this.#onDisconnect(address));
+      return;
+    }
     // The connection dropped: whatever was in flight on it is lost (at-most-once).
     this.#client.peerLost(peer, "the connection to it dropped");
+    this.#producer.pullerLost(peer);
     if (this.#retired.has(peer)) this.#forgetPeer(peer);
   }
 
@@ -673,6 +1119,7 @@ export class Node {
     } finally {
       process.emitWarning = emitWarning;
     }
+    kick(this.#outbound!);
     this.#peers.set(peer.id, peer.endpoint);
     this.#peerByEndpoint.set(peer.endpoint, peer.id);
   }
@@ -708,6 +1155,9 @@ export class Node {
       case Kind.CALL:
         this.#guard(identity, () => this.#server.onCalls(identity, body));
         return;
+      case Kind.PUSH:
+        this.#guard(identity, () => this.#onPush(identity, body, frames[1]!.length));
+        return;
       default:
         this.#reject(
           identity,
@@ -723,6 +1173,9 @@ export class Node {
     switch (body[0]) {
       case Kind.REPLY:
         this.#guard(undefined, () => this.#client.onReplies(body));
+        return;
+      case Kind.ACK:
+        this.#guard(undefined, () => this.#producer.onAck(peer, body));
         return;
       case Kind.NOTIFY:
         if (peer === DIRECTORY_ID) this.#guard(undefined, () => this.#onNotify(body));
@@ -843,6 +1296,16 @@ function dirOf(endpoints: string[]): string | undefined {
   if (ipc === undefined) return undefined;
   const path = ipc.slice("ipc://".length);
   return path.slice(0, path.lastIndexOf("/"));
+}
+
+/**
+ * An inproc connect is carried out at once in this thread, and a receive
+ * already pending on the socket then never wakes (zeromq.js waits for an edge
+ * on ZMQ_FD that the connect consumed). Reading ZMQ_EVENTS (`readable`)
+ * re-arms it. Harmless for other transports.
+ */
+function kick(socket: zmq.Socket): void {
+  void socket.readable;
 }
 
 /**

@@ -8,14 +8,15 @@
 import {
   ClosedError,
   CodecError,
-  ProtocolError,
   dataToErrorData,
   errorToData,
   PeerLostError,
+  ProtocolError,
   RemoteError,
   TimeoutError,
   UnknownServiceError,
 } from "./errors.js";
+import type { ChannelMeter, MeterGroup } from "./meter.js";
 import type { Outbox } from "./outbox.js";
 import type { NodeRecord } from "./record.js";
 import { Kind, Status } from "./wire.js";
@@ -46,12 +47,6 @@ export const NOT_RUN = 2;
 
 // ------------------------------------------------------------------ server
 
-/** Meter hooks the server reports to (no-ops until meters are attached). */
-export interface ServerMeter {
-  started(service: string): void;
-  finished(service: string, startNs: bigint, ok: boolean): void;
-}
-
 export class ServiceServer {
   readonly handlers = new Map<string, Handler>();
   /** Calls being handled right now. */
@@ -60,7 +55,8 @@ export class ServiceServer {
   refusing = false;
   #idle: (() => void)[] = [];
   #reply: Outbox | undefined;
-  meter: ServerMeter | undefined;
+  /** Per-service meters (undefined when metering is off). */
+  meters: MeterGroup | undefined;
   /** Largest reply sent, in encoded bytes; a bigger one becomes an error reply. */
   maxMessageSize = Number.POSITIVE_INFINITY;
 
@@ -105,14 +101,19 @@ export class ServiceServer {
       return;
     }
     this.inflight++;
-    const meter = this.meter;
-    const t0 = meter !== undefined ? process.hrtime.bigint() : 0n;
-    meter?.started(service);
+    const meter = this.meters?.get(service);
+    let t0 = 0;
+    if (meter !== undefined) {
+      meter.messagesIn++;
+      meter.inflight++;
+      meter.backlog = meter.inflight;
+      t0 = performance.now();
+    }
     let result: unknown;
     try {
       result = handler(request, { caller, service });
     } catch (error) {
-      this.#done(caller, corr, Status.ERROR, errorToData(error), service, t0, false);
+      this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0);
       return;
     }
     if (
@@ -121,10 +122,10 @@ export class ServiceServer {
       typeof (result as PromiseLike<unknown>).then === "function"
     ) {
       (result as PromiseLike<unknown>).then(
-        (value) => this.#done(caller, corr, Status.OK, value, service, t0, true),
-        (error: unknown) => this.#done(caller, corr, Status.ERROR, errorToData(error), service, t0, false),
+        (value) => this.#done(caller, corr, Status.OK, value, meter, t0),
+        (error: unknown) => this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0),
       );
-    } else this.#done(caller, corr, Status.OK, result, service, t0, true);
+    } else this.#done(caller, corr, Status.OK, result, meter, t0);
   }
 
   #done(
@@ -132,12 +133,18 @@ export class ServiceServer {
     corr: number,
     status: number,
     value: unknown,
-    service: string,
-    t0: bigint,
-    ok: boolean,
+    meter: ChannelMeter | undefined,
+    t0: number,
   ): void {
-    this.#send(caller, corr, status, value);
-    this.meter?.finished(service, t0, ok);
+    const sent = this.#send(caller, corr, status, value);
+    if (meter !== undefined) {
+      meter.inflight--;
+      meter.backlog = meter.inflight;
+      meter.messagesOut++;
+      meter.bytesOut += sent.bytes;
+      if (!sent.ok) meter.errors++;
+      meter.serviceTime.record(performance.now() - t0);
+    }
     if (--this.inflight === 0 && this.#idle.length > 0) {
       const idle = this.#idle;
       this.#idle = [];
@@ -145,16 +152,19 @@ export class ServiceServer {
     }
   }
 
-  #send(caller: string, corr: number, status: number, value: unknown): void {
+  /** Appends one reply; says whether it went out as a success and how many bytes its value took. */
+  #send(caller: string, corr: number, status: number, value: unknown): { ok: boolean; bytes: number } {
     const outbox = this.#reply;
-    if (outbox === undefined) return; // socket gone: the caller's timeout or peer-loss handling answers it
+    if (outbox === undefined) return { ok: false, bytes: 0 }; // socket gone: the caller's timeout or peer-loss handling answers it
     const batch = outbox.batch(caller, "R", (b) => b.writer.append(Kind.REPLY));
     const w = batch.writer;
     const mark = w.mark();
+    let result = { ok: status === Status.OK, bytes: 0 };
     try {
       w.append(corr);
       w.append(status);
       const size = w.append(value);
+      result.bytes = size;
       if (size > this.maxMessageSize) {
         throw new ProtocolError(`reply of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
       }
@@ -166,11 +176,17 @@ export class ServiceServer {
       w.append(
         error instanceof ProtocolError
           ? errorToData(error)
-          : { name: "CodecError", message: `the reply could not be encoded: ${(error as Error).message}`, code: "CODEC" },
+          : {
+              name: "CodecError",
+              message: `the reply could not be encoded: ${(error as Error).message}`,
+              code: "CODEC",
+            },
       );
+      result = { ok: false, bytes: 0 };
     }
     batch.items++;
     outbox.added(batch);
+    return result;
   }
 }
 
@@ -189,6 +205,9 @@ interface Pending {
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
   site: { stack?: string } | undefined;
+  /** When the call was made (performance.now()), and its meter once sent. */
+  t0: number;
+  meter: ChannelMeter | undefined;
   /** Control-plane call (directory protocol): not bound by maxMessageSize. */
   internal: boolean;
 }
@@ -216,6 +235,8 @@ export class ServiceClient {
   traceCalls = true;
   /** Largest request sent, in encoded bytes. */
   maxMessageSize = Number.POSITIVE_INFINITY;
+  /** Per-service meters of calls made (undefined when metering is off). */
+  meters: MeterGroup | undefined;
 
   constructor(link: ClientLink) {
     this.#link = link;
@@ -251,6 +272,8 @@ export class ServiceClient {
         reject,
         timer: undefined,
         site,
+        t0: 0,
+        meter: undefined,
         internal: false,
       };
       if (Number.isFinite(timeoutMs)) {
@@ -276,6 +299,8 @@ export class ServiceClient {
         reject,
         timer: undefined,
         site: undefined,
+        t0: 0,
+        meter: undefined,
         internal: true,
       };
       if (Number.isFinite(timeoutMs)) p.timer = setTimeout(() => this.#timeout(p), timeoutMs);
@@ -343,10 +368,11 @@ export class ServiceClient {
     const w = batch.writer;
     const mark = w.mark();
     const corr = ++this.#corr;
+    let size = 0;
     try {
       w.append(corr);
       w.append(p.service);
-      const size = w.append(p.request);
+      size = w.append(p.request);
       if (size > this.maxMessageSize && !p.internal) {
         throw new ProtocolError(`request of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
       }
@@ -362,6 +388,15 @@ export class ServiceClient {
     p.peerName = peer.name;
     this.#pending.set(corr, p);
     this.#outstanding.set(peer.id, (this.#outstanding.get(peer.id) ?? 0) + 1);
+    if (this.meters !== undefined && !p.internal && p.meter === undefined) {
+      const meter = this.meters.get(p.service);
+      p.meter = meter;
+      p.t0 = performance.now();
+      meter.messagesOut++;
+      meter.bytesOut += size;
+      meter.inflight++;
+      meter.backlog = meter.inflight;
+    }
   }
 
   /** Handles a REPLY frame `[2, corr, status, value, ...]`. */
@@ -377,6 +412,13 @@ export class ServiceClient {
       if (status === Status.OK) {
         p.corr = -1;
         if (p.timer !== undefined) clearTimeout(p.timer);
+        const meter = p.meter;
+        if (meter !== undefined) {
+          meter.messagesIn++;
+          meter.inflight--;
+          meter.backlog = meter.inflight;
+          meter.latency.record(performance.now() - p.t0);
+        }
         p.resolve(value);
       } else if (status === NOT_RUN) {
         // The provider refused without running the call (it is stopping): any other provider may take it.
@@ -451,6 +493,13 @@ export class ServiceClient {
     if (p.corr === -1) return;
     p.corr = -1;
     if (p.timer !== undefined) clearTimeout(p.timer);
+    const meter = p.meter;
+    if (meter !== undefined) {
+      meter.errors++;
+      meter.inflight--;
+      meter.backlog = meter.inflight;
+      if (error instanceof RemoteError) meter.messagesIn++;
+    }
     if (p.site?.stack !== undefined) {
       // Point the stack at the caller: the error's own frames are timers and socket loops.
       const header = `${error.name}: ${error.message}`;

@@ -38,14 +38,14 @@ export async function eventually<T>(
   check: () => T | Promise<T>,
   what: string,
   { timeoutMs = 10_000, intervalMs = 10 } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
       last = await check();
-      if (last) return last;
+      if (last) return last as NonNullable<T>;
     } catch (error) {
       lastError = error;
     }

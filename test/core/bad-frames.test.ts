@@ -1,5 +1,5 @@
-import * as zmq from "zeromq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import * as zmq from "zeromq";
 import { decode, encode, Graph, type Node, ProtocolError, RemoteError } from "../../core/index.js";
 
 /**
@@ -52,7 +52,14 @@ describe("bad frames", () => {
   });
 
   it("bad frames – wrong shapes inside a CALL frame are refused", async () => {
-    for (const body of [[1, "not-a-number", "echo", 1], [1, 1, 2, 3], [1, 1, "echo"], [99, 1], "not an array", {}]) {
+    for (const body of [
+      [1, "not-a-number", "echo", 1],
+      [1, 1, 2, 3],
+      [1, 1, "echo"],
+      [99, 1],
+      "not an array",
+      {},
+    ]) {
       const [kind, error] = await ask(encode(body));
       expect(kind).toBe(6);
       expect((error as { name: string }).name).toBe("CodecError");
@@ -76,7 +83,9 @@ describe("bad frames", () => {
     const before = node.rejects.oversized;
     const [kind, error] = await ask(encode([1, 1, "echo", "x".repeat(300_000)]));
     expect(kind).toBe(6);
-    expect((error as { message: string }).message).toMatch(/exceeds the limit .* \(maxMessageSize 4096 plus one batch\)/);
+    expect((error as { message: string }).message).toMatch(
+      /exceeds the limit .* \(maxMessageSize 4096 plus one batch\)/,
+    );
     expect(node.rejects.oversized).toBe(before + 1);
   });
 

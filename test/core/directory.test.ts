@@ -43,8 +43,13 @@ describe("directory", () => {
     await caller.waitFor("add");
     expect(await caller.call("add", [2, 3])).toBe(5);
     await script.kill();
-    await eventually(() => !caller.nodes().some((n) => n.name === "adder"), "the caller to learn of the eviction");
-    expect(await rejection(caller.call("add", [1, 1], { timeoutMs: 1000 }))).toBeInstanceOf(UnknownServiceError);
+    await eventually(
+      () => !caller.nodes().some((n) => n.name === "adder"),
+      "the caller to learn of the eviction",
+    );
+    expect(await rejection(caller.call("add", [1, 1], { timeoutMs: 1000 }))).toBeInstanceOf(
+      UnknownServiceError,
+    );
   });
 
   it("directory – two live nodes cannot hold one name; a dead node's name is free again", async () => {
@@ -77,7 +82,8 @@ describe("directory", () => {
     await b.waitFor("hello");
     await directory.stop();
     // The directory is down: established connections keep working.
-    for (let i = 0; i < 10; i++) expect(await b.call("hello", `#${i}`, { timeoutMs: 1000 })).toBe(`hello #${i}`);
+    for (let i = 0; i < 10; i++)
+      expect(await b.call("hello", `#${i}`, { timeoutMs: 1000 })).toBe(`hello #${i}`);
     directory = await Directory.start({ bind: endpoint, heartbeatMs: 100 });
     cleanup.push(() => directory.stop());
     await eventually(

@@ -1,0 +1,772 @@
+/**
+ * Queues: work shared among the pullers of a queue, with credit-based flow
+ * control (the zguide's credit-based flow control, as in FileMQ) and
+ * acknowledgements.
+ *
+ * A producer sends a puller at most `window` unacknowledged messages (the
+ * puller grants the window and can change it at any time; a feedback loop may
+ * set it). It sends each message to the puller with the most free credit;
+ * when no puller has credit it keeps up to `pushBuffer` messages itself, and
+ * beyond that `push()` waits: the producer feels backpressure instead of
+ * memory growing without bound.
+ *
+ * A message is *handled* when its consumer is done with it — the `for await`
+ * loop asks for the next message, or the `consume` handler returns — and only
+ * then acknowledged. So each queue knows its backlog (charge) exactly at each
+ * end: a producer counts what it accepted and has not seen acknowledged
+ * (waiting in its buffer, in flight, in the puller's buffer, in a handler, or
+ * acknowledged but the acknowledgement still on its way back — the error is
+ * at most one round trip of acknowledgements); a puller counts what it
+ * received and has not acknowledged.
+ *
+ * Delivery is at-least-once: messages a puller had not acknowledged when it
+ * crashed or disconnected are sent again to another puller; a puller that
+ * stops gracefully finishes what it took and hands the rest back.
+ *
+ * Wire: PUSH `[3, queue, firstSeq, message, ...]` producer → puller;
+ * ACK `[4, queue, window, ackedThrough, closing, seq, ...]` puller → producer
+ * (`seq`s: acknowledged out of order beyond `ackedThrough`).
+ */
+import { encode } from "./codec.js";
+import { BusyError, ClosedError, CodecError, ProtocolError, TimeoutError } from "./errors.js";
+import type { ChannelMeter, MeterGroup } from "./meter.js";
+import type { Outbox } from "./outbox.js";
+import type { NodeRecord } from "./record.js";
+import { Kind } from "./wire.js";
+
+export interface PushOptions {
+  /** Give up waiting for room after this many ms (`TimeoutError`; the message was not accepted). Default: wait. */
+  timeoutMs?: number;
+}
+
+export interface PullOptions {
+  /** Credit: unacknowledged messages each producer may have at this puller. Default 1 000. */
+  window?: number;
+}
+
+export interface ConsumeOptions extends PullOptions {
+  /** Messages handled at once. Default 1. */
+  concurrency?: number;
+}
+
+/** What a queue handler learns about the message it handles. */
+export interface QueueContext {
+  readonly queue: string;
+  /** Instance id of the producing node. */
+  readonly producer: string;
+}
+
+export type QueueHandler<T = unknown> = (message: T, context: QueueContext) => unknown;
+
+const RESOLVED = Promise.resolve();
+
+// ------------------------------------------------------------------ producing
+
+interface Sent {
+  data: unknown;
+  t0: number;
+}
+
+/** This producer's flow to one puller for one queue. */
+interface Stream {
+  puller: string;
+  queue: string;
+  window: number;
+  nextSeq: number;
+  ackedThrough: number;
+  sacked: Set<number>;
+  unacked: Map<number, Sent>;
+  /** The puller left gracefully; keep accounting until its closing acknowledgement. */
+  retired: boolean;
+}
+
+interface Waiting {
+  data: unknown;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface QueueState {
+  /** Accepted but not yet sent (no credit anywhere). */
+  pending: Sent[];
+  pendingHead: number;
+  /** Not yet accepted (buffer full): their push() waits. */
+  waiting: Waiting[];
+  streams: Stream[];
+  meter: ChannelMeter | undefined;
+  backlog: number;
+  drained: (() => void)[];
+}
+
+/** What the producer needs from its node. */
+export interface ProducerLink {
+  outbox(): Outbox | undefined;
+  pullers(queue: string): readonly NodeRecord[];
+  connect(peer: NodeRecord): void;
+  meters(): MeterGroup | undefined;
+  now(): number;
+}
+
+export class QueueProducer {
+  readonly #link: ProducerLink;
+  readonly #queues = new Map<string, QueueState>();
+  /** Messages a producer holds per queue when no puller has credit. */
+  pushBuffer = 1000;
+  maxMessageSize = Number.POSITIVE_INFINITY;
+
+  constructor(link: ProducerLink) {
+    this.#link = link;
+  }
+
+  #state(queue: string): QueueState {
+    let state = this.#queues.get(queue);
+    if (state === undefined) {
+      state = {
+        pending: [],
+        pendingHead: 0,
+        waiting: [],
+        streams: [],
+        meter: this.#link.meters()?.get(queue),
+        backlog: 0,
+        drained: [],
+      };
+      this.#queues.set(queue, state);
+      this.refresh(queue);
+    }
+    return state;
+  }
+
+  /** Accepted messages of `queue` not yet acknowledged (the producer's view of the backlog). */
+  backlog(queue: string): number {
+    return this.#queues.get(queue)?.backlog ?? 0;
+  }
+
+  /** Per puller of `queue`: the credit window it granted and the messages unacknowledged there. */
+  credit(queue: string): { puller: string; window: number; inflight: number }[] {
+    const state = this.#queues.get(queue);
+    if (state === undefined) return [];
+    return state.streams.map((s) => ({
+      puller: s.puller,
+      window: s.window,
+      inflight: s.nextSeq - 1 - s.ackedThrough - s.sacked.size,
+    }));
+  }
+
+  /** Queues this node has pushed to. */
+  queues(): string[] {
+    return [...this.#queues.keys()];
+  }
+
+  push(queue: string, data: unknown, timeoutMs: number | undefined): Promise<void> {
+    const state = this.#state(queue);
+    if (state.pendingHead === state.pending.length && state.waiting.length === 0) {
+      const stream = this.#pick(state);
+      if (stream !== undefined) {
+        this.#send(state, stream, data, this.#link.now());
+        state.backlog++;
+        if (state.meter !== undefined) state.meter.backlog = state.backlog;
+        return RESOLVED;
+      }
+    }
+    if (state.pending.length - state.pendingHead < this.pushBuffer && state.waiting.length === 0) {
+      try {
+        this.#accept(state, data);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return RESOLVED;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiting = { data, resolve, reject, timer: undefined };
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+        w.timer = setTimeout(() => {
+          const i = state.waiting.indexOf(w);
+          if (i >= 0) state.waiting.splice(i, 1);
+          reject(
+            new TimeoutError(
+              `push to \`${queue}\` found no room within ${timeoutMs} ms (not accepted)`,
+              timeoutMs,
+            ),
+          );
+        }, timeoutMs);
+      }
+      state.waiting.push(w);
+    });
+  }
+
+  /** Takes a message into the producer's own buffer; checks it can be encoded and its size. */
+  #accept(state: QueueState, data: unknown): void {
+    const size = encode(data).length;
+    if (size > this.maxMessageSize) {
+      throw new ProtocolError(`message of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
+    }
+    state.pending.push({ data, t0: this.#link.now() });
+    state.backlog++;
+    if (state.meter !== undefined) state.meter.backlog = state.backlog;
+  }
+
+  #pick(state: QueueState): Stream | undefined {
+    let best: Stream | undefined;
+    let bestFree = 0;
+    for (const s of state.streams) {
+      if (s.retired) continue;
+      const free = s.window - (s.nextSeq - 1 - s.ackedThrough - s.sacked.size);
+      if (free > bestFree) {
+        best = s;
+        bestFree = free;
+      }
+    }
+    return best;
+  }
+
+  /** Appends one message to the frame for `stream`; throws CodecError/ProtocolError without sending it. */
+  #send(state: QueueState, stream: Stream, data: unknown, t0: number): void {
+    const outbox = this.#link.outbox();
+    if (outbox === undefined) throw new ClosedError("the node is not running");
+    const batch = outbox.batch(stream.puller, stream.queue, (b) => {
+      b.writer.append(Kind.PUSH);
+      b.writer.append(stream.queue);
+      b.writer.append(stream.nextSeq);
+    });
+    const mark = batch.writer.mark();
+    const size = batch.writer.append(data);
+    if (size > this.maxMessageSize) {
+      batch.writer.rollback(mark);
+      throw new ProtocolError(`message of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
+    }
+    batch.items++;
+    stream.unacked.set(stream.nextSeq++, { data, t0 });
+    const meter = state.meter;
+    if (meter !== undefined) {
+      meter.messagesOut++;
+      meter.bytesOut += size;
+      meter.backlog = state.backlog;
+      meter.inflight = state.backlog - (state.pending.length - state.pendingHead);
+    }
+    outbox.added(batch);
+  }
+
+  /** Sends buffered messages while some puller has credit, then admits waiting pushes. */
+  #drain(state: QueueState): void {
+    while (state.pendingHead < state.pending.length) {
+      const stream = this.#pick(state);
+      if (stream === undefined) break;
+      const entry = state.pending[state.pendingHead]!;
+      state.pending[state.pendingHead++] = undefined as unknown as Sent;
+      try {
+        this.#send(state, stream, entry.data, entry.t0);
+      } catch (error) {
+        // A buffered message that cannot be encoded (checked at push, so only if it was
+        // mutated since): it can never be delivered. Count it as an error, do not hide it.
+        state.backlog--;
+        if (state.meter !== undefined) state.meter.errors++;
+        process.emitWarning(
+          `zmp: a message buffered for queue \`${stream.queue}\` cannot be sent: ${(error as Error).message}`,
+        );
+      }
+    }
+    if (state.pendingHead > 256 && state.pendingHead * 2 > state.pending.length) {
+      state.pending = state.pending.slice(state.pendingHead);
+      state.pendingHead = 0;
+    }
+    while (state.waiting.length > 0 && state.pending.length - state.pendingHead < this.pushBuffer) {
+      const w = state.waiting.shift()!;
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      try {
+        this.#accept(state, w.data);
+      } catch (error) {
+        w.reject(error as Error);
+        continue;
+      }
+      w.resolve();
+    }
+    // Messages just accepted go out at once where credit allows.
+    if (
+      state.waiting.length === 0 &&
+      state.pendingHead < state.pending.length &&
+      this.#pick(state) !== undefined
+    ) {
+      this.#drain(state);
+      return;
+    }
+    if (state.meter !== undefined) state.meter.backlog = state.backlog;
+    this.#checkDrained(state);
+  }
+
+  /** Rebuilds the puller list of `queue` from the directory (a puller came or left). */
+  refresh(queue: string): void {
+    const state = this.#queues.get(queue);
+    if (state === undefined) return;
+    const pullers = this.#link.pullers(queue);
+    for (const record of pullers) {
+      if (state.streams.some((s) => s.puller === record.id)) continue;
+      const window = record.queues.find((q) => q.name === queue)?.window ?? 1000;
+      this.#link.connect(record);
+      state.streams.push({
+        puller: record.id,
+        queue,
+        window,
+        nextSeq: 1,
+        ackedThrough: 0,
+        sacked: new Set(),
+        unacked: new Map(),
+        retired: false,
+      });
+    }
+    this.#drain(state);
+  }
+
+  /** Refreshes every queue (after a directory change). */
+  refreshAll(): void {
+    for (const queue of this.#queues.keys()) this.refresh(queue);
+  }
+
+  /** Handles an ACK frame from `puller`. */
+  onAck(puller: string, frame: unknown[]): void {
+    const [, queue, window, ackedThrough, closing] = frame as [number, unknown, unknown, unknown, unknown];
+    if (typeof queue !== "string" || typeof window !== "number" || typeof ackedThrough !== "number") {
+      throw new CodecError("malformed ACK frame");
+    }
+    const state = this.#queues.get(queue);
+    const stream = state?.streams.find((s) => s.puller === puller);
+    if (state === undefined || stream === undefined) return;
+    stream.window = Math.max(0, Math.floor(window));
+    const now = this.#link.now();
+    let acked = 0;
+    const meter = state.meter;
+    const settle = (seq: number): void => {
+      const sent = stream.unacked.get(seq);
+      if (sent === undefined) return;
+      stream.unacked.delete(seq);
+      acked++;
+      if (meter !== undefined) meter.latency.record(now - sent.t0);
+    };
+    for (let seq = stream.ackedThrough + 1; seq <= ackedThrough; seq++) {
+      settle(seq);
+      stream.sacked.delete(seq);
+    }
+    if (ackedThrough > stream.ackedThrough) stream.ackedThrough = ackedThrough;
+    for (let k = 5; k < frame.length; k++) {
+      const seq = frame[k];
+      if (typeof seq !== "number" || seq <= stream.ackedThrough || stream.sacked.has(seq)) continue;
+      stream.sacked.add(seq);
+      settle(seq);
+    }
+    while (stream.sacked.delete(stream.ackedThrough + 1)) stream.ackedThrough++;
+    state.backlog -= acked;
+    if (meter !== undefined) meter.messagesIn += acked;
+    if (closing === true) this.#redeliver(state, stream);
+    else this.#drain(state);
+  }
+
+  /** A puller left gracefully: stop sending to it, and wait for its closing acknowledgement. */
+  retire(puller: string): void {
+    for (const state of this.#queues.values()) {
+      const stream = state.streams.find((s) => s.puller === puller);
+      if (stream !== undefined) stream.retired = true;
+    }
+  }
+
+  /** A puller is gone (crashed, disconnected): what it had not acknowledged goes to another puller. */
+  pullerLost(puller: string): void {
+    for (const state of this.#queues.values()) {
+      const stream = state.streams.find((s) => s.puller === puller);
+      if (stream !== undefined) this.#redeliver(state, stream);
+    }
+  }
+
+  #redeliver(state: QueueState, stream: Stream): void {
+    state.streams = state.streams.filter((s) => s !== stream);
+    const again = [...stream.unacked.entries()].sort((a, b) => a[0] - b[0]).map(([, sent]) => sent);
+    stream.unacked.clear();
+    if (again.length > 0) {
+      // Back to the front of the buffer, in their original order (at-least-once).
+      state.pending = [...again, ...state.pending.slice(state.pendingHead)];
+      state.pendingHead = 0;
+    }
+    this.#drain(state);
+  }
+
+  /** Resolves when every accepted message of every queue is acknowledged. */
+  drained(): Promise<void> {
+    const open = [...this.#queues.values()].filter((s) => s.backlog > 0);
+    return Promise.all(open.map((s) => new Promise<void>((resolve) => s.drained.push(resolve)))).then(
+      () => undefined,
+    );
+  }
+
+  #checkDrained(state: QueueState): void {
+    if (state.backlog > 0 || state.drained.length === 0) return;
+    const waiters = state.drained;
+    state.drained = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Rejects pushes still waiting for room (the node stops); returns messages accepted but never acknowledged. */
+  close(): number {
+    let unacknowledged = 0;
+    for (const [queue, state] of this.#queues) {
+      for (const w of state.waiting) {
+        if (w.timer !== undefined) clearTimeout(w.timer);
+        w.reject(new ClosedError(`push to \`${queue}\` was not accepted: the node stopped`));
+      }
+      unacknowledged += state.backlog;
+    }
+    this.#queues.clear();
+    return unacknowledged;
+  }
+}
+
+// ------------------------------------------------------------------ pulling
+
+interface Delivery {
+  producer: string;
+  seq: number;
+  data: unknown;
+  t: number;
+}
+
+/** Per-producer acknowledgement state at a puller. */
+interface AckState {
+  producer: string;
+  doneThrough: number;
+  done: Set<number>;
+}
+
+/** What a reader needs from its node. */
+export interface ReaderLink {
+  inbox(): Outbox | undefined;
+  now(): number;
+  /** The reader's window changed or it closed: update the directory record. */
+  changed(): void;
+  /** The reader closed. */
+  removed(reader: QueueReader<unknown>): void;
+}
+
+/**
+ * The messages of one queue at one puller: an `AsyncIterable` where a message
+ * counts as handled (and is acknowledged) when the loop asks for the next one.
+ * One consumer at a time; `close()` (or `break`) hands back what is buffered.
+ */
+export class QueueReader<T = unknown> implements AsyncIterable<T> {
+  readonly queue: string;
+  #window: number;
+  #buffer: Delivery[] = [];
+  #head = 0;
+  /** A `for await` waiting for the next message. */
+  #wake: ((d: Delivery | undefined) => void) | undefined;
+  #current: Delivery | undefined;
+  #closed = false;
+  #iterating = false;
+  #handling = 0;
+  #idle: (() => void)[] = [];
+  readonly #acks = new Map<string, AckState>();
+  readonly #dirty = new Set<AckState>();
+  #ackScheduled = false;
+  #ackKey = 0;
+  readonly #link: ReaderLink;
+  readonly meter: ChannelMeter | undefined;
+
+  constructor(queue: string, options: PullOptions, meter: ChannelMeter | undefined, link: ReaderLink) {
+    this.queue = queue;
+    this.#window = checkWindow(options.window ?? 1000);
+    this.meter = meter;
+    this.#link = link;
+  }
+
+  /** Credit granted to each producer (unacknowledged messages). Changing it takes effect at once. */
+  get window(): number {
+    return this.#window;
+  }
+
+  set window(value: number) {
+    this.#window = checkWindow(value);
+    for (const state of this.#acks.values()) this.#dirty.add(state);
+    this.#scheduleAck();
+    this.#link.changed();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Received and not yet acknowledged (buffered + being handled): the puller's backlog. */
+  get backlog(): number {
+    return this.#buffer.length - this.#head + this.#handling;
+  }
+
+  /** @internal Messages arriving from `producer`. */
+  _receive(producer: string, firstSeq: number, frame: unknown[], bytes: number): void {
+    if (this.#closed) return; // the closing acknowledgement already handed these back
+    let state = this.#acks.get(producer);
+    if (state === undefined) {
+      state = { producer, doneThrough: firstSeq - 1, done: new Set() };
+      this.#acks.set(producer, state);
+    }
+    const t = this.#link.now();
+    const meter = this.meter;
+    if (meter !== undefined) {
+      meter.messagesIn += frame.length - 3;
+      meter.bytesIn += bytes;
+    }
+    for (let i = 3; i < frame.length; i++) {
+      const delivery: Delivery = { producer, seq: firstSeq + i - 3, data: frame[i], t };
+      const wake = this.#wake;
+      if (wake !== undefined) {
+        this.#wake = undefined;
+        this.#take(delivery);
+        wake(delivery);
+      } else this.#buffer.push(delivery);
+    }
+    if (meter !== undefined) meter.backlog = this.backlog;
+    this._onArrival?.();
+  }
+
+  /** Takes the next buffered delivery for a handler (used by `consume`). */
+  _next(): Delivery | undefined {
+    if (this.#head >= this.#buffer.length) return undefined;
+    const d = this.#buffer[this.#head]!;
+    this.#buffer[this.#head++] = undefined as unknown as Delivery;
+    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#take(d);
+    return d;
+  }
+
+  #take(d: Delivery): void {
+    this.#handling++;
+    const meter = this.meter;
+    if (meter !== undefined) {
+      meter.inflight = this.#handling;
+    }
+    d.t = this.#link.now();
+  }
+
+  /** Acknowledges one delivery (its handler is done). */
+  _ack(d: Delivery, failed = false): void {
+    this.#handling--;
+    const meter = this.meter;
+    if (meter !== undefined) {
+      meter.messagesOut++;
+      meter.serviceTime.record(this.#link.now() - d.t);
+      meter.inflight = this.#handling;
+      meter.backlog = this.backlog;
+      if (failed) meter.errors++;
+    }
+    const state = this.#acks.get(d.producer);
+    if (state !== undefined) {
+      if (d.seq === state.doneThrough + 1) {
+        state.doneThrough++;
+        while (state.done.delete(state.doneThrough + 1)) state.doneThrough++;
+      } else if (d.seq > state.doneThrough) state.done.add(d.seq);
+      this.#dirty.add(state);
+      this.#scheduleAck();
+    }
+    if (this.#handling === 0 && this.#idle.length > 0) {
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+
+  /** Resolves when no message is being handled. */
+  _idle(): Promise<void> {
+    if (this.#handling === 0) return RESOLVED;
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** @internal Wakes a waiting consumer when messages arrive (consume's workers). */
+  _onArrival: (() => void) | undefined;
+
+  #scheduleAck(): void {
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    setImmediate(() => this.#flushAcks(false));
+  }
+
+  #flushAcks(closing: boolean): void {
+    this.#ackScheduled = false;
+    const inbox = this.#link.inbox();
+    if (inbox === undefined) return;
+    const states = closing ? [...this.#acks.values()] : [...this.#dirty];
+    this.#dirty.clear();
+    for (const state of states) {
+      // A key of its own per acknowledgement frame: its fields are all in the head.
+      const batch = inbox.batch(state.producer, `A${this.#ackKey++}`, (b) => {
+        const w = b.writer;
+        w.append(Kind.ACK);
+        w.append(this.queue);
+        w.append(closing ? 0 : this.#window);
+        w.append(state.doneThrough);
+        w.append(closing);
+        for (const seq of state.done) w.append(seq);
+      });
+      inbox.added(batch);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    if (this.#iterating) throw new BusyError(`queue \`${this.queue}\` already has a consumer here`);
+    this.#iterating = true;
+    return {
+      next: () => {
+        if (this.#current !== undefined) {
+          this._ack(this.#current);
+          this.#current = undefined;
+        }
+        return this.#nextValue();
+      },
+      return: async () => {
+        if (this.#current !== undefined) {
+          this._ack(this.#current);
+          this.#current = undefined;
+        }
+        this.#iterating = false;
+        await this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  #nextValue(): Promise<IteratorResult<T>> {
+    const d = this._next();
+    if (d !== undefined) {
+      this.#current = d;
+      if (this.meter !== undefined) this.meter.backlog = this.backlog;
+      return Promise.resolve({ value: d.data as T, done: false });
+    }
+    if (this.#closed) {
+      this.#iterating = false;
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve) => {
+      this.#wake = (d) => {
+        if (d === undefined) {
+          this.#iterating = false;
+          resolve({ value: undefined, done: true });
+          return;
+        }
+        this.#current = d; // acknowledged when the loop asks for the next one
+        resolve({ value: d.data as T, done: false });
+      };
+    });
+  }
+
+  /**
+   * Stops taking messages: waits for those being handled, acknowledges them,
+   * and hands back the rest (the producers send them to another puller).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.(undefined);
+    if (this.#current !== undefined) {
+      this._ack(this.#current);
+      this.#current = undefined;
+    }
+    await this._idle();
+    this.#buffer = [];
+    this.#head = 0;
+    this.#flushAcks(true);
+    if (this.meter !== undefined) this.meter.backlog = 0;
+    this.#link.removed(this as QueueReader<unknown>);
+  }
+}
+
+/**
+ * Runs a handler on each message of a queue, `concurrency` at a time; a
+ * message is acknowledged when its handler returns (or its promise settles).
+ * A handler that throws is counted in the queue's `errors` and reported to
+ * `onError`; its message counts as handled (not redelivered, so a poison
+ * message cannot loop).
+ */
+export class QueueConsumer<T = unknown> {
+  readonly #reader: QueueReader<T>;
+  readonly #handler: QueueHandler<T>;
+  readonly #concurrency: number;
+  readonly #onError: ((error: unknown, message: T) => void) | undefined;
+  #active = 0;
+
+  constructor(
+    reader: QueueReader<T>,
+    handler: QueueHandler<T>,
+    concurrency: number,
+    onError?: (error: unknown, message: T) => void,
+  ) {
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(
+        `Expected \`concurrency\` to be a positive integer, got \`${String(concurrency)}\``,
+      );
+    this.#reader = reader;
+    this.#handler = handler;
+    this.#concurrency = concurrency;
+    this.#onError = onError;
+    reader._onArrival = () => this.#pump();
+    this.#pump();
+  }
+
+  get queue(): string {
+    return this.#reader.queue;
+  }
+
+  /** The credit window granted to producers (see {@link QueueReader.window}). */
+  get window(): number {
+    return this.#reader.window;
+  }
+
+  set window(value: number) {
+    this.#reader.window = value;
+  }
+
+  /** Stops taking messages, waits for handlers in progress, hands back the rest. */
+  close(): Promise<void> {
+    return this.#reader.close();
+  }
+
+  #pump(): void {
+    while (this.#active < this.#concurrency && !this.#reader.closed) {
+      const d = this.#reader._next();
+      if (d === undefined) return;
+      this.#active++;
+      this.#run(d);
+    }
+  }
+
+  #run(d: Delivery): void {
+    const context: QueueContext = { queue: this.#reader.queue, producer: d.producer };
+    const done = (failed: boolean, error?: unknown): void => {
+      if (failed) this.#onError?.(error, d.data as T);
+      this.#active--;
+      this.#reader._ack(d, failed);
+      this.#pump();
+    };
+    let result: unknown;
+    try {
+      result = this.#handler(d.data as T, context);
+    } catch (error) {
+      done(true, error);
+      return;
+    }
+    if (
+      result !== null &&
+      typeof result === "object" &&
+      typeof (result as PromiseLike<unknown>).then === "function"
+    ) {
+      (result as PromiseLike<unknown>).then(
+        () => done(false),
+        (error: unknown) => done(true, error),
+      );
+    } else done(false);
+  }
+}
+
+function checkWindow(value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`Expected \`window\` to be a positive integer, got \`${String(value)}\``);
+  return value;
+}
