@@ -4,8 +4,9 @@
  * (core, toolbox, experiments); each command is a function of its argv.
  */
 import { type Command, coreCommands, UsageError } from "./core/cli.js";
+import { experimentCommand } from "./experiments/cli.js";
 
-const commands: Record<string, Command> = { ...coreCommands };
+const commands: Record<string, Command> = { ...coreCommands, experiment: experimentCommand };
 
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
