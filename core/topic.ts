@@ -10,7 +10,9 @@
  * most `highWaterMark` messages in JavaScript, dropping the newest beyond
  * that. Neither blocks the publisher. Drops are counted exactly: each
  * publisher numbers its messages per topic, and a subscriber counts the
- * gaps (and its own overflow).
+ * gaps (and its own overflow). The same numbers let a subscriber skip a
+ * message it already has (received both directly and through a topic proxy
+ * while it switches paths).
  */
 import { BusyError, ProtocolError } from "./errors.js";
 import type { ChannelMeter, MeterGroup } from "./meter.js";
@@ -258,12 +260,16 @@ export class TopicSubscriber {
     const key = `${publisher}\u0000${topic}`;
     const expected = this.#expected.get(key);
     const gap = expected !== undefined && first > expected ? first - expected : 0;
+    // Messages already delivered (the same batch reached us through a proxy and directly
+    // while a subscriber switched paths) are skipped: delivery stays exactly-once per path switch.
+    const skip = expected !== undefined && first < expected ? Math.min(expected - first, count) : 0;
+    if (skip === count) return;
     this.#expected.set(key, first + count);
     for (const sub of this.subscriptions) {
       if (!topic.startsWith(sub.prefix)) continue;
       if (gap > 0) sub._lost(gap);
       if (sub.meter !== undefined) sub.meter.bytesIn += bytes;
-      for (let i = 2; i < batch.length; i++) sub._deliver(topic, batch[i]);
+      for (let i = 2 + skip; i < batch.length; i++) sub._deliver(topic, batch[i]);
     }
   }
 
