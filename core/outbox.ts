@@ -38,6 +38,8 @@ export class Batch {
   items = 0;
   /** Owner data: what the channel needs to account for the frame after sending (sequence numbers...). */
   tag: unknown = undefined;
+  /** A frame passed through as received (a relay), sent instead of the writer's content. */
+  raw: Buffer | undefined = undefined;
   constructor(
     readonly dest: string | undefined,
     readonly key: string,
@@ -109,6 +111,17 @@ export class Outbox {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  /**
+   * Queues a frame received elsewhere to be sent unchanged (a relay forwards
+   * topic batches this way, keeping their publisher's sequence numbers).
+   */
+  forward(dest: string, body: Buffer): void {
+    const batch = new Batch(dest, "");
+    batch.raw = body;
+    this.#ready.push(batch);
+    if (!this.#sending) void this.#send();
+  }
+
   /** Sends what is open right now instead of at the end of the turn. */
   flushNow(): void {
     this.#flush();
@@ -154,7 +167,7 @@ export class Outbox {
             this.#onSendError?.(batch.dest, batch, new Error("socket closed"));
             continue;
           }
-          const body = batch.writer.finish();
+          const body = batch.raw ?? batch.writer.finish();
           try {
             if (batch.dest === undefined) await this.#socket.send(body);
             else await this.#socket.send([Buffer.from(batch.dest, this.#destEncoding), body]);
