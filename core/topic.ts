@@ -97,13 +97,18 @@ export class TopicPublisher {
   onSubscription(frame: Buffer): void {
     if (frame.length === 0) return;
     const prefix = frame.toString("utf8", 1);
-    const count = (this.#subscribers.get(prefix) ?? 0) + (frame[0] === 1 ? 1 : -1);
+    const delta = frame[0] === 1 ? 1 : -1;
+    const count = (this.#subscribers.get(prefix) ?? 0) + delta;
     if (count > 0) this.#subscribers.set(prefix, count);
     else this.#subscribers.delete(prefix);
+    this.onChange?.(prefix, delta);
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
+
+  /** Called at each subscription (+1) or unsubscription (−1) seen on the XPUB socket (topic relays). */
+  onChange: ((prefix: string, delta: number) => void) | undefined;
 
   /** Subscribing connections whose prefix matches `topic`. */
   subscribers(topic: string): number {
