@@ -1,0 +1,25 @@
+/** What the cases share: a graph and a temp folder for raw ipc sockets, both closed by the case's cleanup. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Graph } from "../../../core/index.js";
+import type { Cleanup } from "../cleanup.js";
+
+/** A graph with an embedded directory, not advertised to the CLI; closed by `cleanup`. */
+export async function benchGraph(transport: "ipc" | "tcp", cleanup: Cleanup): Promise<Graph> {
+  const graph = await Graph.open({ transport, advertise: false });
+  cleanup.add("zmp graph", () => graph.close());
+  return graph;
+}
+
+/** A private folder for raw ipc socket files; removed by `cleanup`. */
+export function rawDir(cleanup: Cleanup): string {
+  const dir = mkdtempSync(join(tmpdir(), "zmp-bench-"));
+  cleanup.add("raw ipc folder", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A message of `size` bytes (zmp sends it as its message, raw as the frame). */
+export function payload(size: number): Buffer {
+  return Buffer.alloc(size, 0x5a);
+}

@@ -1,0 +1,27 @@
+/**
+ * Topic throughput: the parent publishes 256 messages per event-loop turn for
+ * the whole repetition; each subscriber, in its own process, counts what it
+ * receives (drops at the high-water marks are not counted). Deliveries per
+ * second summed over the subscribers.
+ */
+import type { BenchCase } from "../harness.js";
+import { rawTopic } from "../raw/contenders.js";
+import { zmpTopic } from "../zmp/contenders.js";
+import { benchGraph, payload, rawDir } from "./setup.js";
+
+export function topicCase(subscribers: number, size = 256): BenchCase {
+  const row = `topic 1->${subscribers} ${size}B`;
+  return {
+    name: row,
+    description: `publish → received messages/s summed over ${subscribers} subscriber process(es), ${size} B Buffers over ipc; raw: PUB/SUB`,
+    metrics: [{ row, key: "rate", unit: "msg/s", better: "higher", target: { kind: "ratio", min: 2 } }],
+    async open({ cleanup }) {
+      const message = payload(size);
+      const graph = await benchGraph("ipc", cleanup);
+      const dir = rawDir(cleanup);
+      const subject = await zmpTopic({ graph, cleanup }, message, subscribers);
+      const raw = await rawTopic("ipc", dir, message, subscribers, cleanup);
+      return { subject, baselines: [raw] };
+    },
+  };
+}

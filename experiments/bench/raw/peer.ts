@@ -1,0 +1,91 @@
+/**
+ * The parent's handle on a raw child (raw/child.ts): forks it with tsx,
+ * waits for it to bind or connect, and forwards `reset` / `collect`.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import type { Cleanup } from "../cleanup.js";
+import type { SinkReport } from "../sink.js";
+import type { RawChildConfig, RawChildMessage } from "./child.js";
+
+const childUrl = new URL("./child.ts", import.meta.url);
+
+export class RawPeer {
+  readonly endpoint: string;
+  readonly #child: ChildProcess;
+  #nextId = 0;
+  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #exited = false;
+
+  private constructor(child: ChildProcess, endpoint: string) {
+    this.#child = child;
+    this.endpoint = endpoint;
+    child.on("message", (m: RawChildMessage) => {
+      if (m.type !== "reply") return;
+      const w = this.#waiting.get(m.id);
+      this.#waiting.delete(m.id);
+      if (m.error !== undefined) w?.reject(new Error(`raw child: ${m.error}`));
+      else w?.resolve(m.result);
+    });
+    child.once("exit", (code, signal) => {
+      this.#exited = true;
+      for (const w of this.#waiting.values()) w.reject(new Error(`raw child exited (${code ?? signal})`));
+      this.#waiting.clear();
+    });
+  }
+
+  /** Starts a raw child; it is closed by `cleanup` (or {@link close}). */
+  static async start(config: RawChildConfig, cleanup: Cleanup, startTimeoutMs = 20_000): Promise<RawPeer> {
+    const child = fork(childUrl, [JSON.stringify(config)], {
+      execArgv: ["--import", import.meta.resolve("tsx")],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    cleanup.pid(child.pid);
+    let peer: RawPeer | undefined;
+    cleanup.add(`raw ${config.role} child`, () => (peer ? peer.close() : child.kill("SIGKILL")));
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`raw ${config.role} child not ready`)), startTimeoutMs);
+      child.on("message", (m: RawChildMessage) => {
+        if (m.type === "ready") {
+          clearTimeout(timer);
+          resolve(m.endpoint);
+        }
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`raw ${config.role} child exited (${code ?? signal}) before it was ready`));
+      });
+    }).catch((error: unknown) => {
+      child.kill("SIGKILL");
+      throw error;
+    });
+    peer = new RawPeer(child, endpoint);
+    return peer;
+  }
+
+  #request(op: string, extra: Record<string, unknown> = {}): Promise<unknown> {
+    if (this.#exited) return Promise.reject(new Error("raw child has exited"));
+    const id = ++this.#nextId;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.#child.send({ id, op, ...extra });
+    });
+  }
+
+  reset(): Promise<unknown> {
+    return this.#request("reset");
+  }
+
+  collect(quietMs: number): Promise<SinkReport> {
+    return this.#request("collect", { quietMs }) as Promise<SinkReport>;
+  }
+
+  /** Ends the child (gracefully, then SIGKILL after 2 s). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#exited) return;
+    const exited = new Promise<void>((resolve) => this.#child.once("exit", () => resolve()));
+    this.#request("close").catch(() => undefined);
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

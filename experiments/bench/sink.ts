@@ -1,0 +1,49 @@
+/**
+ * The counting end of a throughput case, the same code in raw and zmp
+ * consumers: `hit()` per message received or handled; the time of the last
+ * message is stamped once per event-loop turn (a `setImmediate` armed by the
+ * first message of the turn), so counting costs a few nanoseconds per message
+ * and the stamp is exact to the end of the turn that handled the last one.
+ */
+import { wallNow } from "./clock.js";
+
+/** What a consumer reports at the end of a repetition. */
+export interface SinkReport {
+  /** Messages counted since the last reset. */
+  count: number;
+  /** When the last of them was handled (epoch ms, see clock.ts); 0 when none. */
+  last: number;
+}
+
+export class Sink {
+  count = 0;
+  #last = 0;
+  #armed = false;
+  readonly #stamp = (): void => {
+    this.#armed = false;
+    this.#last = wallNow();
+  };
+
+  hit(): void {
+    this.count++;
+    if (!this.#armed) {
+      this.#armed = true;
+      setImmediate(this.#stamp);
+    }
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.#last = 0;
+  }
+
+  /** Waits until no message came for `quietMs`, then reports. */
+  async collect(quietMs: number): Promise<SinkReport> {
+    let seen = -1;
+    while (seen !== this.count || this.#armed) {
+      seen = this.count;
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+    }
+    return { count: this.count, last: this.#last };
+  }
+}

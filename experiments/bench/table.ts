@@ -1,0 +1,94 @@
+/** The result table: plain text for the terminal, markdown for the README. */
+
+import { createRequire } from "node:module";
+import { cpus, platform, release } from "node:os";
+import { format, type Row, type Summary } from "./harness.js";
+
+/** Where and when a run happened, for the table's heading. */
+export interface RunInfo {
+  date: string;
+  machine: string;
+  reps: number;
+  repMs: number;
+}
+
+export function runInfo(reps: number, repMs: number, date = new Date()): RunInfo {
+  const require = createRequire(import.meta.url);
+  const zmq = (require("zeromq/package.json") as { version: string }).version;
+  const cpu = cpus();
+  return {
+    date: date.toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? "CPU"}, ${platform()} ${release()}, Node ${process.versions.node}, zeromq.js ${zmq}`,
+    reps,
+    repMs,
+  };
+}
+
+const range = (s: Summary): string =>
+  `${format(s.median, s.unit)} (${compact(s.min, s.unit)}–${compact(s.max, s.unit)})`;
+
+function compact(value: number, unit: string): string {
+  return format(value, unit).replace(` ${unit}`, "").replace(" M", "M").replace(" k", "k");
+}
+
+function ratioText(row: Row): string {
+  const r = `${row.ratio.toFixed(2)} (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})`;
+  return r;
+}
+
+function note(row: Row): string {
+  if (row.case.startsWith("metering")) return `costs ${((1 - row.ratio) * 100).toFixed(1)} %`;
+  if (row.zmp.unit === "µs") return `zmp − raw = ${(row.zmp.median - row.raw.median).toFixed(1)} µs`;
+  const others = row.others.map((o) => `${o.sockets} ${format(o.median, o.unit)}`).join("; ");
+  return others ? `also ${others}` : "";
+}
+
+const met = (row: Row): string => (row.met === undefined ? "" : row.met ? "yes" : "**no**");
+
+/** Rows as columns of text for the terminal. */
+export function textTable(rows: Row[]): string {
+  const head = [
+    "case",
+    "zmp median (min–max)",
+    "baseline median (min–max)",
+    "baseline",
+    "ratio (min–max)",
+    "target",
+    "met",
+    "note",
+  ];
+  const body = rows.map((r) => [
+    r.case,
+    range(r.zmp),
+    range(r.raw),
+    r.raw.label === "raw" ? `raw ${r.raw.sockets}` : r.raw.label,
+    ratioText(r),
+    r.target ?? "",
+    met(r).replaceAll("*", ""),
+    note(r),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
+/** Rows as a markdown table with the run's date and machine. */
+export function markdownTable(rows: Row[], info: RunInfo): string {
+  const lines = [
+    `Run ${info.date} on ${info.machine}; ${info.reps} repetitions of ${info.repMs / 1000} s per side, interleaved.`,
+    "",
+    "| case | zmp median (min–max) | baseline median (min–max) | baseline | ratio (min–max) | target | met | note |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of rows) {
+    const baseline = r.raw.label === "raw" ? `raw ${r.raw.sockets}` : r.raw.label;
+    lines.push(
+      `| ${r.case} | ${range(r.zmp)} | ${range(r.raw)} | ${baseline} | ${ratioText(r)} | ${r.target ?? ""} | ${met(r)} | ${note(r)} |`,
+    );
+  }
+  return lines.join("\n");
+}
