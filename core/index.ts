@@ -37,6 +37,7 @@ export type {
   QueueHandler,
   QueueReader,
 } from "./queue.js";
-export type { HostKind, NodeRecord, QueueRecord } from "./record.js";
+export type { FrontRecord, HostKind, NodeRecord, QueueRecord } from "./record.js";
+export type { RelayStats, Tap, TopicRelay } from "./relay.js";
 export type { CallContext, CallOptions, Handler } from "./service.js";
 export type { SubscribeOptions, Subscription, TopicMessage } from "./topic.js";

@@ -38,7 +38,15 @@ import {
   QueueProducer,
   QueueReader,
 } from "./queue.js";
-import { checkName, type DirectoryChange, type HostKind, type NodeRecord, parseRecord } from "./record.js";
+import {
+  checkName,
+  type DirectoryChange,
+  type FrontRecord,
+  type HostKind,
+  type NodeRecord,
+  parseRecord,
+} from "./record.js";
+import { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import { type CallOptions, type Handler, ServiceClient, ServiceServer } from "./service.js";
 import { closeTracked, trackObserver, trackSocket } from "./sockets.js";
@@ -245,6 +253,10 @@ export class Node {
   readonly #subscriber = new TopicSubscriber();
   readonly #producer: QueueProducer;
   readonly #readers = new Map<string, QueueReader<unknown>>();
+  readonly #fronts = new Map<string, FrontRecord>();
+  readonly #relays = new Set<TopicRelay>();
+  /** SUB connections no longer wanted, closed after a grace period (switching paths without loss). */
+  readonly #subDropping = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #meters:
     | {
         services: MeterGroup;
@@ -268,7 +280,8 @@ export class Node {
     this.#client = new ServiceClient({
       outbox: () => this.#outbox,
       // Every node serves the built-in services (zmp.stats, zmp.ping).
-      providers: (service) => (BUILTIN.has(service) ? this.#replica.all() : this.#replica.providers(service)),
+      providers: (service) =>
+        BUILTIN.has(service) ? this.#replica.all() : this.#replica.route("service", service),
       connect: (peer) => this.#connect(peer),
       refresh: () => this.#refresh(),
     });
@@ -291,10 +304,13 @@ export class Node {
       () => this.#scheduleUpdate(),
     );
     this.#publisher.meters = this.#meters?.published;
+    this.#publisher.onChange = (prefix, delta) => {
+      for (const relay of this.#relays) relay._downstream(prefix, delta);
+    };
     this.#publisher.maxMessageSize = this.#o.maxMessageSize;
     this.#producer = new QueueProducer({
       outbox: () => this.#outbox,
-      pullers: (queue) => this.#replica.pullers(queue),
+      pullers: (queue) => this.#replica.route("queue", queue),
       connect: (peer) => this.#connect(peer),
       meters: () => this.#meters?.pushed,
       now: () => performance.now(),
@@ -312,6 +328,7 @@ export class Node {
       services: [],
       topics: [],
       queues: [],
+      fronts: [],
       startedAt: 0,
     };
     this.#server.handlers.set(BuiltinService.PING, () => ({
@@ -374,6 +391,8 @@ export class Node {
   async #start(): Promise<void> {
     const o = this.#o;
     this.#id = o.isDirectory ? DIRECTORY_ID : `${o.name}#${shortId()}`;
+    this.#replica.self = this.#id;
+    this.#replica.frontsHere = (kind, name) => this.#fronts.has(`${kind}:${name}`);
     this.#startedAt = Date.now();
     let ipcDir = o.ipcDir;
     if (o.transport === "ipc" && ipcDir === undefined && o.bind === undefined)
@@ -507,6 +526,9 @@ export class Node {
     this.#pubOutbox?.close();
     this.#client.closeAll();
     this.#subscriber.closeAll();
+    for (const relay of [...this.#relays]) relay.close();
+    for (const timer of this.#subDropping.values()) clearTimeout(timer);
+    this.#subDropping.clear();
     this.#producer.close();
     for (const reader of this.#readers.values()) void reader.close();
     this.#readers.clear();
@@ -568,7 +590,8 @@ export class Node {
    * `CodecError` or `ClosedError`.
    */
   call<Res = unknown>(service: string, request?: unknown, options?: CallOptions): Promise<Res> {
-    if (this.#state !== "running") {
+    // A stopping node still calls: its handlers finish their work while it drains.
+    if (this.#state !== "running" && this.#state !== "stopping") {
       return Promise.reject(
         new ClosedError(`cannot call \`${service}\`: node \`${this.name}\` is ${this.#state}`),
       );
@@ -633,6 +656,35 @@ export class Node {
     return this.#synced;
   }
 
+  /**
+   * Fronts a channel: from now on the other nodes' calls to this service,
+   * pushes to this queue, or subscriptions to topics under this prefix come to
+   * this node (a proxy or a cache), while this node itself reaches the real
+   * providers, pullers and publishers. Traffic already in flight completes
+   * where it was going, so a front can join or leave a running graph without
+   * losing a message. Resolves when the directory has it.
+   */
+  front(kind: FrontRecord["kind"], name: string): Promise<void> {
+    if (kind !== "service" && kind !== "queue" && kind !== "topic")
+      throw new TypeError(`Expected \`kind\` to be service, queue or topic, got \`${String(kind)}\``);
+    if (!(kind === "topic" && name === "")) checkName(name, kind === "topic" ? "prefix" : kind);
+    this.#fronts.set(`${kind}:${name}`, { kind, name });
+    this.#replica.invalidateRoutes();
+    this.#producer.refreshAll();
+    this.#scheduleUpdate();
+    return this.synced();
+  }
+
+  /** Stops fronting a channel (traffic returns to the real endpoints). Resolves when the directory has it. */
+  unfront(kind: FrontRecord["kind"], name: string): Promise<void> {
+    if (this.#fronts.delete(`${kind}:${name}`)) {
+      this.#replica.invalidateRoutes();
+      this.#producer.refreshAll();
+      this.#scheduleUpdate();
+    }
+    return this.synced();
+  }
+
   /** Calls in flight from this node, and calls being handled by it. */
   get inflight(): { calls: number; handling: number } {
     return { calls: this.#client.inflight, handling: this.#server.inflight };
@@ -647,7 +699,7 @@ export class Node {
    * counts the drop). Throws `CodecError` if it is not plain data.
    */
   publish(topic: string, message: unknown): void {
-    if (this.#state !== "running")
+    if (this.#state !== "running" && this.#state !== "stopping")
       throw new ClosedError(`cannot publish on \`${topic}\`: node \`${this.name}\` is ${this.#state}`);
     if (!this.#publisher.topics.has(topic)) checkName(topic, "topic");
     this.#publisher.publish(topic, message);
@@ -726,32 +778,63 @@ export class Node {
     return sub;
   }
 
-  /** Connects the SUB socket to the nodes publishing a topic some subscription matches. */
+  /**
+   * Connects the SUB socket to where the topics it wants come from: for each
+   * topic some subscription matches, the nodes fronting it (topic proxies) if
+   * there are any, else its publishers; a relay (fronting itself) goes to the
+   * publishers. A connection no longer wanted is kept for a grace period, so a
+   * subscriber switching to or from a proxy overlaps the two paths (the
+   * sequence numbers remove the duplicates) instead of losing messages.
+   */
   #syncTopicConnections(): void {
     const sub = this.#sub;
-    if (sub === undefined || this.#state === "stopped") return;
+    if (sub === undefined || this.#state === "stopped" || sub.closed) return;
     const prefixes = [...this.#subscriber.prefixes().keys()];
+    const relayed = [...this.#relays].map((r) => r.prefix);
     const wanted = new Set<string>();
-    for (const node of this.#replica.all()) {
-      if (node.pubEndpoint && node.topics.some((t) => prefixes.some((p) => t.startsWith(p))))
+    const consider = (node: NodeRecord, topic: string): void => {
+      const own = prefixes.some((p) => topic.startsWith(p));
+      const relay = relayed.some((p) => topic.startsWith(p));
+      if (!own && !relay) return;
+      const fronts = this.#replica.fronting("topic", topic);
+      const fronted = fronts.length > 0 && !fronts.some((f) => f.id === this.#id);
+      if (fronted && !relay) {
+        for (const f of fronts) if (f.pubEndpoint) wanted.add(f.pubEndpoint);
+      } else if (!fronts.some((f) => f.id === node.id)) {
         wanted.add(node.pubEndpoint);
+      }
+    };
+    for (const node of this.#replica.all()) {
+      if (node.id === this.#id || !node.pubEndpoint) continue;
+      for (const topic of node.topics) consider(node, topic);
     }
     if (prefixes.some((p) => [...this.#publisher.topics].some((t) => t.startsWith(p))))
       wanted.add(this.#pubEndpoint);
     for (const endpoint of wanted) {
+      const dropping = this.#subDropping.get(endpoint);
+      if (dropping !== undefined) {
+        clearTimeout(dropping);
+        this.#subDropping.delete(endpoint);
+      }
       if (this.#subConnected.has(endpoint)) continue;
       sub.connect(endpoint);
       kick(sub);
       this.#subConnected.add(endpoint);
     }
-    for (const endpoint of [...this.#subConnected]) {
-      if (wanted.has(endpoint)) continue;
-      try {
-        sub.disconnect(endpoint);
-      } catch {
-        // already gone
-      }
-      this.#subConnected.delete(endpoint);
+    const graceMs = Math.max(500, 2 * this.#heartbeatMs);
+    for (const endpoint of this.#subConnected) {
+      if (wanted.has(endpoint) || this.#subDropping.has(endpoint)) continue;
+      const timer = setTimeout(() => {
+        this.#subDropping.delete(endpoint);
+        this.#subConnected.delete(endpoint);
+        try {
+          if (!sub.closed) sub.disconnect(endpoint);
+        } catch {
+          // already gone
+        }
+      }, graceMs);
+      timer.unref();
+      this.#subDropping.set(endpoint, timer);
     }
   }
 
@@ -763,7 +846,7 @@ export class Node {
           continue;
         }
         try {
-          this.#subscriber.onBatch(frames[0]!.toString("utf8"), decodeArray(frames[1]!), frames[1]!.length);
+          this.#onTopicFrames(frames[0]!.toString("utf8"), frames[1]!);
         } catch {
           this.rejects.malformed++;
         }
@@ -771,6 +854,55 @@ export class Node {
     } catch (error) {
       if (!sub.closed) throw error;
     }
+  }
+
+  /** One topic batch from the SUB socket: relayed unchanged where a relay covers it, delivered where we subscribe. */
+  #onTopicFrames(topic: string, body: Buffer): void {
+    let batch: unknown[] | undefined;
+    if (this.#relays.size > 0) {
+      for (const relay of this.#relays) {
+        if (!relay._covers(topic)) continue;
+        batch ??= decodeArray(body);
+        if (relay._pass(batch.length - 2, body.length)) this.#pubOutbox?.forward(topic, body);
+        relay.tap?.(topic, batch.slice(2));
+      }
+    }
+    for (const sub of this.#subscriber.subscriptions) {
+      if (topic.startsWith(sub.prefix)) {
+        this.#subscriber.onBatch(topic, batch ?? decodeArray(body), body.length);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Makes this node a topic proxy for topics under `prefix` (an XSUB/XPUB
+   * forwarder): it fronts the prefix, subscribes upstream to what its
+   * subscribers ask for, and passes batches through unchanged. Resolves once
+   * the directory lists the front.
+   */
+  async relay(prefix: string): Promise<TopicRelay> {
+    if (this.#state !== "running")
+      throw new ClosedError(`cannot relay: node \`${this.name}\` is ${this.#state}`);
+    if (prefix !== "") checkName(prefix, "prefix");
+    if ([...this.#relays].some((r) => r.prefix === prefix))
+      throw new BusyError(`node \`${this.name}\` already relays \`${prefix}\``);
+    const sub = this.#ensureSub();
+    const relay = new TopicRelay(prefix, {
+      subscribe: (p) => sub.subscribe(p),
+      unsubscribe: (p) => {
+        if (!sub.closed) sub.unsubscribe(p);
+      },
+      closed: (r) => {
+        this.#relays.delete(r);
+        if (this.#state === "running") void this.unfront("topic", prefix);
+        this.#syncTopicConnections();
+      },
+    });
+    this.#relays.add(relay);
+    this.#syncTopicConnections();
+    await this.front("topic", prefix);
+    return relay;
   }
 
   async #receiveSubscriptions(pub: zmq.XPublisher): Promise<void> {
@@ -790,14 +922,14 @@ export class Node {
    * then on it counts in the queue's backlog until a puller acknowledges it.
    */
   push(queue: string, message: unknown, options?: PushOptions): Promise<void> {
-    if (this.#state !== "running") {
+    if (this.#state !== "running" && this.#state !== "stopping") {
       return Promise.reject(
         new ClosedError(`cannot push to \`${queue}\`: node \`${this.name}\` is ${this.#state}`),
       );
     }
     try {
       checkName(queue, "queue");
-      return this.#producer.push(queue, message, options?.timeoutMs);
+      return this.#producer.push(queue, message, options?.timeoutMs, options?.confirm === true);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -859,7 +991,9 @@ export class Node {
     const first = body[2];
     if (typeof queue !== "string" || typeof first !== "number") throw new CodecError("malformed PUSH frame");
     const reader = this.#readers.get(queue);
-    if (reader === undefined || reader.closed) {
+    // Closing: its closing acknowledgement will hand these back with everything else unhandled.
+    if (reader?.closed) return;
+    if (reader === undefined) {
       // Not (or no longer) pulling: hand everything back so the producer sends it elsewhere.
       const inbox = this.#inbox;
       if (inbox === undefined) return;
@@ -940,6 +1074,7 @@ export class Node {
       services: this.services,
       topics: [...this.#publisher.topics],
       queues: [...this.#readers.values()].map((r) => ({ name: r.queue, window: r.window })),
+      fronts: [...this.#fronts.values()],
       startedAt: this.#startedAt,
     };
   }
@@ -1054,22 +1189,27 @@ export class Node {
 
   #onChange(change: DirectoryChange): void {
     this.#syncTopicConnections();
-    if (change.op !== "down") {
-      this.#producer.refreshAll();
-      return;
+    if (change.op === "down") {
+      if (change.reason === "deregistered") {
+        // A graceful stop: the peer drains what it has — replies to our calls, and for a
+        // puller its closing acknowledgement handing back what it will not handle. Keep
+        // the connection until those are in (or the connection drops).
+        this.#producer.retire(change.id);
+        if (this.#busyWith(change.id)) this.#retired.add(change.id);
+        else this.#forgetPeer(change.id);
+      } else {
+        this.#client.peerLost(change.id, `it left the graph (${change.reason})`);
+        this.#producer.pullerLost(change.id);
+        this.#forgetPeer(change.id);
+      }
     }
-    if (change.reason === "deregistered") {
-      // A puller that stops sends back what it will not handle; until then keep its accounts.
-      this.#producer.retire(change.id);
-      // A graceful stop: the peer drains what it has and replies; keep the connection
-      // until those replies are in (or the connection drops).
-      if (this.#client.outstanding(change.id) > 0) this.#retired.add(change.id);
-      else this.#forgetPeer(change.id);
-      return;
-    }
-    this.#client.peerLost(change.id, `it left the graph (${change.reason})`);
-    this.#producer.pullerLost(change.id);
-    this.#forgetPeer(change.id);
+    // Queues follow the route: new pullers or fronts, or fronts gone.
+    this.#producer.refreshAll();
+  }
+
+  /** Whether calls or queue messages to `peer` still await an answer. */
+  #busyWith(peer: string): boolean {
+    return this.#client.outstanding(peer) > 0 || this.#producer.unackedAt(peer) > 0;
   }
 
   #onDisconnect(address: string): void {
@@ -1082,8 +1222,11 @@ export class Node {
       setImmediate(() => this.#onDisconnect(address));
       return;
     }
-    // The connection dropped: whatever was in flight on it is lost (at-most-once).
-    this.#client.peerLost(peer, "the connection to it dropped");
+    // A peer that left gracefully answered every call it ran before closing: what is still
+    // open never ran and may go elsewhere. Otherwise the connection dropped and whatever was
+    // in flight on it is lost (at-most-once).
+    if (this.#retired.has(peer)) this.#client.retryElsewhere(peer);
+    else this.#client.peerLost(peer, "the connection to it dropped");
     this.#producer.pullerLost(peer);
     if (this.#retired.has(peer)) this.#forgetPeer(peer);
   }
@@ -1104,7 +1247,7 @@ export class Node {
 
   /** Retired peers whose last replies came in are disconnected at the next heartbeat. */
   #sweepRetired(): void {
-    for (const id of this.#retired) if (this.#client.outstanding(id) === 0) this.#forgetPeer(id);
+    for (const id of this.#retired) if (!this.#busyWith(id)) this.#forgetPeer(id);
   }
 
   #connect(peer: NodeRecord): void {

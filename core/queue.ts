@@ -37,6 +37,12 @@ import { Kind } from "./wire.js";
 export interface PushOptions {
   /** Give up waiting for room after this many ms (`TimeoutError`; the message was not accepted). Default: wait. */
   timeoutMs?: number;
+  /**
+   * Resolve only when a puller has handled (acknowledged) the message, not
+   * when it is accepted. A proxy uses it to acknowledge upstream end to end.
+   * Default false.
+   */
+  confirm?: boolean;
 }
 
 export interface PullOptions {
@@ -65,6 +71,8 @@ const RESOLVED = Promise.resolve();
 interface Sent {
   data: unknown;
   t0: number;
+  /** Called when the message is acknowledged, or with an error if it never will be (push with `confirm`). */
+  done?: (error?: Error) => void;
 }
 
 /** This producer's flow to one puller for one queue. */
@@ -78,10 +86,17 @@ interface Stream {
   unacked: Map<number, Sent>;
   /** The puller left gracefully; keep accounting until its closing acknowledgement. */
   retired: boolean;
+  /**
+   * The puller is not where this queue is routed now (a proxy fronts the
+   * queue, or stopped fronting it): send nothing new, but keep accounting for
+   * what it has until it acknowledges it.
+   */
+  unrouted: boolean;
 }
 
 interface Waiting {
   data: unknown;
+  done: ((error?: Error) => void) | undefined;
   resolve: () => void;
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -153,17 +168,36 @@ export class QueueProducer {
     }));
   }
 
+  /** Messages sent to `puller` (any queue) and not yet acknowledged. */
+  unackedAt(puller: string): number {
+    let n = 0;
+    for (const state of this.#queues.values())
+      for (const stream of state.streams) if (stream.puller === puller) n += stream.unacked.size;
+    return n;
+  }
+
   /** Queues this node has pushed to. */
   queues(): string[] {
     return [...this.#queues.keys()];
   }
 
-  push(queue: string, data: unknown, timeoutMs: number | undefined): Promise<void> {
+  push(queue: string, data: unknown, timeoutMs: number | undefined, confirm = false): Promise<void> {
+    if (confirm) {
+      // Resolves when acknowledged: the acceptance below is only the first step.
+      return new Promise<void>((resolve, reject) => {
+        const done = (error?: Error): void => (error ? reject(error) : resolve());
+        this.#push(queue, data, timeoutMs, done).catch(reject);
+      });
+    }
+    return this.#push(queue, data, timeoutMs, undefined);
+  }
+
+  #push(queue: string, data: unknown, timeoutMs: number | undefined, done: Sent["done"]): Promise<void> {
     const state = this.#state(queue);
     if (state.pendingHead === state.pending.length && state.waiting.length === 0) {
       const stream = this.#pick(state);
       if (stream !== undefined) {
-        this.#send(state, stream, data, this.#link.now());
+        this.#send(state, stream, { data, t0: this.#link.now(), done });
         state.backlog++;
         if (state.meter !== undefined) state.meter.backlog = state.backlog;
         return RESOLVED;
@@ -171,14 +205,14 @@ export class QueueProducer {
     }
     if (state.pending.length - state.pendingHead < this.pushBuffer && state.waiting.length === 0) {
       try {
-        this.#accept(state, data);
+        this.#accept(state, data, done);
       } catch (error) {
         return Promise.reject(error);
       }
       return RESOLVED;
     }
     return new Promise<void>((resolve, reject) => {
-      const w: Waiting = { data, resolve, reject, timer: undefined };
+      const w: Waiting = { data, done, resolve, reject, timer: undefined };
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
         w.timer = setTimeout(() => {
           const i = state.waiting.indexOf(w);
@@ -196,12 +230,12 @@ export class QueueProducer {
   }
 
   /** Takes a message into the producer's own buffer; checks it can be encoded and its size. */
-  #accept(state: QueueState, data: unknown): void {
+  #accept(state: QueueState, data: unknown, done: Sent["done"]): void {
     const size = encode(data).length;
     if (size > this.maxMessageSize) {
       throw new ProtocolError(`message of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
     }
-    state.pending.push({ data, t0: this.#link.now() });
+    state.pending.push({ data, t0: this.#link.now(), done });
     state.backlog++;
     if (state.meter !== undefined) state.meter.backlog = state.backlog;
   }
@@ -210,7 +244,7 @@ export class QueueProducer {
     let best: Stream | undefined;
     let bestFree = 0;
     for (const s of state.streams) {
-      if (s.retired) continue;
+      if (s.retired || s.unrouted) continue;
       const free = s.window - (s.nextSeq - 1 - s.ackedThrough - s.sacked.size);
       if (free > bestFree) {
         best = s;
@@ -221,7 +255,8 @@ export class QueueProducer {
   }
 
   /** Appends one message to the frame for `stream`; throws CodecError/ProtocolError without sending it. */
-  #send(state: QueueState, stream: Stream, data: unknown, t0: number): void {
+  #send(state: QueueState, stream: Stream, sent: Sent): void {
+    const data = sent.data;
     const outbox = this.#link.outbox();
     if (outbox === undefined) throw new ClosedError("the node is not running");
     const batch = outbox.batch(stream.puller, stream.queue, (b) => {
@@ -236,7 +271,7 @@ export class QueueProducer {
       throw new ProtocolError(`message of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
     }
     batch.items++;
-    stream.unacked.set(stream.nextSeq++, { data, t0 });
+    stream.unacked.set(stream.nextSeq++, sent);
     const meter = state.meter;
     if (meter !== undefined) {
       meter.messagesOut++;
@@ -255,11 +290,12 @@ export class QueueProducer {
       const entry = state.pending[state.pendingHead]!;
       state.pending[state.pendingHead++] = undefined as unknown as Sent;
       try {
-        this.#send(state, stream, entry.data, entry.t0);
+        this.#send(state, stream, entry);
       } catch (error) {
         // A buffered message that cannot be encoded (checked at push, so only if it was
         // mutated since): it can never be delivered. Count it as an error, do not hide it.
         state.backlog--;
+        entry.done?.(error as Error);
         if (state.meter !== undefined) state.meter.errors++;
         process.emitWarning(
           `zmp: a message buffered for queue \`${stream.queue}\` cannot be sent: ${(error as Error).message}`,
@@ -274,7 +310,7 @@ export class QueueProducer {
       const w = state.waiting.shift()!;
       if (w.timer !== undefined) clearTimeout(w.timer);
       try {
-        this.#accept(state, w.data);
+        this.#accept(state, w.data, w.done);
       } catch (error) {
         w.reject(error as Error);
         continue;
@@ -299,6 +335,10 @@ export class QueueProducer {
     const state = this.#queues.get(queue);
     if (state === undefined) return;
     const pullers = this.#link.pullers(queue);
+    const routed = new Set(pullers.map((p) => p.id));
+    // A stream the route no longer includes is kept (its puller still numbers our messages
+    // by it); it only stops taking new ones, and takes them again if the route comes back.
+    for (const s of state.streams) s.unrouted = !routed.has(s.puller);
     for (const record of pullers) {
       if (state.streams.some((s) => s.puller === record.id)) continue;
       const window = record.queues.find((q) => q.name === queue)?.window ?? 1000;
@@ -312,6 +352,7 @@ export class QueueProducer {
         sacked: new Set(),
         unacked: new Map(),
         retired: false,
+        unrouted: false,
       });
     }
     this.#drain(state);
@@ -341,6 +382,7 @@ export class QueueProducer {
       stream.unacked.delete(seq);
       acked++;
       if (meter !== undefined) meter.latency.record(now - sent.t0);
+      sent.done?.();
     };
     for (let seq = stream.ackedThrough + 1; seq <= ackedThrough; seq++) {
       settle(seq);
@@ -411,6 +453,11 @@ export class QueueProducer {
         if (w.timer !== undefined) clearTimeout(w.timer);
         w.reject(new ClosedError(`push to \`${queue}\` was not accepted: the node stopped`));
       }
+      const never = new ClosedError(
+        `a message pushed to \`${queue}\` was not acknowledged before the node stopped`,
+      );
+      for (let i = state.pendingHead; i < state.pending.length; i++) state.pending[i]?.done?.(never);
+      for (const stream of state.streams) for (const sent of stream.unacked.values()) sent.done?.(never);
       unacknowledged += state.backlog;
     }
     this.#queues.clear();

@@ -15,6 +15,18 @@ export interface QueueRecord {
   window: number;
 }
 
+/**
+ * A channel this node fronts as a proxy or cache: the nodes that use the
+ * channel go through it (callers of a service, producers of a queue,
+ * subscribers of topics under a prefix), while the fronting node itself
+ * reaches the real providers, pullers or publishers.
+ */
+export interface FrontRecord {
+  kind: "service" | "queue" | "topic";
+  /** Service or queue name; for topics, a prefix. */
+  name: string;
+}
+
 export interface NodeRecord {
   /** Unique instance id (also its ZeroMQ routing id); changes at every start. */
   id: string;
@@ -32,6 +44,8 @@ export interface NodeRecord {
   topics: string[];
   /** Queues this node pulls from. */
   queues: QueueRecord[];
+  /** Channels this node fronts (proxies, caches). */
+  fronts: FrontRecord[];
   /** When the node started, ms since the epoch. */
   startedAt: number;
 }
@@ -81,6 +95,14 @@ export function parseRecord(value: unknown): NodeRecord {
       throw new TypeError(`Expected record field \`queues[${i}].window\` to be a positive integer`);
     return { name: checkName(r.name, `queues[${i}].name`), window: r.window as number };
   });
+  const fronts = (v.fronts === undefined ? [] : Array.isArray(v.fronts) ? v.fronts : null)?.map((f, i) => {
+    const r = (f ?? {}) as Record<string, unknown>;
+    if (r.kind !== "service" && r.kind !== "queue" && r.kind !== "topic")
+      throw new TypeError(`Expected record field \`fronts[${i}].kind\` to be service, queue or topic`);
+    const kind: FrontRecord["kind"] = r.kind;
+    return { kind, name: kind === "topic" && r.name === "" ? "" : checkName(r.name, `fronts[${i}].name`) };
+  });
+  if (fronts === undefined) throw new TypeError("Expected record field `fronts` to be an array");
   return {
     id: str(v.id, "id", 255),
     name: checkName(v.name, "name"),
@@ -92,6 +114,7 @@ export function parseRecord(value: unknown): NodeRecord {
     services: strings(v.services, "services"),
     topics: strings(v.topics, "topics"),
     queues,
+    fronts,
     startedAt: v.startedAt as number,
   };
 }

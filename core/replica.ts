@@ -5,7 +5,7 @@
  * (providers of a service, publishers of a topic, pullers of a queue) read
  * indexes rebuilt lazily after a change.
  */
-import type { DirectoryChange, NodeRecord } from "./record.js";
+import type { DirectoryChange, FrontRecord, NodeRecord } from "./record.js";
 
 export type ReplicaListener = (change: DirectoryChange) => void;
 
@@ -15,6 +15,14 @@ export class Replica {
   #services: Map<string, NodeRecord[]> | undefined;
   #pullers: Map<string, NodeRecord[]> | undefined;
   #listeners = new Set<ReplicaListener>();
+  #routed = new Map<string, readonly NodeRecord[]>();
+  /** Instance id of the node holding this replica (it may front channels itself). */
+  self = "";
+  /**
+   * Whether the node holding this replica fronts a channel — known locally at
+   * once, before the directory echoes it back.
+   */
+  frontsHere: (kind: FrontRecord["kind"], name: string) => boolean = () => false;
 
   /** Version of the directory state this replica reflects (−1 before the first snapshot). */
   get version(): number {
@@ -112,9 +120,48 @@ export class Replica {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Drops cached routes (this node's own fronts changed). */
+  invalidateRoutes(): void {
+    this.#routed.clear();
+  }
+
   #invalidate(): void {
     this.#services = undefined;
     this.#pullers = undefined;
+    this.#routed.clear();
+  }
+
+  /** Live nodes fronting a service or queue named `name`, or topics under a prefix of `name`. */
+  fronting(kind: FrontRecord["kind"], name: string): NodeRecord[] {
+    const result: NodeRecord[] = [];
+    for (const node of this.#nodes.values()) {
+      if (
+        node.fronts.some(
+          (f) => f.kind === kind && (kind === "topic" ? name.startsWith(f.name) : f.name === name),
+        )
+      )
+        result.push(node);
+    }
+    return result;
+  }
+
+  /**
+   * Where this node sends calls to `service` (or messages of a queue): to the
+   * nodes fronting it when there are any, else to its providers (pullers). A
+   * node that fronts it itself goes to the real ones, never to a front.
+   */
+  route(kind: "service" | "queue", name: string): readonly NodeRecord[] {
+    const key = `${kind}\u0000${name}`;
+    const cached = this.#routed.get(key);
+    if (cached !== undefined) return cached;
+    const all = kind === "service" ? this.providers(name) : this.pullers(name);
+    const fronts = this.fronting(kind, name);
+    let routed: readonly NodeRecord[];
+    if (this.frontsHere(kind, name)) routed = all.filter((n) => n.id !== this.self && !fronts.includes(n));
+    else if (fronts.length === 0) routed = all;
+    else routed = fronts.filter((n) => n.id !== this.self);
+    this.#routed.set(key, routed);
+    return routed;
   }
 
   #emit(change: DirectoryChange): void {

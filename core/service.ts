@@ -464,6 +464,20 @@ export class ServiceClient {
     }
   }
 
+  /**
+   * A provider that stopped gracefully closed with calls of ours unanswered:
+   * it answers every call it runs before closing, so these never ran — send
+   * them to another provider.
+   */
+  retryElsewhere(peer: string): void {
+    for (const p of [...this.#pending.values()]) {
+      if (p.peer !== peer) continue;
+      this.#release(p);
+      this.#exclude(p);
+      this.#dispatch(p, true);
+    }
+  }
+
   /** Fails every call in flight (the node is stopping). */
   closeAll(): void {
     for (const p of [...this.#pending.values()]) {
