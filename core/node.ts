@@ -1203,6 +1203,7 @@ export class Node {
         this.#forgetPeer(change.id);
       }
     }
+    if (change.op === "up") this.#client.trust(change.node.id);
     // Queues follow the route: new pullers or fronts, or fronts gone.
     this.#producer.refreshAll();
   }
@@ -1225,6 +1226,7 @@ export class Node {
     // A peer that left gracefully answered every call it ran before closing: what is still
     // open never ran and may go elsewhere. Otherwise the connection dropped and whatever was
     // in flight on it is lost (at-most-once).
+    this.#client.suspect(peer);
     if (this.#retired.has(peer)) this.#client.retryElsewhere(peer);
     else this.#client.peerLost(peer, "the connection to it dropped");
     this.#producer.pullerLost(peer);

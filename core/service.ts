@@ -231,6 +231,7 @@ export class ServiceClient {
   readonly #outstanding = new Map<string, number>();
   #corr = 0;
   #rotate = 0;
+  readonly #suspects = new Set<string>();
   /** Capture the caller's stack at each call (costs ~1 µs); see NodeOptions.traceCalls. */
   traceCalls = true;
   /** Largest request sent, in encoded bytes. */
@@ -347,7 +348,8 @@ export class ServiceClient {
       const node = all[(start + i) % n]!;
       if (p.target !== undefined && node.name !== p.target) continue;
       if (p.tried?.includes(node.id)) continue;
-      const load = this.#outstanding.get(node.id) ?? 0;
+      // A provider whose connection dropped is tried last, until it answers or re-registers.
+      const load = (this.#outstanding.get(node.id) ?? 0) + (this.#suspects.has(node.id) ? 1e9 : 0);
       if (load < bestLoad) {
         best = node;
         bestLoad = load;
@@ -407,6 +409,7 @@ export class ServiceClient {
       const p = this.#pending.get(frame[k] as number);
       if (p === undefined) continue; // timed out or failed already
       this.#release(p);
+      if (this.#suspects.size > 0) this.#suspects.delete(p.peer);
       const status = frame[k + 1];
       const value = frame[k + 2];
       if (status === Status.OK) {
@@ -462,6 +465,16 @@ export class ServiceClient {
         new PeerLostError(`\`${p.service}\` on node \`${p.peerName}\` got no reply: ${reason}`, p.peerName),
       );
     }
+  }
+
+  /** The connection to `peer` dropped: prefer other providers until it answers or re-registers. */
+  suspect(peer: string): void {
+    this.#suspects.add(peer);
+  }
+
+  /** `peer` answered or (re)registered: it is a normal candidate again. */
+  trust(peer: string): void {
+    this.#suspects.delete(peer);
   }
 
   /**
