@@ -863,6 +863,7 @@ export class Node {
       for (const relay of this.#relays) {
         if (!relay._covers(topic)) continue;
         batch ??= decodeArray(body);
+        relay.onBatch?.(topic, batch);
         if (relay._pass(batch.length - 2, body.length)) this.#pubOutbox?.forward(topic, body);
         relay.tap?.(topic, batch.slice(2));
       }
@@ -898,6 +899,7 @@ export class Node {
         if (this.#state === "running") void this.unfront("topic", prefix);
         this.#syncTopicConnections();
       },
+      send: (topic, body) => this.#pubOutbox?.forward(topic, body),
     });
     this.#relays.add(relay);
     this.#syncTopicConnections();

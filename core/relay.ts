@@ -11,6 +11,7 @@
  * statistics and no capture; a relay has pause/resume, per-direction
  * statistics and a tap.
  */
+import { encode } from "./codec.js";
 
 /** Counters of a relay, per direction. */
 export interface RelayStats {
@@ -29,6 +30,16 @@ export interface RelayStats {
 /** Receives a copy of what a relay passes on: the topic and the batch's messages. */
 export type Tap = (topic: string, messages: unknown[]) => void;
 
+/**
+ * Sees every batch a relay receives on a topic it covers, as decoded and
+ * whether paused or not: `[publisherId, firstSeq, ...messages]` (a last-value
+ * cache keeps the last message with its publisher and sequence number).
+ */
+export type BatchHook = (topic: string, batch: readonly unknown[]) => void;
+
+/** Sees each subscription (+1) or unsubscription (−1) of `prefix` that reaches a relay from downstream. */
+export type SubscriptionHook = (prefix: string, delta: number) => void;
+
 export class TopicRelay {
   readonly prefix: string;
   #paused = false;
@@ -37,6 +48,10 @@ export class TopicRelay {
   readonly #stats = { framesDown: 0, messagesDown: 0, bytesDown: 0, dropped: 0, subscriptionsUp: 0 };
   /** A copy of every batch passed on (set it to inspect traffic; undefined costs nothing). */
   tap: Tap | undefined;
+  /** Every batch received on a covered topic, head included, paused or not (undefined costs nothing). */
+  onBatch: BatchHook | undefined;
+  /** Each downstream subscription change overlapping this relay's prefix, after it is forwarded upstream. */
+  onSubscription: SubscriptionHook | undefined;
   readonly #link: RelayLink;
 
   /** @internal Made by `Node.relay()`. */
@@ -66,6 +81,41 @@ export class TopicRelay {
     return { ...this.#stats, upstream: Object.fromEntries(this.#upstream) };
   }
 
+  /**
+   * Keeps an upstream subscription to `prefix` (default: the relay's prefix)
+   * whether or not a subscriber asks for it, so every batch under it reaches
+   * the relay (a last-value cache must see each value). Undone by `close()`.
+   */
+  pin(prefix: string = this.prefix): void {
+    if (this.#closed) return;
+    if (!prefix.startsWith(this.prefix))
+      throw new RangeError(
+        `Expected \`prefix\` to start with the relay's prefix \`${this.prefix}\`, got \`${prefix}\``,
+      );
+    this.#upstream.set(prefix, (this.#upstream.get(prefix) ?? 0) + 1);
+    this.#link.subscribe(prefix);
+  }
+
+  /**
+   * Sends `batch` — `[publisherId, firstSeq, ...messages]`, the wire shape of
+   * a topic batch — to this node's subscribers of `topic`, after what the
+   * relay already passed on. A subscriber that already has those sequence
+   * numbers from that publisher skips them, so re-sending a publisher's last
+   * batch reaches only subscribers that never saw it (a newcomer).
+   */
+  send(topic: string, batch: readonly unknown[]): void {
+    if (this.#closed) return;
+    if (!topic.startsWith(this.prefix))
+      throw new RangeError(
+        `Expected \`topic\` under the relay's prefix \`${this.prefix}\`, got \`${topic}\``,
+      );
+    if (typeof batch[0] !== "string" || typeof batch[1] !== "number" || batch.length < 3)
+      throw new TypeError(
+        "Expected a batch `[publisherId, firstSeq, ...messages]` with at least one message",
+      );
+    this.#link.send(topic, encode(batch));
+  }
+
   /** Stops relaying: unfronts the prefix and drops the upstream subscriptions. */
   close(): void {
     if (this.#closed) return;
@@ -91,6 +141,7 @@ export class TopicRelay {
     this.#stats.subscriptionsUp++;
     if (delta > 0) this.#link.subscribe(upstream);
     else this.#link.unsubscribe(upstream);
+    this.onSubscription?.(prefix, delta);
   }
 
   /** @internal Whether a batch on `topic` is this relay's to pass on. */
@@ -116,4 +167,6 @@ export interface RelayLink {
   subscribe(prefix: string): void;
   unsubscribe(prefix: string): void;
   closed(relay: TopicRelay): void;
+  /** Queues an encoded batch on the node's XPUB socket for `topic`, in order with what was forwarded. */
+  send(topic: string, body: Buffer): void;
 }
