@@ -738,6 +738,7 @@ export class QueueConsumer<T = unknown> {
   readonly #concurrency: number;
   readonly #onError: ((error: unknown, message: T) => void) | undefined;
   #active = 0;
+  #pumping = false;
 
   constructor(
     reader: QueueReader<T>,
@@ -776,27 +777,29 @@ export class QueueConsumer<T = unknown> {
   }
 
   #pump(): void {
-    while (this.#active < this.#concurrency && !this.#reader.closed) {
-      const d = this.#reader._next();
-      if (d === undefined) return;
-      this.#active++;
-      this.#run(d);
+    // Handlers that finish synchronously are acknowledged in this loop: no closure per
+    // message and no recursion (a frame of thousands of messages would nest that deep).
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#active < this.#concurrency && !this.#reader.closed) {
+        const d = this.#reader._next();
+        if (d === undefined) return;
+        this.#active++;
+        this.#run(d);
+      }
+    } finally {
+      this.#pumping = false;
     }
   }
 
   #run(d: Delivery): void {
     const context: QueueContext = { queue: this.#reader.queue, producer: d.producer };
-    const done = (failed: boolean, error?: unknown): void => {
-      if (failed) this.#onError?.(error, d.data as T);
-      this.#active--;
-      this.#reader._ack(d, failed);
-      this.#pump();
-    };
     let result: unknown;
     try {
       result = this.#handler(d.data as T, context);
     } catch (error) {
-      done(true, error);
+      this.#done(d, true, error);
       return;
     }
     if (
@@ -805,10 +808,23 @@ export class QueueConsumer<T = unknown> {
       typeof (result as PromiseLike<unknown>).then === "function"
     ) {
       (result as PromiseLike<unknown>).then(
-        () => done(false),
-        (error: unknown) => done(true, error),
+        () => this.#settled(d, false, undefined),
+        (error: unknown) => this.#settled(d, true, error),
       );
-    } else done(false);
+    } else this.#done(d, false, undefined);
+  }
+
+  /** A handler finished: report a failure, acknowledge. */
+  #done(d: Delivery, failed: boolean, error: unknown): void {
+    if (failed) this.#onError?.(error, d.data as T);
+    this.#active--;
+    this.#reader._ack(d, failed);
+  }
+
+  /** An asynchronous handler settled: acknowledge, then take the next messages. */
+  #settled(d: Delivery, failed: boolean, error: unknown): void {
+    this.#done(d, failed, error);
+    this.#pump();
   }
 }
 
