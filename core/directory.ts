@@ -14,6 +14,7 @@ import { checkEndpoint, makeIpcDir, removeIpcDir, transportOf } from "./endpoint
 import { NameTakenError } from "./errors.js";
 import { Node } from "./node.js";
 import { type DirectoryChange, type NodeRecord, parseRecord } from "./record.js";
+import type { SecurityOptions } from "./security.js";
 import type { CallContext } from "./service.js";
 import { DirectoryService } from "./wire.js";
 
@@ -27,6 +28,8 @@ export interface DirectoryOptions {
   heartbeatMs?: number;
   /** How long closing sockets may keep sending, in ms. Default 500. */
   lingerMs?: number;
+  /** CurveZMQ: the directory's key pair and the node keys allowed to register. Default: none. */
+  security?: Omit<SecurityOptions, "directoryKey">;
 }
 
 interface Entry {
@@ -69,6 +72,7 @@ export class Directory {
       isDirectory: true,
       bind,
       lingerMs: options.lingerMs ?? 500,
+      ...(options.security ? { security: options.security } : {}),
     });
   }
 

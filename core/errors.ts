@@ -107,6 +107,11 @@ export class HostExitError extends ZmpError {
   }
 }
 
+/** A CurveZMQ handshake was refused (key not allowed, or the wrong server key). */
+export class SecurityError extends ZmpError {
+  override readonly code = "SECURITY";
+}
+
 /** A second concurrent consumer of a stream that allows one. */
 export class BusyError extends ZmpError {
   override readonly code = "BUSY";

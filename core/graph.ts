@@ -14,6 +14,7 @@ import { HostedNode } from "./host.js";
 import type { NodeInit } from "./host-run.js";
 import { Node, type NodeOptions } from "./node.js";
 import { checkName, type HostKind, type NodeRecord } from "./record.js";
+import type { SecurityOptions } from "./security.js";
 import { DirectoryService } from "./wire.js";
 
 export interface GraphOptions {
@@ -32,6 +33,13 @@ export interface GraphOptions {
    * terminal find this graph without `--directory`. Default true.
    */
   advertise?: boolean;
+  /**
+   * CurveZMQ for the whole graph: one key pair for the embedded directory and
+   * the nodes this graph starts, and the public keys allowed to connect (add
+   * the keys of nodes joining from elsewhere). When joining a running
+   * directory, also its public key as `directoryKey`.
+   */
+  security?: SecurityOptions;
 }
 
 export interface SpawnOptions<Args = unknown> {
@@ -73,7 +81,13 @@ export class Graph {
     this.#endpoint = endpoint;
     this.#transport = options.transport ?? (transportOf(endpoint) === "tcp" ? "tcp" : "ipc");
     this.#ipcDir = ipcDir;
-    this.#defaults = options.nodeDefaults;
+    const security = options.security;
+    this.#defaults = security
+      ? {
+          ...options.nodeDefaults,
+          security: { ...security, directoryKey: security.directoryKey ?? security.publicKey },
+        }
+      : options.nodeDefaults;
     this.#advertised = directory !== undefined && options.advertise !== false;
   }
 
@@ -97,7 +111,11 @@ export class Graph {
     }
     let directory: Directory;
     try {
-      directory = await Directory.start({ bind, heartbeatMs: options.heartbeatMs });
+      directory = await Directory.start({
+        bind,
+        heartbeatMs: options.heartbeatMs,
+        ...(options.security ? { security: options.security } : {}),
+      });
     } catch (error) {
       if (ipcDir) removeIpcDir(ipcDir);
       throw error;

@@ -12,6 +12,7 @@ export {
   PeerLostError,
   ProtocolError,
   RemoteError,
+  SecurityError,
   TimeoutError,
   UnknownServiceError,
   ZmpError,
@@ -39,5 +40,6 @@ export type {
 } from "./queue.js";
 export type { FrontRecord, HostKind, NodeRecord, QueueRecord } from "./record.js";
 export type { RelayStats, Tap, TopicRelay } from "./relay.js";
+export { keyPair, type SecurityOptions } from "./security.js";
 export type { CallContext, CallOptions, Handler } from "./service.js";
 export type { SubscribeOptions, Subscription, TopicMessage } from "./topic.js";

@@ -23,8 +23,10 @@ import {
   CodecError,
   errorToData,
   NameTakenError,
+  PeerLostError,
   ProtocolError,
   RemoteError,
+  SecurityError,
   TimeoutError,
 } from "./errors.js";
 import { type ChannelStats, MeterGroup, TICK_MS } from "./meter.js";
@@ -48,6 +50,7 @@ import {
 } from "./record.js";
 import { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
+import { checkSecurity, client, type SecurityOptions, serve, zap } from "./security.js";
 import { type CallOptions, type Handler, ServiceClient, ServiceServer } from "./service.js";
 import { closeTracked, trackObserver, trackSocket } from "./sockets.js";
 import { type SubscribeOptions, Subscription, TopicPublisher, TopicSubscriber } from "./topic.js";
@@ -92,6 +95,12 @@ export interface NodeOptions {
   topicHighWaterMark?: number;
   /** Messages a producer keeps per queue when no puller has credit, before push() waits. Default 1 000. */
   pushBuffer?: number;
+  /**
+   * CurveZMQ key pair, the directory's public key and the public keys allowed
+   * to connect: encrypted and authenticated traffic (see README "Security").
+   * Default: none (ipc and loopback only by default).
+   */
+  security?: SecurityOptions;
   /**
    * List this node in the directory. Default true. A node started with
    * `false` only calls, subscribes and pushes (CLI tools use it): it is not
@@ -152,6 +161,7 @@ interface Resolved {
   traceCalls: boolean;
   startTimeoutMs: number;
   metering: boolean;
+  security: SecurityOptions | undefined;
   topicHighWaterMark: number;
   pushBuffer: number;
   register: boolean;
@@ -193,6 +203,7 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
     traceCalls: options.traceCalls ?? true,
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
     metering: options.metering ?? true,
+    security: options.security === undefined ? undefined : checkSecurity(options.security, isDirectory),
     topicHighWaterMark: positive(options.topicHighWaterMark, "topicHighWaterMark", 1000),
     pushBuffer: positive(options.pushBuffer, "pushBuffer", 1000),
     register: options.register ?? true,
@@ -255,6 +266,8 @@ export class Node {
   readonly #readers = new Map<string, QueueReader<unknown>>();
   readonly #fronts = new Map<string, FrontRecord>();
   readonly #relays = new Set<TopicRelay>();
+  /** Endpoints whose security handshake failed (a clear error instead of a bare timeout). */
+  readonly #handshakeFailures = new Map<string, string>();
   /** SUB connections no longer wanted, closed after a grace period (switching paths without loss). */
   readonly #subDropping = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #meters:
@@ -409,11 +422,18 @@ export class Node {
       new zmq.Router({ routingId: this.#id, linger: o.lingerMs, maxMessageSize: hardCap }),
     );
     this.#inbound = inbound;
+    const security = o.security;
+    if (security !== undefined) {
+      await zap.register(this.#id, security.allow);
+      serve(inbound, security, this.#id);
+      this.#directoryPeer.publicKey = security.directoryKey;
+    }
     for (const address of o.bind ?? [bindAddress(plan, o.name)]) await inbound.bind(address);
     this.#endpoint = advertised(inbound.lastEndpoint ?? "", o.advertiseHost);
 
     const pub = trackSocket(new zmq.XPublisher({ linger: o.lingerMs, verbosity: "allSubsUnsubs" }));
     this.#pub = pub;
+    if (security !== undefined) serve(pub, security, this.#id);
     await pub.bind(bindAddress(plan, `${o.name}-pub`));
     this.#pubEndpoint = advertised(pub.lastEndpoint ?? "", o.advertiseHost);
 
@@ -421,6 +441,7 @@ export class Node {
       new zmq.Router({ routingId: this.#id, mandatory: true, linger: o.lingerMs, maxMessageSize: hardCap }),
     );
     this.#outbound = outbound;
+    if (security !== undefined) client(outbound, security);
     this.#observer = trackObserver(await observe(outbound));
 
     this.#inbox = new Outbox(inbound);
@@ -540,6 +561,7 @@ export class Node {
     closeTracked(this.#observer);
     this.#observer = undefined;
     this.#loops = [];
+    if (this.#o.security !== undefined) await zap.unregister(this.#id);
     this.#inbound = this.#outbound = this.#pub = this.#sub = undefined;
     this.#inbox = this.#outbox = this.#pubOutbox = undefined;
     this.#subLoop = undefined;
@@ -766,7 +788,7 @@ export class Node {
 
   #ensureSub(): zmq.Subscriber {
     if (this.#sub !== undefined) return this.#sub;
-    const sub = trackSocket(
+    const sub: zmq.Subscriber = trackSocket(
       new zmq.Subscriber({
         linger: 0,
         receiveHighWaterMark: this.#o.topicHighWaterMark,
@@ -774,6 +796,7 @@ export class Node {
       }),
     );
     this.#sub = sub;
+    if (this.#o.security !== undefined) client(sub, this.#o.security);
     this.#subLoop = this.#receiveTopics(sub);
     return sub;
   }
@@ -792,6 +815,7 @@ export class Node {
     const prefixes = [...this.#subscriber.prefixes().keys()];
     const relayed = [...this.#relays].map((r) => r.prefix);
     const wanted = new Set<string>();
+    const keys = new Map<string, string | undefined>();
     const consider = (node: NodeRecord, topic: string): void => {
       const own = prefixes.some((p) => topic.startsWith(p));
       const relay = relayed.some((p) => topic.startsWith(p));
@@ -799,17 +823,24 @@ export class Node {
       const fronts = this.#replica.fronting("topic", topic);
       const fronted = fronts.length > 0 && !fronts.some((f) => f.id === this.#id);
       if (fronted && !relay) {
-        for (const f of fronts) if (f.pubEndpoint) wanted.add(f.pubEndpoint);
+        for (const f of fronts) {
+          if (!f.pubEndpoint) continue;
+          wanted.add(f.pubEndpoint);
+          keys.set(f.pubEndpoint, f.publicKey);
+        }
       } else if (!fronts.some((f) => f.id === node.id)) {
         wanted.add(node.pubEndpoint);
+        keys.set(node.pubEndpoint, node.publicKey);
       }
     };
     for (const node of this.#replica.all()) {
       if (node.id === this.#id || !node.pubEndpoint) continue;
       for (const topic of node.topics) consider(node, topic);
     }
-    if (prefixes.some((p) => [...this.#publisher.topics].some((t) => t.startsWith(p))))
+    if (prefixes.some((p) => [...this.#publisher.topics].some((t) => t.startsWith(p)))) {
       wanted.add(this.#pubEndpoint);
+      keys.set(this.#pubEndpoint, this.#o.security?.publicKey);
+    }
     for (const endpoint of wanted) {
       const dropping = this.#subDropping.get(endpoint);
       if (dropping !== undefined) {
@@ -817,6 +848,7 @@ export class Node {
         this.#subDropping.delete(endpoint);
       }
       if (this.#subConnected.has(endpoint)) continue;
+      if (this.#o.security !== undefined) setServerKey(sub, keys.get(endpoint));
       sub.connect(endpoint);
       kick(sub);
       this.#subConnected.add(endpoint);
@@ -1077,6 +1109,7 @@ export class Node {
       topics: [...this.#publisher.topics],
       queues: [...this.#readers.values()].map((r) => ({ name: r.queue, window: r.window })),
       fronts: [...this.#fronts.values()],
+      ...(this.#o.security ? { publicKey: this.#o.security.publicKey } : {}),
       startedAt: this.#startedAt,
     };
   }
@@ -1097,6 +1130,16 @@ export class Node {
           throw new NameTakenError(`cannot start node \`${this.name}\`: ${error.message}`, this.name, {
             cause: error,
           });
+        }
+        if (
+          (error instanceof TimeoutError || error instanceof PeerLostError) &&
+          first &&
+          this.#handshakeFailures.has(this.#o.directory)
+        ) {
+          throw new SecurityError(
+            `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${this.#handshakeFailures.get(this.#o.directory)}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
+            { cause: error },
+          );
         }
         if (error instanceof TimeoutError && first) {
           throw new TimeoutError(
@@ -1262,6 +1305,7 @@ export class Node {
     const emitWarning = process.emitWarning;
     process.emitWarning = () => undefined;
     try {
+      if (this.#o.security !== undefined) setServerKey(this.#outbound!, peer.publicKey);
       this.#outbound!.connect(peer.endpoint, { routingId: peer.id });
     } finally {
       process.emitWarning = emitWarning;
@@ -1288,7 +1332,11 @@ export class Node {
    */
   async #watch(observer: zmq.Observer): Promise<void> {
     try {
-      for await (const event of observer) if (event.type === "disconnect") this.#onDisconnect(event.address);
+      for await (const event of observer) {
+        if (event.type === "disconnect") this.#onDisconnect(event.address);
+        else if (event.type === "handshake:error:auth" || event.type === "handshake:error:protocol")
+          this.#handshakeFailures.set(event.address, event.type);
+      }
     } catch {
       // closed
     }
@@ -1443,6 +1491,21 @@ function dirOf(endpoints: string[]): string | undefined {
   if (ipc === undefined) return undefined;
   const path = ipc.slice("ipc://".length);
   return path.slice(0, path.lastIndexOf("/"));
+}
+
+/**
+ * Sets the CURVE server key for the next connect. zeromq.js warns whenever an
+ * option is set on a socket that already has endpoints, although this one is
+ * meant for the very next connect: silence exactly that synchronous call.
+ */
+function setServerKey(socket: zmq.Socket, key: string | undefined): void {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => undefined;
+  try {
+    (socket as zmq.Socket & { curveServerKey: string | null }).curveServerKey = key ?? null;
+  } finally {
+    process.emitWarning = emitWarning;
+  }
 }
 
 /**

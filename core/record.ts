@@ -46,8 +46,17 @@ export interface NodeRecord {
   queues: QueueRecord[];
   /** Channels this node fronts (proxies, caches). */
   fronts: FrontRecord[];
+  /** The node's CURVE public key (Z85), in a secured graph. */
+  publicKey?: string;
   /** When the node started, ms since the epoch. */
   startedAt: number;
+}
+
+/** Checks a Z85 CURVE key (40 characters of the Z85 alphabet). */
+function checkKey(key: unknown, field: string): string {
+  if (typeof key !== "string" || !/^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/.test(key))
+    throw new TypeError(`Expected record field \`${field}\` to be a Z85 key`);
+  return key;
 }
 
 /** A change the directory announces. */
@@ -115,6 +124,7 @@ export function parseRecord(value: unknown): NodeRecord {
     topics: strings(v.topics, "topics"),
     queues,
     fronts,
+    ...(v.publicKey !== undefined ? { publicKey: checkKey(v.publicKey, "publicKey") } : {}),
     startedAt: v.startedAt as number,
   };
 }

@@ -1,0 +1,187 @@
+/**
+ * Encrypted, authenticated graphs with CurveZMQ (RFC 26/CURVEZMQ, ZMTP 3
+ * CURVE). Every node and the directory have a CURVE key pair; every socket a
+ * node binds is a CURVE server, every connection it makes authenticates the
+ * server by the public key the directory lists for it (the directory's own
+ * key is configured out of band, like its endpoint). A ZAP handler
+ * (RFC 27/ZAP) admits only clients whose public key is allowed.
+ */
+import * as zmq from "zeromq";
+import { closeTracked, trackSocket } from "./sockets.js";
+
+/** A node's (or the directory's) CURVE settings. Keys are Z85 text (40 characters). */
+export interface SecurityOptions {
+  /** This node's public key. */
+  publicKey: string;
+  /** This node's secret key. */
+  secretKey: string;
+  /** The directory's public key (nodes only; the directory itself ignores it). */
+  directoryKey?: string;
+  /**
+   * Public keys allowed to connect to this node's sockets. Omitted: any
+   * CURVE client may connect (traffic is still encrypted, but not
+   * authenticated). A graph that must refuse strangers lists its keys here.
+   */
+  allow?: readonly string[];
+}
+
+/** A fresh CURVE key pair (Z85). */
+export function keyPair(): { publicKey: string; secretKey: string } {
+  return zmq.curveKeyPair();
+}
+
+const Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/** Z85-encodes bytes (length a multiple of 4), as ZeroMQ writes keys (RFC 32/Z85). */
+export function z85Encode(bytes: Uint8Array): string {
+  if (bytes.length % 4 !== 0) throw new RangeError("Z85 needs a multiple of 4 bytes");
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 4) {
+    let value = ((bytes[i]! << 24) >>> 0) + (bytes[i + 1]! << 16) + (bytes[i + 2]! << 8) + bytes[i + 3]!;
+    const chunk: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      chunk.unshift(Z85[value % 85]!);
+      value = Math.floor(value / 85);
+    }
+    out += chunk.join("");
+  }
+  return out;
+}
+
+/** Checks a Z85 CURVE key (40 characters of the Z85 alphabet); throws naming the option. */
+export function checkKey(key: unknown, option: string): string {
+  if (typeof key !== "string" || key.length !== 40 || [...key].some((c) => !Z85.includes(c))) {
+    throw new TypeError(
+      `Expected \`${option}\` to be a 40-character Z85 CURVE key, got \`${String(key).slice(0, 60)}\``,
+    );
+  }
+  return key;
+}
+
+/** Validates security options at the boundary. */
+export function checkSecurity(options: SecurityOptions, isDirectory: boolean): SecurityOptions {
+  if (options === null || typeof options !== "object")
+    throw new TypeError("Expected `security` to be an object");
+  checkKey(options.publicKey, "security.publicKey");
+  checkKey(options.secretKey, "security.secretKey");
+  if (!isDirectory) checkKey(options.directoryKey, "security.directoryKey");
+  if (options.allow !== undefined) {
+    if (!Array.isArray(options.allow))
+      throw new TypeError("Expected `security.allow` to be an array of keys");
+    for (const [i, k] of options.allow.entries()) checkKey(k, `security.allow[${i}]`);
+  }
+  return options;
+}
+
+/** Makes a bound socket a CURVE server in `domain` (the ZAP domain its allow list is kept under). */
+export function serve(socket: zmq.Socket, security: SecurityOptions, domain: string): void {
+  const s = socket as zmq.Socket & {
+    curveServer: boolean;
+    curveSecretKey: string;
+    curvePublicKey: string;
+    zapDomain: string;
+  };
+  s.curveServer = true;
+  s.curvePublicKey = security.publicKey;
+  s.curveSecretKey = security.secretKey;
+  s.zapDomain = domain;
+}
+
+/** Gives a connecting socket its own key pair (the server key is set per connection). */
+export function client(socket: zmq.Socket, security: SecurityOptions): void {
+  const s = socket as zmq.Socket & { curvePublicKey: string; curveSecretKey: string };
+  s.curvePublicKey = security.publicKey;
+  s.curveSecretKey = security.secretKey;
+}
+
+// ------------------------------------------------------------------ ZAP
+
+/**
+ * The ZAP handler of this thread's ZeroMQ context (one per context: libzmq
+ * asks `inproc://zeromq.zap.01`). Each node registers its ZAP domain with its
+ * allow list; a client whose key is not on the list of the domain it
+ * connects to is refused (status 400). Domains without a list admit any
+ * CURVE client.
+ */
+class ZapHandler {
+  #socket: zmq.Reply | undefined;
+  #loop: Promise<void> | undefined;
+  readonly #domains = new Map<string, Set<string>>();
+  /** Refusals per domain (for meters and tests). */
+  readonly refused = new Map<string, number>();
+
+  #starting: Promise<void> | undefined;
+
+  async register(domain: string, allow: readonly string[] | undefined): Promise<void> {
+    if (allow === undefined) return;
+    this.#domains.set(domain, new Set(allow));
+    if (this.#socket !== undefined) return;
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    await this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const socket = trackSocket(new zmq.Reply({ linger: 0 }));
+    // A handler closed a moment ago may still hold the inproc name (libzmq unbinds
+    // asynchronously): retry briefly.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await socket.bind("inproc://zeromq.zap.01");
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EADDRINUSE" || attempt >= 100) {
+          closeTracked(socket);
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    this.#socket = socket;
+    this.#loop = this.#serve(socket);
+  }
+
+  unregister(domain: string): Promise<void> {
+    this.#domains.delete(domain);
+    if (this.#domains.size > 0 || this.#socket === undefined) return Promise.resolve();
+    const socket = this.#socket;
+    this.#socket = undefined;
+    closeTracked(socket);
+    const loop = this.#loop;
+    this.#loop = undefined;
+    return loop ?? Promise.resolve();
+  }
+
+  async #serve(socket: zmq.Reply): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
+        const [version, requestId, domainFrame, , , mechanism, credential] = frames;
+        const domain = domainFrame?.toString() ?? "";
+        const allowed = this.#domains.get(domain);
+        let ok = true;
+        if (allowed !== undefined) {
+          ok =
+            mechanism?.toString() === "CURVE" &&
+            credential?.length === 32 &&
+            allowed.has(z85Encode(credential));
+        }
+        if (!ok) this.refused.set(domain, (this.refused.get(domain) ?? 0) + 1);
+        await socket.send([
+          version ?? "1.0",
+          requestId ?? "",
+          ok ? "200" : "400",
+          ok ? "OK" : "key not allowed",
+          ok && credential?.length === 32 ? z85Encode(credential) : "",
+          "",
+        ]);
+      }
+    } catch (error) {
+      if (!socket.closed) throw error;
+    }
+  }
+}
+
+/** This thread's ZAP handler. */
+export const zap = new ZapHandler();
