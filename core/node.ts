@@ -96,6 +96,13 @@ export interface NodeOptions {
   /** Messages a producer keeps per queue when no puller has credit, before push() waits. Default 1 000. */
   pushBuffer?: number;
   /**
+   * A connection whose peer sends nothing (not even ZMTP heartbeats) for this
+   * long is dropped — a peer on a host cut off the network, whose TCP
+   * connection would otherwise stay half-open — and its calls fail with
+   * `PeerLostError`. ZMTP heartbeats go every third of it. Default 3 000 ms.
+   */
+  peerTimeoutMs?: number;
+  /**
    * CurveZMQ key pair, the directory's public key and the public keys allowed
    * to connect: encrypted and authenticated traffic (see README "Security").
    * Default: none (ipc and loopback only by default).
@@ -161,6 +168,7 @@ interface Resolved {
   traceCalls: boolean;
   startTimeoutMs: number;
   metering: boolean;
+  peerTimeoutMs: number;
   security: SecurityOptions | undefined;
   topicHighWaterMark: number;
   pushBuffer: number;
@@ -203,6 +211,7 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
     traceCalls: options.traceCalls ?? true,
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
     metering: options.metering ?? true,
+    peerTimeoutMs: positive(options.peerTimeoutMs, "peerTimeoutMs", 3000),
     security: options.security === undefined ? undefined : checkSecurity(options.security, isDirectory),
     topicHighWaterMark: positive(options.topicHighWaterMark, "topicHighWaterMark", 1000),
     pushBuffer: positive(options.pushBuffer, "pushBuffer", 1000),
@@ -419,7 +428,15 @@ export class Node {
     // (after this node or the directory restarted at the same endpoint) maps the new
     // connection under the same routing id (ZMQ_CONNECT_ROUTING_ID only covers the first).
     const inbound = trackSocket(
-      new zmq.Router({ routingId: this.#id, linger: o.lingerMs, maxMessageSize: hardCap }),
+      new zmq.Router({
+        routingId: this.#id,
+        linger: o.lingerMs,
+        maxMessageSize: hardCap,
+        // A peer reconnecting after a network failure takes over its routing id from the
+        // half-open connection it left behind (no RST ever came), instead of being refused.
+        handover: true,
+        ...liveness(o.peerTimeoutMs),
+      }),
     );
     this.#inbound = inbound;
     const security = o.security;
@@ -431,14 +448,23 @@ export class Node {
     for (const address of o.bind ?? [bindAddress(plan, o.name)]) await inbound.bind(address);
     this.#endpoint = advertised(inbound.lastEndpoint ?? "", o.advertiseHost);
 
-    const pub = trackSocket(new zmq.XPublisher({ linger: o.lingerMs, verbosity: "allSubsUnsubs" }));
+    const pub = trackSocket(
+      new zmq.XPublisher({ linger: o.lingerMs, verbosity: "allSubsUnsubs", ...liveness(o.peerTimeoutMs) }),
+    );
     this.#pub = pub;
     if (security !== undefined) serve(pub, security, this.#id);
     await pub.bind(bindAddress(plan, `${o.name}-pub`));
     this.#pubEndpoint = advertised(pub.lastEndpoint ?? "", o.advertiseHost);
 
     const outbound = trackSocket(
-      new zmq.Router({ routingId: this.#id, mandatory: true, linger: o.lingerMs, maxMessageSize: hardCap }),
+      new zmq.Router({
+        routingId: this.#id,
+        mandatory: true,
+        handover: true,
+        linger: o.lingerMs,
+        maxMessageSize: hardCap,
+        ...liveness(o.peerTimeoutMs),
+      }),
     );
     this.#outbound = outbound;
     if (security !== undefined) client(outbound, security);
@@ -791,6 +817,7 @@ export class Node {
     const sub: zmq.Subscriber = trackSocket(
       new zmq.Subscriber({
         linger: 0,
+        ...liveness(this.#o.peerTimeoutMs),
         receiveHighWaterMark: this.#o.topicHighWaterMark,
         maxMessageSize: Math.min(2 * this.#frameLimit, 2 ** 31 - 1),
       }),
@@ -1491,6 +1518,16 @@ function dirOf(endpoints: string[]): string | undefined {
   if (ipc === undefined) return undefined;
   const path = ipc.slice("ipc://".length);
   return path.slice(0, path.lastIndexOf("/"));
+}
+
+/** ZMTP heartbeat options (RFC 37) dropping a connection silent for `timeoutMs`. */
+function liveness(timeoutMs: number): {
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+  heartbeatTimeToLive: number;
+} {
+  const t = Math.round(timeoutMs);
+  return { heartbeatInterval: Math.max(1, Math.round(t / 3)), heartbeatTimeout: t, heartbeatTimeToLive: t };
 }
 
 /**
