@@ -93,18 +93,22 @@ export class TopicPublisher {
     outbox.added(batch);
   }
 
-  /** Reads one XPUB subscription message (`\x01prefix` or `\x00prefix`). */
-  onSubscription(frame: Buffer): void {
-    if (frame.length === 0) return;
+  /** Reads one XPUB subscription message (`\x01prefix` or `\x00prefix`); false when it is not one. */
+  onSubscription(frame: Buffer): boolean {
+    // Anything but \x01prefix / \x00prefix is not a subscription: refuse it (the caller counts it).
+    if (frame.length === 0 || (frame[0] !== 0 && frame[0] !== 1)) return false;
     const prefix = frame.toString("utf8", 1);
     const delta = frame[0] === 1 ? 1 : -1;
-    const count = (this.#subscribers.get(prefix) ?? 0) + delta;
+    const known = this.#subscribers.get(prefix) ?? 0;
+    if (delta < 0 && known === 0) return false; // unsubscribing what was never subscribed
+    const count = known + delta;
     if (count > 0) this.#subscribers.set(prefix, count);
     else this.#subscribers.delete(prefix);
     this.onChange?.(prefix, delta);
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();
+    return true;
   }
 
   /** Called at each subscription (+1) or unsubscription (−1) seen on the XPUB socket (topic relays). */
