@@ -968,7 +968,9 @@ export class Node {
 
   async #receiveSubscriptions(pub: zmq.XPublisher): Promise<void> {
     try {
-      for await (const [frame] of pub) this.#publisher.onSubscription(frame!);
+      for await (const frames of pub) {
+        if (frames.length !== 1 || !this.#publisher.onSubscription(frames[0]!)) this.rejects.malformed++;
+      }
     } catch (error) {
       if (!pub.closed) throw error;
     }
