@@ -53,6 +53,30 @@ export function encode(value: unknown): Buffer {
 }
 
 /**
+ * The size in bytes `encode(value)` would return, without making that
+ * Buffer (binary values are measured, anything else encoded into scratch
+ * space). Throws `CodecError` like `encode`.
+ */
+export function encodedLength(value: unknown): number {
+  if (value instanceof Uint8Array) {
+    const n = value.length;
+    return n + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+  }
+  pos = 0;
+  try {
+    write(value, 0);
+  } catch (error) {
+    pos = 0;
+    if (error instanceof CodecError) throw error;
+    throw new CodecError(`cannot encode value: ${(error as Error).message}`, { cause: error });
+  }
+  const length = pos;
+  if (out.length > 4 * 1024 * 1024) out = Buffer.allocUnsafe(64 * 1024);
+  pos = 0;
+  return length;
+}
+
+/**
  * Builds one frame holding a MessagePack array — a batch — by appending values
  * one at a time, each encoded once, straight into the frame's own buffer.
  * A value that cannot be encoded throws `CodecError` from `append` and leaves

@@ -27,7 +27,7 @@
  * ACK `[4, queue, window, ackedThrough, closing, seq, ...]` puller → producer
  * (`seq`s: acknowledged out of order beyond `ackedThrough`).
  */
-import { encode } from "./codec.js";
+import { encodedLength } from "./codec.js";
 import { BusyError, ClosedError, CodecError, ProtocolError, TimeoutError } from "./errors.js";
 import type { ChannelMeter, MeterGroup } from "./meter.js";
 import type { Outbox } from "./outbox.js";
@@ -231,7 +231,7 @@ export class QueueProducer {
 
   /** Takes a message into the producer's own buffer; checks it can be encoded and its size. */
   #accept(state: QueueState, data: unknown, done: Sent["done"]): void {
-    const size = encode(data).length;
+    const size = encodedLength(data);
     if (size > this.maxMessageSize) {
       throw new ProtocolError(`message of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
     }
