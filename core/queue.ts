@@ -634,7 +634,9 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
     if (this.#closed) return; // the closing acknowledgement already handed these back
     let state = this.#acks.get(producer);
     if (state === undefined) {
-      state = { producer, doneThrough: firstSeq - 1, done: new Set() };
+      // A producer numbers its flow to this reader from 1: a first frame with a later number
+      // means earlier ones were lost on the way, and they stay unacknowledged.
+      state = { producer, doneThrough: 0, done: new Set() };
       this.#acks.set(producer, state);
     }
     const t = this.#link.now();
