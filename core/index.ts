@@ -17,6 +17,7 @@ export {
   UnknownServiceError,
   ZmpError,
 } from "./errors.js";
+export type { FaultCounts, Faults } from "./faults.js";
 export { Graph, type GraphOptions, type SpawnOptions } from "./graph.js";
 export { type ExitInfo, HostedNode } from "./host.js";
 export type { NodeInit, Teardown } from "./host-run.js";

@@ -48,6 +48,7 @@ import {
   type NodeRecord,
   parseRecord,
 } from "./record.js";
+import { type FaultCounts, type Faults, FaultInjector } from "./faults.js";
 import { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import { checkSecurity, client, type SecurityOptions, serve, zap } from "./security.js";
@@ -102,6 +103,11 @@ export interface NodeOptions {
    * `PeerLostError`. ZMTP heartbeats go every third of it. Default 3 000 ms.
    */
   peerTimeoutMs?: number;
+  /**
+   * Allow `injectFaults()` and the built-in `zmp.faults` service (drop and
+   * delay incoming messages; for tests and experiments). Default false.
+   */
+  faultInjection?: boolean;
   /**
    * CurveZMQ key pair, the directory's public key and the public keys allowed
    * to connect: encrypted and authenticated traffic (see README "Security").
@@ -168,6 +174,7 @@ interface Resolved {
   traceCalls: boolean;
   startTimeoutMs: number;
   metering: boolean;
+  faultInjection: boolean;
   peerTimeoutMs: number;
   security: SecurityOptions | undefined;
   topicHighWaterMark: number;
@@ -212,6 +219,7 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
     metering: options.metering ?? true,
     peerTimeoutMs: positive(options.peerTimeoutMs, "peerTimeoutMs", 3000),
+    faultInjection: options.faultInjection === true,
     security: options.security === undefined ? undefined : checkSecurity(options.security, isDirectory),
     topicHighWaterMark: positive(options.topicHighWaterMark, "topicHighWaterMark", 1000),
     pushBuffer: positive(options.pushBuffer, "pushBuffer", 1000),
@@ -275,6 +283,7 @@ export class Node {
   readonly #readers = new Map<string, QueueReader<unknown>>();
   readonly #fronts = new Map<string, FrontRecord>();
   readonly #relays = new Set<TopicRelay>();
+  readonly #faults = new FaultInjector();
   /** Endpoints whose security handshake failed (a clear error instead of a bare timeout). */
   readonly #handshakeFailures = new Map<string, string>();
   /** SUB connections no longer wanted, closed after a grace period (switching paths without loss). */
@@ -359,6 +368,8 @@ export class Node {
       pid: process.pid,
     }));
     this.#server.handlers.set(BuiltinService.STATS, () => this.stats());
+    if (this.#o.faultInjection)
+      this.#server.handlers.set(BuiltinService.FAULTS, (request) => this.injectFaults((request ?? {}) as Faults));
   }
 
   /** Lifecycle state. */
@@ -481,7 +492,9 @@ export class Node {
     this.#server.attach(this.#inbox);
     this.#server.refusing = false;
     this.#loops = [
-      this.#receive(inbound, (f) => this.#onInbound(f)),
+      // Injected faults hit what the node is sent (calls, queue and topic messages), not
+      // the replies, acknowledgements and directory traffic coming back to it.
+      this.#receive(inbound, (f) => this.#onInbound(f), this.#faults),
       this.#receive(outbound, (f) => this.#onOutbound(f)),
       this.#watch(this.#observer),
       this.#receiveSubscriptions(pub),
@@ -568,6 +581,8 @@ export class Node {
     this.#publisher.attach(undefined);
     clearInterval(this.#meterTick);
     this.#meterTick = undefined;
+    this.#faults.clear();
+    this.#faults.set({});
     this.#inbox?.close();
     this.#outbox?.close();
     this.#pubOutbox?.close();
@@ -905,7 +920,10 @@ export class Node {
           continue;
         }
         try {
-          this.#onTopicFrames(frames[0]!.toString("utf8"), frames[1]!);
+          const topic = frames[0]!.toString("utf8");
+          const body = frames[1]!;
+          if (this.#faults.active) this.#faults.apply(() => this.#guardTopic(topic, body));
+          else this.#onTopicFrames(topic, body);
         } catch {
           this.rejects.malformed++;
         }
@@ -913,6 +931,30 @@ export class Node {
     } catch (error) {
       if (!sub.closed) throw error;
     }
+  }
+
+  #guardTopic(topic: string, body: Buffer): void {
+    try {
+      this.#onTopicFrames(topic, body);
+    } catch {
+      this.rejects.malformed++;
+    }
+  }
+
+  /**
+   * Injects faults at this node's receiving end — drops a share of incoming
+   * frames, delays the rest in order — or clears them with `{}`. Needs
+   * `faultInjection: true`. Returns what the injector did so far.
+   */
+  injectFaults(faults: Faults): FaultCounts {
+    if (!this.#o.faultInjection) throw new TypeError(`node \`${this.name}\` was not started with faultInjection: true`);
+    this.#faults.set(faults);
+    return this.faultCounts();
+  }
+
+  /** Frames dropped and delayed by injected faults so far. */
+  faultCounts(): FaultCounts {
+    return { ...this.#faults.counts };
   }
 
   /** One topic batch from the SUB socket: relayed unchanged where a relay covers it, delivered where we subscribe. */
@@ -1346,9 +1388,12 @@ export class Node {
 
   // ---------------------------------------------------------------- receiving
 
-  async #receive(socket: zmq.Router, onFrames: (frames: Buffer[]) => void): Promise<void> {
+  async #receive(socket: zmq.Router, onFrames: (frames: Buffer[]) => void, faults?: FaultInjector): Promise<void> {
     try {
-      for await (const frames of socket) onFrames(frames);
+      for await (const frames of socket) {
+        if (faults?.active) faults.apply(() => onFrames(frames));
+        else onFrames(frames);
+      }
     } catch (error) {
       if (!socket.closed) throw error;
     }

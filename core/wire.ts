@@ -31,6 +31,8 @@ export const Status = { OK: 0, ERROR: 1 } as const;
 export const BuiltinService = {
   STATS: "zmp.stats",
   PING: "zmp.ping",
+  /** Only on nodes started with `faultInjection: true`. */
+  FAULTS: "zmp.faults",
 } as const;
 
 /** Names of the directory's services. */
