@@ -29,6 +29,7 @@ import {
   SecurityError,
   TimeoutError,
 } from "./errors.js";
+import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
 import { type ChannelStats, MeterGroup, TICK_MS } from "./meter.js";
 import { BATCH_BYTES, Outbox } from "./outbox.js";
 import {
@@ -48,7 +49,6 @@ import {
   type NodeRecord,
   parseRecord,
 } from "./record.js";
-import { type FaultCounts, type Faults, FaultInjector } from "./faults.js";
 import { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import { checkSecurity, client, type SecurityOptions, serve, zap } from "./security.js";
@@ -369,7 +369,9 @@ export class Node {
     }));
     this.#server.handlers.set(BuiltinService.STATS, () => this.stats());
     if (this.#o.faultInjection)
-      this.#server.handlers.set(BuiltinService.FAULTS, (request) => this.injectFaults((request ?? {}) as Faults));
+      this.#server.handlers.set(BuiltinService.FAULTS, (request) =>
+        this.injectFaults((request ?? {}) as Faults),
+      );
   }
 
   /** Lifecycle state. */
@@ -947,7 +949,8 @@ export class Node {
    * `faultInjection: true`. Returns what the injector did so far.
    */
   injectFaults(faults: Faults): FaultCounts {
-    if (!this.#o.faultInjection) throw new TypeError(`node \`${this.name}\` was not started with faultInjection: true`);
+    if (!this.#o.faultInjection)
+      throw new TypeError(`node \`${this.name}\` was not started with faultInjection: true`);
     this.#faults.set(faults);
     return this.faultCounts();
   }
@@ -1388,7 +1391,11 @@ export class Node {
 
   // ---------------------------------------------------------------- receiving
 
-  async #receive(socket: zmq.Router, onFrames: (frames: Buffer[]) => void, faults?: FaultInjector): Promise<void> {
+  async #receive(
+    socket: zmq.Router,
+    onFrames: (frames: Buffer[]) => void,
+    faults?: FaultInjector,
+  ): Promise<void> {
     try {
       for await (const frames of socket) {
         if (faults?.active) faults.apply(() => onFrames(frames));
