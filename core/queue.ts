@@ -70,6 +70,7 @@ const RESOLVED = Promise.resolve();
 
 interface Sent {
   data: unknown;
+  /** When it was accepted (`now()`, ms), for the latency meter; 0 when metering is off. */
   t0: number;
   /** Called when the message is acknowledged, or with an error if it never will be (push with `confirm`). */
   done?: (error?: Error) => void;
@@ -197,7 +198,7 @@ export class QueueProducer {
     if (state.pendingHead === state.pending.length && state.waiting.length === 0) {
       const stream = this.#pick(state);
       if (stream !== undefined) {
-        this.#send(state, stream, { data, t0: this.#link.now(), done });
+        this.#send(state, stream, { data, t0: state.meter !== undefined ? this.#link.now() : 0, done });
         state.backlog++;
         if (state.meter !== undefined) state.meter.backlog = state.backlog;
         return RESOLVED;
@@ -235,7 +236,7 @@ export class QueueProducer {
     if (size > this.maxMessageSize) {
       throw new ProtocolError(`message of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
     }
-    state.pending.push({ data, t0: this.#link.now(), done });
+    state.pending.push({ data, t0: state.meter !== undefined ? this.#link.now() : 0, done });
     state.backlog++;
     if (state.meter !== undefined) state.meter.backlog = state.backlog;
   }
@@ -639,14 +640,13 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
       state = { producer, doneThrough: 0, done: new Set() };
       this.#acks.set(producer, state);
     }
-    const t = this.#link.now();
     const meter = this.meter;
     if (meter !== undefined) {
       meter.messagesIn += frame.length - 3;
       meter.bytesIn += bytes;
     }
     for (let i = 3; i < frame.length; i++) {
-      const delivery: Delivery = { producer, seq: firstSeq + i - 3, data: frame[i], t };
+      const delivery: Delivery = { producer, seq: firstSeq + i - 3, data: frame[i], t: 0 };
       const wake = this.#wake;
       if (wake !== undefined) {
         this.#wake = undefined;
@@ -658,8 +658,12 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
     this._onArrival?.();
   }
 
-  /** Takes the next buffered delivery for a handler (used by `consume`). */
-  _next(): Delivery | undefined {
+  /**
+   * Takes the next buffered delivery for a handler (used by `consume`).
+   * `now`: the time, when the caller just read the clock (the previous
+   * handler's acknowledgement), so a loop of handlers reads it once per message.
+   */
+  _next(now = Number.NaN): Delivery | undefined {
     if (this.#head >= this.#buffer.length) return undefined;
     const d = this.#buffer[this.#head]!;
     this.#buffer[this.#head++] = undefined as unknown as Delivery;
@@ -667,26 +671,32 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
       this.#buffer = this.#buffer.slice(this.#head);
       this.#head = 0;
     }
-    this.#take(d);
+    this.#take(d, now);
     return d;
   }
 
-  #take(d: Delivery): void {
+  /** A handler starts on `d` (`d.t`: when, for the service-time meter). */
+  #take(d: Delivery, now = Number.NaN): void {
     this.#handling++;
     const meter = this.meter;
     if (meter !== undefined) {
       meter.inflight = this.#handling;
+      d.t = Number.isNaN(now) ? this.#link.now() : now;
     }
-    d.t = this.#link.now();
   }
 
-  /** Acknowledges one delivery (its handler is done). */
-  _ack(d: Delivery, failed = false): void {
+  /**
+   * Acknowledges one delivery (its handler is done). Returns the time it read
+   * for the service-time meter (NaN when metering is off), for {@link _next}.
+   */
+  _ack(d: Delivery, failed = false): number {
     this.#handling--;
     const meter = this.meter;
+    let now = Number.NaN;
     if (meter !== undefined) {
+      now = this.#link.now();
       meter.messagesOut++;
-      meter.serviceTime.record(this.#link.now() - d.t);
+      meter.serviceTime.record(now - d.t);
       meter.inflight = this.#handling;
       meter.backlog = this.backlog;
       if (failed) meter.errors++;
@@ -705,6 +715,7 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
       this.#idle = [];
       for (const resolve of idle) resolve();
     }
+    return now;
   }
 
   /** Resolves when no message is being handled. */
@@ -748,11 +759,12 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
     this.#iterating = true;
     return {
       next: () => {
+        let now = Number.NaN;
         if (this.#current !== undefined) {
-          this._ack(this.#current);
+          now = this._ack(this.#current);
           this.#current = undefined;
         }
-        return this.#nextValue();
+        return this.#nextValue(now);
       },
       return: async () => {
         if (this.#current !== undefined) {
@@ -766,8 +778,8 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
     };
   }
 
-  #nextValue(): Promise<IteratorResult<T>> {
-    const d = this._next();
+  #nextValue(now: number): Promise<IteratorResult<T>> {
+    const d = this._next(now);
     if (d !== undefined) {
       this.#current = d;
       if (this.meter !== undefined) this.meter.backlog = this.backlog;
@@ -870,25 +882,26 @@ export class QueueConsumer<T = unknown> {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
+      let now = Number.NaN;
       while (this.#active < this.#concurrency && !this.#reader.closed) {
-        const d = this.#reader._next();
+        const d = this.#reader._next(now);
         if (d === undefined) return;
         this.#active++;
-        this.#run(d);
+        now = this.#run(d);
       }
     } finally {
       this.#pumping = false;
     }
   }
 
-  #run(d: Delivery): void {
+  /** Runs the handler on `d`; returns the acknowledgement's clock reading if it finished at once, else NaN. */
+  #run(d: Delivery): number {
     const context: QueueContext = { queue: this.#reader.queue, producer: d.producer };
     let result: unknown;
     try {
       result = this.#handler(d.data as T, context);
     } catch (error) {
-      this.#done(d, true, error);
-      return;
+      return this.#done(d, true, error);
     }
     if (
       result !== null &&
@@ -899,14 +912,16 @@ export class QueueConsumer<T = unknown> {
         () => this.#settled(d, false, undefined),
         (error: unknown) => this.#settled(d, true, error),
       );
-    } else this.#done(d, false, undefined);
+      return Number.NaN;
+    }
+    return this.#done(d, false, undefined);
   }
 
   /** A handler finished: report a failure, acknowledge. */
-  #done(d: Delivery, failed: boolean, error: unknown): void {
+  #done(d: Delivery, failed: boolean, error: unknown): number {
     if (failed) this.#onError?.(error, d.data as T);
     this.#active--;
-    this.#reader._ack(d, failed);
+    return this.#reader._ack(d, failed);
   }
 
   /** An asynchronous handler settled: acknowledge, then take the next messages. */
