@@ -111,3 +111,8 @@ registerPlant("sim", "cache", (spec) => {
     seed: spec.seed,
   });
 });
+
+// Loaded on first use: the live plant starts processes and sockets, which sim runs never need.
+registerPlant("live", "worker-pool", async (spec) =>
+  (await import("./live-worker-pool.js")).createLiveWorkerPool(spec),
+);

@@ -28,7 +28,7 @@ describe("experiment cli", () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
 
-  it("experiment cli – list shows every experiment and says live is not yet available", async () => {
+  it("experiment cli – list shows every experiment and which plants it runs on", async () => {
     const io = recorder();
     expect(await experimentList([], io)).toBe(0);
     for (const name of ["backlog-step", "compare-controllers", "autotune", "autoscale", "cache-hit-rate"]) {
@@ -39,7 +39,9 @@ describe("experiment cli", () => {
     expect(await experimentList(["--json"], json)).toBe(0);
     const entries = JSON.parse(json.out());
     expect(entries.map((e: { name: string }) => e.name)).toContain("backlog-step");
-    expect(entries[0].plants).toEqual({ sim: "available", live: "not yet available" });
+    expect(entries[0].plants).toEqual({ sim: "available", live: "available" });
+    const cache = entries.find((e: { name: string }) => e.name === "cache-hit-rate");
+    expect(cache.plants).toEqual({ sim: "available", live: "not yet available" });
     expect(await experimentList(["--bogus"], recorder())).toBe(2);
   });
 
@@ -101,7 +103,7 @@ describe("experiment cli", () => {
       [["backlog-step", "--duration", "0.5"], /at least 10 samples/],
       [["backlog-step", "--kp", "1e"], /--kp expects a number/],
       [["backlog-step", "--plant", "cloud"], /--plant expects sim or live/],
-      [["backlog-step", "--plant", "live"], /not yet available/],
+      [["cache-hit-rate", "--plant", "live"], /not yet available/],
       [["backlog-step", "--controller", "magic"], /no controller "magic"/],
       [["backlog-step", "--scenario", "burst"], /takes no --scenario/],
       [["compare-controllers", "--scenario", "flood"], /no scenario "flood"/],
