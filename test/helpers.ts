@@ -80,6 +80,8 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
 export interface Script {
   child: import("node:child_process").ChildProcess;
   first: Promise<Record<string, unknown>>;
+  /** Every line printed so far, parsed as JSON (`{ text }` when it is not). */
+  lines: Record<string, unknown>[];
   /** SIGKILLs the script if it still runs and waits for it to end. */
   kill(): Promise<void>;
 }
@@ -91,12 +93,23 @@ export function startScript(file: string | URL, args: string[] = []): Script {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const lines: Record<string, unknown>[] = [];
   const first = new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffer = "";
     child.stdout!.on("data", (chunk: Buffer) => {
       buffer += chunk.toString();
-      const line = buffer.indexOf("\n");
-      if (line >= 0) resolve(JSON.parse(buffer.slice(0, line)) as Record<string, unknown>);
+      let nl = buffer.indexOf("\n");
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          lines.push({ text: line });
+        }
+        if (lines.length === 1) resolve(lines[0]!);
+        nl = buffer.indexOf("\n");
+      }
     });
     child.once("exit", (code, signal) =>
       reject(new Error(`script ${path} exited (${code ?? signal}) before printing`)),
@@ -106,6 +119,7 @@ export function startScript(file: string | URL, args: string[] = []): Script {
   return {
     child,
     first,
+    lines,
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;

@@ -12,7 +12,8 @@ const grid = (end: number, dt: number) => Array.from({ length: Math.round(end / 
  */
 function expectMatches(info: StepInfo, ref: Partial<StepInfo>, dt: number): void {
   for (const key of ["riseTime", "settlingTime", "peakTime"] as const) {
-    if (ref[key] !== undefined) expect(Math.abs(info[key] - ref[key]), key).toBeLessThanOrEqual(dt);
+    const want = ref[key];
+    if (want !== undefined) expect(Math.abs(info[key] - want), key).toBeLessThanOrEqual(dt);
   }
   for (const key of [
     "settlingMin",
