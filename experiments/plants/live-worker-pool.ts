@@ -1,56 +1,69 @@
 /**
- * The worker-pool model on a live graph: a producer node offers Poisson
- * arrivals at the scenario's load, an admission gate (token bucket and
- * random fraction, toolbox/loop) decides what enters the queue, and a pool
- * of worker processes (toolbox/nodes/queue-worker.ts, `graph.spawn` host
- * "process") serves it, one message at a time each, for exponential service
- * times at the scenario's per-worker rate. It has the simulated plant's
- * columns and actuators (experiments/plants/worker-pool.ts), so every
- * worker-pool experiment runs on it with `--plant live`.
+ * The worker-pool model on a live graph: producers → queue proxy → a pool of
+ * worker processes. A producer node offers Poisson arrivals at the
+ * scenario's load; the queue proxy (toolbox/proxy) fronts the queue, admits
+ * by its token bucket and random fraction, sheds the rest (counted, and
+ * published on its dead-letter topic) and forwards the others to the
+ * workers (toolbox/nodes/queue-worker.ts, `graph.spawn` host "process"),
+ * which serve one message at a time each, for exponential service times at
+ * the scenario's per-worker rate. It has the simulated plant's columns and
+ * actuators (experiments/plants/worker-pool.ts), so every worker-pool
+ * experiment runs on it with `--plant live`.
  *
  * - Time is real: `advance(dt)` resolves when the next sample is due (a
- *   drift-free schedule from the start) and takes the sample then; a sample's
- *   time is the producer's meter snapshot time.
- * - Observation from the meters (toolbox/loop's `queueSensor` on the
- *   producer): backlog = the queue's charge (accepted, not acknowledged),
- *   arrival rate (accepted per second) and service rate (acknowledged per
- *   second) over the last period, delay = backlog / service rate (backlog /
- *   capacity while nothing was served).
- * - Latency: each message is pushed with `confirm`, so its sojourn (push →
- *   acknowledged by its worker) is known exactly: per period (mean, p99) for
- *   the columns, over the run for the quantiles.
- * - Actuators: `rate` and `fraction` set the gate; `window` is the credit
- *   window (the zguide's credit-based flow control): every worker grants
- *   max(1, round(window / workers)) credit and the producer admits a message
- *   only while a worker has free credit (refused ones are shed); `workers`
- *   starts and stops worker processes (a `WorkerPoolActuator`; a process
- *   takes about a second to start, at least `workerStartDelay`).
+ *   drift-free schedule from the start) and takes the sample then.
+ * - Observation from the proxy's meters, through its steering service
+ *   (toolbox/loop's `queueProxySensor`): backlog = the queue's charge at
+ *   the proxy (received, not yet handled by a worker nor shed), arrival rate
+ *   (admitted per second) and service rate (handled per second) over the
+ *   last period, delay = backlog / service rate (backlog / capacity while
+ *   nothing was served).
+ * - Latency: every message is pushed with `confirm`; the proxy acknowledges
+ *   an admitted message when its worker has, a shed one at once. Shed ones
+ *   are recognised by their id on the dead-letter topic, so the sojourn of
+ *   each served message (push → handled) is known exactly: per period (mean,
+ *   p99; a message counts in the period 0.1 s after it was acknowledged, when
+ *   its dead letter has surely arrived) and over the run for the quantiles.
+ * - Actuators: `rate` and `fraction` are the proxy's; `window` is the credit
+ *   window the proxy grants the producer (the zguide's credit-based flow
+ *   control: at most `window` messages unacknowledged in the system), and
+ *   the producer offers a message only while it has credit (refused ones
+ *   are shed); `workers` starts and stops worker processes (a
+ *   `WorkerPoolActuator`; a process takes about a second to start, at least
+ *   `workerStartDelay`).
  * - Capacity steps: at each sample every worker's speed is set to
  *   workerRate(t) / workerRate(0) over its control service.
+ * - Dropped: a message offered while `bufferSize` messages are
+ *   unacknowledged (a full buffer) is counted and not sent.
  * - Stats: goodput = busy worker-time / ready worker-time (the workers
  *   report their busy time), shed and dropped as fractions of the offered
- *   messages (dropped: admitted while the backlog was at `bufferSize`).
+ *   messages.
  *
  * Nothing is deterministic here (real processes, real timers): the same
- * seed gives the same offered arrivals and service-time draws, not the same
- * bytes. The producer runs inline in the experiment's process; at most 64
- * worker processes are started.
+ * seed gives the same offered arrivals, admission draws and service-time
+ * draws, not the same bytes. The producer and the proxy run inline in the
+ * experiment's process; at most 64 worker processes are started.
  */
-import { Graph, type Node } from "../../core/index.js";
+import { Graph, type Node, type Subscription } from "../../core/index.js";
 import { Random } from "../../toolbox/control/random.js";
-import { AdmissionGate } from "../../toolbox/loop/admission.js";
-import { queueSensor } from "../../toolbox/loop/queue-sensor.js";
+import { queueProxySensor } from "../../toolbox/loop/queue-sensor.js";
 import type { Sensor } from "../../toolbox/loop/sensor.js";
 import { callControl } from "../../toolbox/loop/steering.js";
 import { WorkerPoolActuator } from "../../toolbox/loop/worker-pool.js";
 import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
+import { QueueProxy } from "../../toolbox/proxy/queue-proxy.js";
 import { checkPositive, quantile } from "../check.js";
 import type { ExperimentPlant, PlantSample, PlantStats } from "../runner.js";
 import type { QueuePlantSpec } from "./registry.js";
 import { workerPoolColumns } from "./worker-pool.js";
 
 const QUEUE = "work";
-const DEFAULT_WINDOW = 1000;
+/** Where the proxy publishes what it sheds. */
+const DEAD_LETTERS = "dead/work";
+/** Credit each worker grants the proxy. */
+const WORKER_WINDOW = 1000;
+/** Seconds a served message waits before it counts in a period: its dead letter, if any, is in by then. */
+const CLASSIFY_AFTER_MS = 100;
 const MAX_PROCESSES = 64;
 const fromSource = import.meta.url.endsWith(".ts");
 const workerModule = new URL(`../../toolbox/nodes/queue-worker.${fromSource ? "ts" : "js"}`, import.meta.url);
@@ -63,9 +76,9 @@ export interface LiveWorkerPoolOptions {
 
 interface Period {
   offered: number;
-  shed: number;
+  refused: number;
   dropped: number;
-  sojourns: number[];
+  shed: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -79,9 +92,10 @@ export class LiveWorkerPool implements ExperimentPlant {
 
   readonly #graph: Graph;
   readonly #producer: Node;
-  readonly #gate: AdmissionGate;
+  readonly #proxy: QueueProxy;
   readonly #pool: WorkerPoolActuator;
   readonly #sensor: Sensor;
+  readonly #deadLetters: Subscription<{ message: unknown }>;
   readonly #load: (t: number) => number;
   readonly #workerRate: (t: number) => number;
   readonly #baseRate: number;
@@ -94,55 +108,64 @@ export class LiveWorkerPool implements ExperimentPlant {
   /** Budget left to the next arrival, in rate × seconds (an Exp(1) draw spent at the load's rate). */
   #nextArrival = 0;
   #lastArrivalTime = 0;
-  /** Messages pushed and not yet acknowledged (the buffer the scenario's `bufferSize` bounds). */
-  #inQueue = 0;
   #generator: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #speed = 1;
-  /** Credit each worker grants; `undefined`: no window set (no admission check on credit). */
+  /** The credit window set by the `window` actuator; `undefined`: none (the producer offers everything). */
   #window: number | undefined;
-  #period: Period = { offered: 0, shed: 0, dropped: 0, sojourns: [] };
+  /** Messages pushed and not yet acknowledged (the buffer the scenario's `bufferSize` bounds). */
+  #inQueue = 0;
+  #nextId = 0;
+  /** Messages acknowledged, not yet known to be served or shed: [id, sojourn s, acknowledged at ms]. */
+  #acknowledged: [number, number, number][] = [];
+  /** Ids the proxy shed (from its dead letters), until their acknowledgement is classified. */
+  readonly #shedIds = new Set<number>();
+  #period: Period = { offered: 0, refused: 0, dropped: 0, shed: 0 };
+  #periodSojourns: number[] = [];
+  /** The proxy's shed count at the previous sample. */
+  #shedMark = 0;
   #sample: PlantSample | undefined;
   #lastTime = 0;
   #latency = Number.NaN;
   #history: { times: number[]; values: number[] } = { times: [], values: [] };
-  #pending = new Set<Promise<unknown>>();
+  readonly #pending = new Set<Promise<unknown>>();
   readonly #busy = new Map<string, number>();
-  #counts = { offered: 0, dropped: 0, served: 0, actuatorErrors: 0, lateSamples: 0 };
+  #counts = { offered: 0, refused: 0, dropped: 0, actuatorErrors: 0, lateSamples: 0 };
   #areas = { worker: 0, backlog: 0, capacity: 0, time: 0 };
   #sojourns: number[] = [];
 
   private constructor(
     graph: Graph,
     producer: Node,
+    proxy: QueueProxy,
     spec: QueuePlantSpec,
     host: "inline" | "thread" | "process",
   ) {
     const s = spec.scenario;
     this.#graph = graph;
     this.#producer = producer;
+    this.#proxy = proxy;
     this.#load = spec.signals.load;
     this.#workerRate = spec.signals.workerRate;
     this.#baseRate = checkPositive("workerRate(0)", spec.signals.workerRate(0));
     this.#bufferSize = s.bufferSize ?? Number.POSITIVE_INFINITY;
     this.#measurementDelay = spec.measurementDelay ?? 0;
     this.#arrivals = new Random(spec.seed, 1);
-    this.#gate = new AdmissionGate({ seed: spec.seed * 7919 + 2 });
-    this.#sensor = queueSensor(producer, { queue: QUEUE });
+    this.#sensor = queueProxySensor(producer, { proxy: proxy.node.name, queue: QUEUE });
+    this.#deadLetters = producer.subscribe(DEAD_LETTERS);
+    void this.#collectDeadLetters();
     const startDelayMs = 1000 * (spec.workerStartDelay ?? 0);
-    const min = spec.minWorkers ?? 1;
-    const max = Math.min(MAX_PROCESSES, Math.max(spec.maxWorkers ?? 256, s.workers));
     this.#pool = new WorkerPoolActuator(graph, {
       module: workerModule,
       host,
-      min,
-      max,
-      // Each worker starts at the speed and credit in force, with a service-time stream of its own.
+      min: spec.minWorkers ?? 1,
+      max: Math.min(MAX_PROCESSES, Math.max(spec.maxWorkers ?? 256, s.workers)),
+      // Each worker starts at the speed in force, with a service-time stream of its own.
       args: (n: number) => ({
         queue: QUEUE,
         rate: this.#baseRate,
         speed: this.#speed,
-        window: this.#window ?? DEFAULT_WINDOW,
+        window: WORKER_WINDOW,
         seed: spec.seed * 1009 + n,
         startDelayMs,
       }),
@@ -151,18 +174,25 @@ export class LiveWorkerPool implements ExperimentPlant {
     });
   }
 
-  /** Starts the graph, the producer and the workers (resolves when they are ready), then the clock. */
+  /** Starts the graph, the proxy, the producer and the workers (resolves when all are ready), then the clock. */
   static async start(spec: QueuePlantSpec, options: LiveWorkerPoolOptions = {}): Promise<LiveWorkerPool> {
     const graph = await Graph.open({ advertise: false, heartbeatMs: 500 });
     let plant: LiveWorkerPool | undefined;
     try {
       const bufferSize = spec.scenario.bufferSize ?? Number.POSITIVE_INFINITY;
-      const producer = await graph.node("producer", {
-        // Room for every message the buffer admits: push() never waits, the admission decides.
-        pushBuffer: Number.isFinite(bufferSize) ? bufferSize + 1 : 1e9,
-        drainTimeoutMs: 2000,
+      const room = Number.isFinite(bufferSize) ? bufferSize + 1 : 1e9;
+      const proxyNode = await graph.node("proxy", { drainTimeoutMs: 2000 });
+      const admission = new Random(spec.seed, 2);
+      const proxy = await QueueProxy.start(proxyNode, {
+        queue: QUEUE,
+        deadLetter: DEAD_LETTERS,
+        // Credit for the whole buffer: the proxy holds what the producer sends, the admission decides.
+        window: Math.min(room, 1_000_000),
+        random: () => admission.next(),
       });
-      plant = new LiveWorkerPool(graph, producer, spec, options.host ?? "process");
+      // Room for the whole buffer: push() never waits, the admission and the buffer check decide.
+      const producer = await graph.node("producer", { pushBuffer: room, drainTimeoutMs: 2000 });
+      plant = new LiveWorkerPool(graph, producer, proxy, spec, options.host ?? "process");
       await plant.#begin(spec);
       return plant;
     } catch (error) {
@@ -173,28 +203,38 @@ export class LiveWorkerPool implements ExperimentPlant {
   }
 
   async #begin(spec: QueuePlantSpec): Promise<void> {
-    const workers = spec.scenario.workers;
-    this.#pool.apply(workers);
+    this.#pool.apply(spec.scenario.workers);
     await this.#pool.settled();
+    await this.#proxy.node.waitForSubscribers(DEAD_LETTERS);
     const deadline = Date.now() + 10_000;
-    while (this.#workersKnown() < this.#pool.ready.length) {
-      if (Date.now() > deadline) throw new Error("the producer did not learn of its workers within 10 s");
+    // The producer must push to the proxy, and the proxy know every worker, before the clock starts.
+    while (!this.#ready()) {
+      if (Date.now() > deadline)
+        throw new Error("the proxy and its workers did not find each other within 10 s");
       await sleep(20);
     }
     this.#origin = performance.now();
     this.#startWall = Date.now();
     for (let i = 0; i < (spec.initialBacklog ?? 0); i++) this.#push();
-    this.#sample = await this.#take(0);
+    this.#sample = await this.#take();
     this.#due = this.#origin;
     this.#nextArrival = this.#arrivals.exponential(1);
     this.#generate();
   }
 
-  /** Workers the producer's replica lists as pullers of the queue. */
-  #workersKnown(): number {
-    return this.#producer
+  #ready(): boolean {
+    const proxy = this.#proxy.node.name;
+    const fronted = this.#producer
       .nodes()
-      .filter((n) => n.queues.some((q) => q.name === QUEUE) && this.#pool.ready.includes(n.name)).length;
+      .some((n) => n.name === proxy && n.fronts.some((f) => f.kind === "queue" && f.name === QUEUE));
+    const workers = this.#proxy.workers();
+    return fronted && this.#pool.ready.every((w) => workers.includes(w));
+  }
+
+  async #collectDeadLetters(): Promise<void> {
+    for await (const { data } of this.#deadLetters) {
+      if (typeof data?.message === "number") this.#shedIds.add(data.message);
+    }
   }
 
   /** Seconds since the start. */
@@ -204,8 +244,7 @@ export class LiveWorkerPool implements ExperimentPlant {
 
   /**
    * Offers the arrivals due by now: a Poisson process whose rate follows the
-   * load signal (each gap is an Exp(1) budget spent at the rate at its start).
-   * `#nextArrival` holds the budget left, in units of rate × seconds.
+   * load signal (each gap an Exp(1) budget spent at the load's rate).
    */
   #generate(): void {
     if (this.#closed) return;
@@ -231,17 +270,13 @@ export class LiveWorkerPool implements ExperimentPlant {
     this.#generator = setTimeout(() => this.#generate(), 2);
   }
 
-  /** One offered message: credit, gate, buffer, push. */
+  /** One offered message: credit (when a window is set), buffer, then the proxy admits or sheds it. */
   #offer(): void {
     this.#counts.offered++;
     this.#period.offered++;
     if (this.#window !== undefined && !this.#hasCredit()) {
-      this.#gate.refuse();
-      this.#period.shed++;
-      return;
-    }
-    if (!this.#gate.admit()) {
-      this.#period.shed++;
+      this.#counts.refused++;
+      this.#period.refused++;
       return;
     }
     if (this.#inQueue >= this.#bufferSize) {
@@ -258,20 +293,32 @@ export class LiveWorkerPool implements ExperimentPlant {
   }
 
   #push(): void {
+    const id = this.#nextId++;
     const pushed = performance.now();
     this.#inQueue++;
-    this.#producer.push(QUEUE, pushed, { confirm: true }).then(
+    this.#producer.push(QUEUE, id, { confirm: true }).then(
       () => {
         this.#inQueue--;
-        const sojourn = (performance.now() - pushed) / 1000;
-        this.#counts.served++;
-        this.#sojourns.push(sojourn);
-        this.#period.sojourns.push(sojourn);
+        const now = performance.now();
+        this.#acknowledged.push([id, (now - pushed) / 1000, now]);
       },
       () => {
         this.#inQueue--; // the plant closed first
       },
     );
+  }
+
+  /** Served sojourns: acknowledgements old enough that a dead letter would have come, and none did. */
+  #classify(now: number): void {
+    let k = 0;
+    for (; k < this.#acknowledged.length; k++) {
+      const [id, sojourn, at] = this.#acknowledged[k]!;
+      if (now - at < CLASSIFY_AFTER_MS) break;
+      if (this.#shedIds.delete(id)) continue;
+      this.#sojourns.push(sojourn);
+      this.#periodSojourns.push(sojourn);
+    }
+    if (k > 0) this.#acknowledged.splice(0, k);
   }
 
   observe(): PlantSample {
@@ -285,11 +332,11 @@ export class LiveWorkerPool implements ExperimentPlant {
     }
     switch (actuator) {
       case "rate":
-        this.#gate.rate = Math.max(0, value);
-        return this.#gate.rate;
+        this.#proxy.rate = Math.max(0, value);
+        return this.#proxy.rate;
       case "fraction":
-        this.#gate.fraction = Math.min(1, Math.max(0, value));
-        return this.#gate.fraction;
+        this.#proxy.fraction = Math.min(1, Math.max(0, value));
+        return this.#proxy.fraction;
       case "window":
         return this.#setWindow(value);
       case "workers":
@@ -304,37 +351,38 @@ export class LiveWorkerPool implements ExperimentPlant {
   /** Lets `dt` seconds pass: waits until the next sample is due and takes it. */
   async advance(dt: number): Promise<void> {
     checkPositive("dt", dt);
-    const t = this.#now();
-    this.#setSpeed(this.#workerRate(t) / this.#baseRate);
+    this.#setSpeed(this.#workerRate(this.#now()) / this.#baseRate);
     this.#due += dt * 1000;
     const wait = this.#due - performance.now();
     if (wait < -dt * 500) this.#counts.lateSamples++;
     await sleep(wait);
-    this.#sample = await this.#take(dt);
+    this.#sample = await this.#take();
   }
 
   stats(): PlantStats {
     const sorted = Float64Array.from(this.#sojourns).sort();
-    const g = this.#gate.stats();
+    const p = this.#proxy.stats();
     const c = this.#counts;
+    const shed = p.shed + c.refused;
     let busy = 0;
     for (const ms of this.#busy.values()) busy += ms / 1000;
     const a = this.#areas;
     return {
       goodput: a.worker > 0 ? Math.min(1, busy / a.worker) : Number.NaN,
-      shed: c.offered > 0 ? g.shed / c.offered : Number.NaN,
+      shed: c.offered > 0 ? shed / c.offered : Number.NaN,
       dropped: c.offered > 0 ? c.dropped / c.offered : Number.NaN,
       latencyP50: quantile(sorted, 0.5),
       latencyP99: quantile(sorted, 0.99),
       extra: {
         offered: c.offered,
-        admitted: g.admitted,
-        served: c.served,
-        shedCount: g.shed,
+        admitted: p.admitted,
+        served: p.handled,
+        shedCount: shed,
+        shedByProducerCredit: c.refused,
         droppedCount: c.dropped,
         meanBacklog: a.time > 0 ? a.backlog / a.time : Number.NaN,
         meanWorkers: a.time > 0 ? a.worker / a.time : Number.NaN,
-        servedPerCapacity: a.capacity > 0 ? c.served / a.capacity : Number.NaN,
+        servedPerCapacity: a.capacity > 0 ? p.handled / a.capacity : Number.NaN,
         busyWorkerTime: busy,
         lateSamples: c.lateSamples,
         actuatorErrors: c.actuatorErrors,
@@ -344,23 +392,25 @@ export class LiveWorkerPool implements ExperimentPlant {
 
   /**
    * Stops offering, lets the workers drain the queue at full speed (so no
-   * accepted message is left unacknowledged), then stops the workers and the
-   * graph. Twice is a no-op.
+   * accepted message is left unacknowledged), then stops the workers, the
+   * proxy and the graph. Twice is a no-op.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#generator);
     this.#setSpeed(1000);
-    await Promise.allSettled([...this.#pending]);
     const deadline = Date.now() + 5000;
-    while ((this.#producer.stats().pushed[QUEUE]?.backlog ?? 0) > 0 && Date.now() < deadline) await sleep(20);
+    while (this.#inQueue > 0 && Date.now() < deadline) await sleep(20);
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    this.#deadLetters.close();
     await this.#pool.close();
+    await this.#proxy.close();
     await this.#graph.close();
   }
 
-  /** Takes a sample at the end of a period of `dt` seconds (0 for the first). */
-  async #take(dt: number): Promise<PlantSample> {
+  /** Takes a sample: the proxy's meters, the period's counts and sojourns since the previous sample. */
+  async #take(): Promise<PlantSample> {
     const reading = await this.#sensor.read();
     // Busy times for the goodput, read in the background: a slow worker must not delay the sample.
     for (const name of this.#pool.ready) this.#track(this.#poll(name));
@@ -368,17 +418,21 @@ export class LiveWorkerPool implements ExperimentPlant {
     const span = Math.max(0, time - this.#lastTime);
     this.#lastTime = time;
     const ready = this.#pool.ready.length;
-    const rate = Math.max(0, this.#workerRate(time));
-    const capacity = ready * rate;
+    const capacity = ready * Math.max(0, this.#workerRate(time));
     const backlog = reading.observation.measurement;
     const a = this.#areas;
     a.worker += ready * span;
     a.capacity += capacity * span;
     a.backlog += backlog * span;
     a.time += span;
+    this.#classify(performance.now());
     const p = this.#period;
-    this.#period = { offered: 0, shed: 0, dropped: 0, sojourns: [] };
-    const sojourns = Float64Array.from(p.sojourns).sort();
+    const shed = this.#proxy.shed;
+    p.shed = shed - this.#shedMark + p.refused;
+    this.#shedMark = shed;
+    this.#period = { offered: 0, refused: 0, dropped: 0, shed: 0 };
+    const sojourns = Float64Array.from(this.#periodSojourns).sort();
+    this.#periodSojourns = [];
     let mean = Number.NaN;
     if (sojourns.length > 0) {
       mean = sojourns.reduce((x, y) => x + y, 0) / sojourns.length;
@@ -396,23 +450,22 @@ export class LiveWorkerPool implements ExperimentPlant {
       inflight: backlog,
       congested: p.dropped > 0,
     };
-    const period = dt > 0 ? dt : 1;
-    const g = this.#gate;
+    const proxy = this.#proxy;
     const values = [
       backlog,
       Math.max(0, this.#load(time)),
       capacity,
       ready,
-      dt > 0 ? p.offered / period : 0,
+      span > 0 ? p.offered / span : 0,
       arrivalRate,
       serviceRate,
       p.shed,
       p.dropped,
       mean * 1000,
       quantile(sojourns, 0.99) * 1000,
-      Number.isFinite(g.rate) ? g.rate : Number.NaN,
-      g.fraction,
-      this.#window === undefined ? Number.NaN : this.#window * Math.max(1, ready),
+      Number.isFinite(proxy.rate) ? proxy.rate : Number.NaN,
+      proxy.fraction,
+      this.#window ?? Number.NaN,
     ];
     return { time, observation, values };
   }
@@ -446,35 +499,28 @@ export class LiveWorkerPool implements ExperimentPlant {
   #setSpeed(speed: number): void {
     if (!(speed > 0) || speed === this.#speed) return;
     this.#speed = speed;
-    this.#tell({ speed });
-  }
-
-  #setWindow(value: number): number {
-    const ready = Math.max(1, this.#pool.ready.length);
-    if (value === Number.POSITIVE_INFINITY) {
-      if (this.#window !== undefined) {
-        this.#window = undefined;
-        this.#tell({ window: DEFAULT_WINDOW });
-      }
-      return Number.POSITIVE_INFINITY;
-    }
-    const each = Math.max(1, Math.round(Math.max(0, value) / ready));
-    if (each !== this.#window) {
-      this.#window = each;
-      this.#tell({ window: each });
-    }
-    return each * ready;
-  }
-
-  /** Sends a setting to every ready worker (in the background; failures counted). */
-  #tell(settings: Record<string, number>): void {
     for (const name of this.#pool.ready) {
       this.#track(
-        callControl(this.#producer, name, { op: "set", ...settings }, 1000).catch(() => {
+        callControl(this.#producer, name, { op: "set", speed }, 1000).catch(() => {
           this.#counts.actuatorErrors++;
         }),
       );
     }
+  }
+
+  /** The credit the proxy grants the producer: at most `window` messages unacknowledged in the system. */
+  #setWindow(value: number): number {
+    if (value === Number.POSITIVE_INFINITY) {
+      this.#window = undefined;
+      this.#proxy.window = Math.min(
+        1_000_000,
+        Number.isFinite(this.#bufferSize) ? this.#bufferSize + 1 : 1_000_000,
+      );
+      return Number.POSITIVE_INFINITY;
+    }
+    this.#window = Math.min(1_000_000, Math.max(1, Math.round(value)));
+    this.#proxy.window = this.#window;
+    return this.#window;
   }
 
   #track(promise: Promise<unknown>): void {
