@@ -5,8 +5,13 @@
  */
 import { type Command, coreCommands, UsageError } from "./core/cli.js";
 import { experimentCommand } from "./experiments/cli.js";
+import { toolboxCommands } from "./toolbox/cli.js";
 
-const commands: Record<string, Command> = { ...coreCommands, experiment: experimentCommand };
+const commands: Record<string, Command> = {
+  ...coreCommands,
+  ...toolboxCommands,
+  experiment: experimentCommand,
+};
 
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
