@@ -145,7 +145,7 @@ describe("feedback loop", () => {
       if (data.time > 5) break;
     }
     // After 2.5 s to settle: the mean backlog near the setpoint (without control it grows by 100 msg/s).
-    const late = samples.filter((s) => s.time > 2.5);
+    const late = samples.filter((s) => s.time > 2.5 && s.mode !== "hold"); // a held sample has no measurement
     const mean = late.reduce((a, s) => a + s.measurement, 0) / late.length;
     expect(mean).toBeGreaterThan(15);
     expect(mean).toBeLessThan(80);
@@ -362,6 +362,7 @@ describe("feedback loop", () => {
       controller: { kind: "pid", options: { kp: 0.5 } },
       setpoint: 50,
       sampleTime: H,
+      actuatorTimeoutMs: 5000, // a service call: give a busy machine time
     });
     cleanups.push(() => outer.stop());
     await outer.start();
@@ -378,6 +379,25 @@ describe("actuators and sensors on a live graph", () => {
   });
   afterEach(async () => {
     await graph.close();
+  });
+
+  it("admission – the gate's bucket and fraction, on an injected clock", () => {
+    let now = 0;
+    const gate = new AdmissionGate({ rate: 10, now: () => now });
+    expect(gate.burst).toBe(1); // max(1, 10 × 0.05)
+    expect([gate.admit(), gate.admit()]).toEqual([true, false]);
+    now = 100; // one token per 100 ms
+    expect([gate.admit(), gate.admit()]).toEqual([true, false]);
+    gate.set({ rate: null, fraction: 0.5 });
+    for (let i = 0; i < 1000; i++) gate.admit();
+    const s = gate.stats();
+    expect(s.rate).toBeNull();
+    expect(s.shedByRate).toBe(2);
+    expect(s.shedByFraction).toBeGreaterThan(400);
+    expect(s.shedByFraction).toBeLessThan(600);
+    expect(s.offered).toBe(s.admitted + s.shed);
+    expect(() => new AdmissionGate({ rate: -1 })).toThrow(/`rate`/);
+    expect(() => gate.set({ fraction: 2 })).toThrow(/`fraction`/);
   });
 
   it("admission – the gate sheds beyond its rate and counts every refusal", async () => {

@@ -5,9 +5,10 @@
  * refusal is counted as *shed* — never silently lost — and the producer is
  * told (`admit()` returns false), so it can answer its own caller.
  *
- * The gate's actuators are its token-bucket `rate` (msg/s, RFC 2697's
- * committed rate with a burst of max(1, rate × 0.05 s) unless set) and a
- * random admission `fraction` (PIE's and CoDel's output). `serveAdmission`
+ * The gate's actuators are its token-bucket `rate` (msg/s; the queue
+ * proxy's `TokenBucket`: RFC 2697's committed rate with a burst of
+ * max(1, rate × 0.05 s) unless set) and a random admission `fraction`
+ * (PIE's and CoDel's output). `serveAdmission`
  * lets a loop on another node set them over the steering service
  * `<name>.control`; `admissionActuator` sets them on this node and
  * `remoteAdmissionActuator` on other nodes — remote gates or a queue proxy,
@@ -16,11 +17,9 @@
 import type { Node } from "../../core/index.js";
 import { Random } from "../control/random.js";
 import { checkKeys, checkNumber, fail, oneOf } from "../control/validate.js";
+import { TokenBucket } from "../proxy/token-bucket.js";
 import { type Actuator, localActuator, serviceActuator } from "./actuator.js";
 import { serveControl } from "./steering.js";
-
-/** Burst of the bucket when none is set: this many seconds of its rate (at least one message). */
-const BURST_TIME_S = 0.05;
 
 /** Options of `AdmissionGate`. */
 export interface AdmissionGateOptions {
@@ -78,54 +77,42 @@ function fractionOf(value: unknown): number {
  * `admit()` for each offered message; `false` means shed (already counted).
  */
 export class AdmissionGate {
-  #rate: number;
-  #burst: number;
-  #burstSet: boolean;
-  #tokens: number;
-  #last: number;
+  /** The queue proxy's token bucket: the same admission arithmetic at a producer. */
+  readonly #bucket: TokenBucket;
   #fraction: number;
   readonly #random: Random;
-  readonly #now: () => number;
   readonly #counts = { offered: 0, admitted: 0, shedByRate: 0, shedByFraction: 0, shedOther: 0 };
 
   constructor(options: AdmissionGateOptions = {}) {
     if (options === null || typeof options !== "object") fail("options", "an object", options, true);
     checkKeys("AdmissionGate", options, ["rate", "burst", "fraction", "seed", "now"]);
-    this.#now = options.now ?? (() => performance.now());
-    if (typeof this.#now !== "function") fail("now", "a function", options.now, true);
-    this.#rate = options.rate === undefined ? Number.POSITIVE_INFINITY : rateOf(options.rate);
-    this.#burstSet = options.burst !== undefined;
-    this.#burst = this.#burstSet ? burstOf(options.burst) : this.#defaultBurst();
-    this.#tokens = this.#burst;
-    this.#last = this.#now();
+    if (options.now !== undefined && typeof options.now !== "function")
+      fail("now", "a function", options.now, true);
+    this.#bucket = new TokenBucket({
+      rate: options.rate === undefined ? Number.POSITIVE_INFINITY : rateOf(options.rate),
+      ...(options.burst === undefined ? {} : { burst: burstOf(options.burst) }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
     this.#fraction = fractionOf(options.fraction ?? 1);
     this.#random = new Random(checkNumber("seed", options.seed ?? 1, "a finite number", Number.isFinite));
   }
 
   /** Messages per second admitted (Infinity: unlimited). A change keeps the tokens earned so far (up to the new burst). */
   get rate(): number {
-    return this.#rate;
+    return this.#bucket.rate;
   }
 
   set rate(value: number) {
-    const rate = rateOf(value);
-    this.#refill();
-    this.#rate = rate;
-    if (!this.#burstSet) this.#burst = this.#defaultBurst();
-    this.#tokens = Math.min(this.#tokens, this.#burst);
+    this.#bucket.rate = rateOf(value);
   }
 
   /** Bucket depth, messages. */
   get burst(): number {
-    return this.#burst;
+    return this.#bucket.burst;
   }
 
   set burst(value: number) {
-    const burst = burstOf(value);
-    this.#refill();
-    this.#burst = burst;
-    this.#burstSet = true;
-    this.#tokens = Math.min(this.#tokens, burst);
+    this.#bucket.burst = burstOf(value);
   }
 
   /** Share of offered messages admitted at random, 0…1. */
@@ -141,13 +128,9 @@ export class AdmissionGate {
   admit(): boolean {
     const c = this.#counts;
     c.offered++;
-    if (this.#rate !== Number.POSITIVE_INFINITY) {
-      this.#refill();
-      if (this.#tokens < 1) {
-        c.shedByRate++;
-        return false;
-      }
-      this.#tokens -= 1;
+    if (!this.#bucket.take()) {
+      c.shedByRate++;
+      return false;
     }
     if (this.#fraction < 1 && this.#random.next() >= this.#fraction) {
       c.shedByFraction++;
@@ -168,8 +151,8 @@ export class AdmissionGate {
     const c = this.#counts;
     return {
       kind: "admission",
-      rate: this.#rate === Number.POSITIVE_INFINITY ? null : this.#rate,
-      burst: this.#burst,
+      rate: this.rate === Number.POSITIVE_INFINITY ? null : this.rate,
+      burst: this.burst,
       fraction: this.#fraction,
       offered: c.offered,
       admitted: c.admitted,
@@ -190,18 +173,6 @@ export class AdmissionGate {
     if (rate !== undefined) this.rate = rate;
     if (burst !== undefined) this.burst = burst;
     if (fraction !== undefined) this.fraction = fraction;
-  }
-
-  #defaultBurst(): number {
-    return this.#rate === Number.POSITIVE_INFINITY ? 1 : Math.max(1, this.#rate * BURST_TIME_S);
-  }
-
-  #refill(): void {
-    const now = this.#now();
-    const dt = (now - this.#last) / 1000;
-    this.#last = now;
-    if (dt > 0 && this.#rate !== Number.POSITIVE_INFINITY)
-      this.#tokens = Math.min(this.#burst, this.#tokens + dt * this.#rate);
   }
 }
 
