@@ -579,7 +579,7 @@ const runCommand: Command = {
   },
 };
 
-/** Flags every command that talks to a graph takes. */
+/** Flags every command that talks to a graph takes: where its directory is, and the longest wait for an answer. */
 const graphFlags = {
   directory: { type: "string" },
   "timeout-ms": { type: "string" },
@@ -641,7 +641,7 @@ const callCommand: Command = {
         process.stdout.write(`${JSON.stringify(reply, jsonReplacer, 2)}\n`);
         return 0;
       },
-      Math.min(timeoutMs, DIRECTORY_TIMEOUT_MS),
+      timeoutMs,
     );
   },
 };
