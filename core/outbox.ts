@@ -1,9 +1,10 @@
 /**
  * The outbox coalesces what a node sends to one peer in one event-loop turn
  * into one ZeroMQ frame per (peer, kind, channel), and sends the frames at the
- * end of the turn (`setImmediate`). A lone message waits for nothing but the
- * end of the current turn; a burst of N messages costs one send, one promise
- * and one N-API crossing instead of N. (nats.js coalesces its writes the same
+ * end of the turn (`setImmediate`). The first frame of a turn leaves sooner,
+ * when the running microtasks are done, so a lone message (a call, a reply)
+ * waits for nothing; a burst of N messages costs one send, one promise and
+ * one N-API crossing instead of N. (nats.js coalesces its writes the same
  * way; zeromq.js allows one pending send per socket, so frames are sent one
  * after another from a single writer.)
  */
@@ -16,6 +17,8 @@ export interface Sender {
 }
 
 import { BatchWriter } from "./codec.js";
+
+const RESOLVED = Promise.resolve();
 
 export interface OutboxOptions {
   /** Most messages in one frame before it is sealed and a new one begun. Default 4096. */
@@ -57,6 +60,8 @@ export class Outbox {
   #open = new Map<string, Batch>();
   #ready: Batch[] = [];
   #scheduled = false;
+  /** No frame has been scheduled since the last end of turn: the next one may leave at once. */
+  #quiet = true;
   #sending = false;
   #closed = false;
   #idle: (() => void)[] = [];
@@ -143,8 +148,21 @@ export class Outbox {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => this.#flush());
+    if (this.#quiet) {
+      // The first frame of a turn (a lone call or reply) leaves when the current run of
+      // microtasks ends, not at the end of the turn: what the same code adds synchronously or
+      // from the promise callbacks already queued still joins it. Frames begun later in the
+      // turn wait for its end as usual, so a burst costs at most one extra frame.
+      this.#quiet = false;
+      void RESOLVED.then(this.#flushLater);
+      setImmediate(this.#endTurn);
+    } else setImmediate(this.#flushLater);
   }
+
+  readonly #flushLater = (): void => this.#flush();
+  readonly #endTurn = (): void => {
+    this.#quiet = true;
+  };
 
   #flush(): void {
     this.#scheduled = false;
