@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { ExperimentResult, TableSpec } from "../experiments/experiment.js";
+import type { ChartSpec, ExperimentResult, ReportSection, TableSpec } from "../experiments/experiment.js";
 import { chartData, referenceColors, runColors } from "../experiments/report/html.js";
 import { chromiumPath, launchChromium } from "../experiments/report/png.js";
 
@@ -240,7 +240,7 @@ export async function chartPng(
   if (browser === null) return null;
   try {
     const page = await browser.newPage({
-      viewport: { width: width + 24, height: 600 },
+      viewport: { width: width + 16, height: 600 },
       deviceScaleFactor: 1,
     });
     await page.setContent(
@@ -283,15 +283,24 @@ export async function show(charts: Chart | readonly Chart[], options: ShowOption
   libraryShown = true;
 }
 
-/** The charts of an experiment's report, in report order, as `Chart`s. */
-export function chartsOf(result: ExperimentResult): Chart[] {
-  return chartData(result).map((c) => ({
-    title: c.title,
-    x: c.x,
-    yLabel: c.unit,
-    ...(c.yMax === null ? {} : { yMax: c.yMax }),
-    series: c.series.map((s) => ({ label: s.label, values: s.values, color: s.color, dashed: s.dashed })),
-  }));
+/**
+ * The charts of an experiment's report, in report order, as `Chart`s; `pick`
+ * keeps some of them (e.g. one section's, or only the backlog charts).
+ */
+export function chartsOf(
+  result: ExperimentResult,
+  pick: (chart: ChartSpec, section: ReportSection) => boolean = () => true,
+): Chart[] {
+  const specs = result.sections.flatMap((section) => section.charts.map((chart) => ({ chart, section })));
+  return chartData(result)
+    .filter((_, k) => pick(specs[k]!.chart, specs[k]!.section))
+    .map((c) => ({
+      title: c.title,
+      x: c.x,
+      yLabel: c.unit,
+      ...(c.yMax === null ? {} : { yMax: c.yMax }),
+      series: c.series.map((s) => ({ label: s.label, values: s.values, color: s.color, dashed: s.dashed })),
+    }));
 }
 
 function escapeHtml(text: string): string {
