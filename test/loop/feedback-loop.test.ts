@@ -19,6 +19,7 @@ import {
   serveAdmission,
   serveControl,
 } from "../../toolbox/loop/index.js";
+import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
 import { eventually } from "../helpers.js";
 
 const loopModule = new URL("../../toolbox/nodes/feedback-loop.ts", import.meta.url);
@@ -339,6 +340,26 @@ describe("feedback loop", () => {
     expect(failed.every((s) => s.mode === "hold" && s.error?.startsWith("sensor:"))).toBe(true);
   });
 
+  it("feedback loop – keeps to its schedule: samples plus skipped due times follow the clock", async () => {
+    const node = await graph.node("loop");
+    const loop = new FeedbackLoop(node, {
+      sensor: scriptedSensor(30),
+      actuator: recordingActuator(),
+      controller: { kind: "pid" },
+      sampleTime: 0.02,
+    });
+    cleanups.push(() => loop.stop());
+    const started = performance.now();
+    await loop.start();
+    await samplesOf(loop, 40);
+    const elapsed = (performance.now() - started) / 1000;
+    const state = loop.state();
+    // Sample k is due at start + k·sampleTime: no drift accumulates from timer lateness.
+    expect(state.samples + state.overruns).toBeGreaterThanOrEqual(Math.floor(elapsed / 0.02) - 2);
+    expect(state.samples + state.overruns).toBeLessThanOrEqual(Math.ceil(elapsed / 0.02) + 2);
+    expect(state.name).toBe("loop"); // the node's name by default
+  });
+
   it("feedback loop – feedforward from the measured arrival rate, and a cascade of two loops", async () => {
     const node = await graph.node("loops");
     // Inner loop: output follows its setpoint through feedforward of the arrival rate (kff = 0.5).
@@ -379,6 +400,31 @@ describe("actuators and sensors on a live graph", () => {
   });
   afterEach(async () => {
     await graph.close();
+  });
+
+  it("queue worker – service time and speed from its args, changed at runtime over its service", async () => {
+    await graph.spawn(workerModule, {
+      name: "w1",
+      host: "inline",
+      args: { queue: "jobs", serviceTimeMs: 5, service: { kind: "deterministic" } },
+    });
+    const producer = await graph.node("producer");
+    const control = (request: object) =>
+      producer.call<QueueWorkerState>("w1.control", { op: "set", ...request }, { timeoutMs: 5000 });
+    const stats = () => producer.call<QueueWorkerState>("w1.control", { op: "stats" }, { timeoutMs: 5000 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => producer.push("jobs", i, { confirm: true })));
+    let state = await stats();
+    expect(state).toMatchObject({ queue: "jobs", rate: 200, serviceTimeMs: 5, speed: 1, handled: 20 });
+    expect(state.busyMs).toBeCloseTo(100, 9); // 20 × 5 ms, as drawn
+    state = await control({ speed: 0.5 }); // capacity halves: each message takes 10 ms
+    expect(state.speed).toBe(0.5);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => producer.push("jobs", i, { confirm: true })));
+    state = await stats();
+    expect(state.busyMs).toBeCloseTo(300, 9);
+    state = await control({ rate: 50, window: 3 });
+    expect(state).toMatchObject({ rate: 50, serviceTimeMs: 20, window: 3 });
+    await expect(control({ speed: 0 })).rejects.toThrow(/`speed`/);
+    await expect(control({ turbo: true })).rejects.toThrow(/turbo/);
   });
 
   it("admission – the gate's bucket and fraction, on an injected clock", () => {
