@@ -11,7 +11,8 @@
  * experiment runs on it with `--plant live`.
  *
  * - Time is real: `advance(dt)` resolves when the next sample is due (a
- *   drift-free schedule from the start) and takes the sample then.
+ *   drift-free schedule from the start, but at least half a period after a
+ *   late sample) and takes the sample then.
  * - Observation from the proxy's meters, through its steering service
  *   (toolbox/loop's `queueProxySensor`): backlog = the queue's charge at
  *   the proxy (received, not yet handled by a worker nor shed), arrival rate
@@ -125,6 +126,8 @@ export class LiveWorkerPool implements ExperimentPlant {
   /** The proxy's shed count at the previous sample. */
   #shedMark = 0;
   #sample: PlantSample | undefined;
+  /** When the last sample was taken, performance.now() ms. */
+  #sampledAt = 0;
   #lastTime = 0;
   #latency = Number.NaN;
   #history: { times: number[]; values: number[] } = { times: [], values: [] };
@@ -353,9 +356,11 @@ export class LiveWorkerPool implements ExperimentPlant {
     checkPositive("dt", dt);
     this.#setSpeed(this.#workerRate(this.#now()) / this.#baseRate);
     this.#due += dt * 1000;
-    const wait = this.#due - performance.now();
-    if (wait < -dt * 500) this.#counts.lateSamples++;
-    await sleep(wait);
+    const now = performance.now();
+    if (now - this.#due > dt * 500) this.#counts.lateSamples++;
+    // On the schedule, but never sooner than half a period after a late sample: a few
+    // milliseconds' counts make no rate.
+    await sleep(Math.max(this.#due, this.#sampledAt + dt * 500) - now);
     this.#sample = await this.#take();
   }
 
@@ -411,6 +416,7 @@ export class LiveWorkerPool implements ExperimentPlant {
 
   /** Takes a sample: the proxy's meters, the period's counts and sojourns since the previous sample. */
   async #take(): Promise<PlantSample> {
+    this.#sampledAt = performance.now();
     const reading = await this.#sensor.read();
     // Busy times for the goodput, read in the background: a slow worker must not delay the sample.
     for (const name of this.#pool.ready) this.#track(this.#poll(name));

@@ -582,8 +582,11 @@ describe("actuators and sensors on a live graph", () => {
       async () => (await sensor.read()).observation.measurement === 9,
       "the backlog to fall to 9",
     );
-    const local = queueSensor(producer, { queue: "jobs" }); // the node itself: no call
-    expect((await local.read()).observation.measurement).toBe(9);
+    const local = queueSensor(producer, { queue: "jobs", minRateMs: 60_000 }); // the node itself: no call
+    const first = await local.read();
+    expect(first.observation.measurement).toBe(9);
+    // Within minRateMs of the reading the rates were counted from, a reading repeats them.
+    expect((await local.read()).observation.serviceRate).toBe(first.observation.serviceRate);
     for (let i = 4; i < 12; i++) await it.next(); // read the rest: nothing left behind at close
     await it.return?.();
     await eventually(() => producer.stats().pushed.jobs?.backlog === 0, "the queue to drain");

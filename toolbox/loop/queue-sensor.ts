@@ -13,11 +13,14 @@
  *
  * Rates are count differences over the time between two samples (exact
  * counts, so a rate over a 100 ms period is not smoothed); the first sample
- * uses the meters' moving averages instead.
+ * uses the meters' moving averages instead. A reading that comes less than
+ * `minRateMs` after the one the rates were last counted from (a sample right
+ * after a late one) repeats those rates: a handful of messages over a few
+ * milliseconds is not a rate.
  */
 import type { Node } from "../../core/index.js";
 import type { Observation } from "../control/controller.js";
-import { checkKeys, fail } from "../control/validate.js";
+import { checkKeys, checkNumber, fail } from "../control/validate.js";
 import { checkTimeout, type Reading, type Sensor, statsOf } from "./sensor.js";
 import { callControl } from "./steering.js";
 
@@ -29,6 +32,8 @@ export interface QueueSensorOptions {
   producers?: readonly string[];
   /** Longest wait for each producer's stats, ms. Default 500. */
   timeoutMs?: number;
+  /** Shortest period rates are counted over, ms (see the module comment). Default 50. */
+  minRateMs?: number;
 }
 
 interface Counts {
@@ -52,6 +57,15 @@ function rate(
   return dn / dt;
 }
 
+function checkMinRate(value: unknown): number {
+  return checkNumber(
+    "minRateMs",
+    value ?? 50,
+    "a non-negative number of ms",
+    (v) => v >= 0 && Number.isFinite(v),
+  );
+}
+
 function checkNames(name: string, value: unknown): readonly string[] {
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== "string"))
     fail(name, "a non-empty array of node names", value, true);
@@ -70,12 +84,14 @@ function checkNames(name: string, value: unknown): readonly string[] {
  */
 export function queueSensor(node: Node, options: QueueSensorOptions): Sensor {
   if (options === null || typeof options !== "object") fail("options", "an object", options, true);
-  checkKeys("queueSensor", options, ["queue", "producers", "timeoutMs"]);
+  checkKeys("queueSensor", options, ["queue", "producers", "timeoutMs", "minRateMs"]);
   const queue = options.queue;
   if (typeof queue !== "string") fail("queue", "a queue name", queue, true);
   const producers = checkNames("producers", options.producers ?? [node.name]);
   const timeoutMs = checkTimeout("timeoutMs", options.timeoutMs, 500);
-  const previous = new Map<string, Counts>();
+  const minRateMs = checkMinRate(options.minRateMs);
+  /** Per producer: the counts the rates were last computed from, and those rates. */
+  const previous = new Map<string, { counts: Counts; arrival: number; service: number }>();
   return {
     description: `backlog of queue ${queue} at ${producers.join(", ")}`,
     async read(): Promise<Reading> {
@@ -94,12 +110,21 @@ export function queueSensor(node: Node, options: QueueSensorOptions): Sensor {
           served: m?.messagesIn ?? 0,
           troubles: m === undefined ? 0 : m.drops + m.errors,
         };
-        const before = previous.get(producers[i]!);
-        previous.set(producers[i]!, counts);
+        const last = previous.get(producers[i]!);
         backlog += m?.backlog ?? 0;
-        arrivalRate += rate(counts, before, "accepted", m?.rateOut ?? 0);
-        serviceRate += rate(counts, before, "served", m?.rateIn ?? 0);
-        troubles += before === undefined ? 0 : Math.max(0, counts.troubles - before.troubles);
+        const since = last === undefined ? Number.NaN : counts.time - last.counts.time;
+        if (last !== undefined && since >= 0 && since < minRateMs) {
+          arrivalRate += last.arrival;
+          serviceRate += last.service;
+        } else {
+          const before = last?.counts;
+          const arrival = rate(counts, before, "accepted", m?.rateOut ?? 0);
+          const service = rate(counts, before, "served", m?.rateIn ?? 0);
+          troubles += before === undefined ? 0 : Math.max(0, counts.troubles - before.troubles);
+          previous.set(producers[i]!, { counts, arrival, service });
+          arrivalRate += arrival;
+          serviceRate += service;
+        }
         if (m !== undefined && !(m.latencyP50 <= p50)) p50 = m.latencyP50;
         if (m !== undefined && !(m.latencyP99 <= p99)) p99 = m.latencyP99;
       });
@@ -129,6 +154,8 @@ export interface QueueProxySensorOptions {
   queue: string;
   /** Longest wait for the proxy's stats, ms. Default 500. */
   timeoutMs?: number;
+  /** Shortest period rates are counted over, ms (see the module comment). Default 50. */
+  minRateMs?: number;
 }
 
 /** The fields of a queue proxy's stats this sensor reads (toolbox/proxy's `QueueProxyStats`). */
@@ -155,12 +182,15 @@ interface ProxyStats {
  */
 export function queueProxySensor(node: Node, options: QueueProxySensorOptions): Sensor {
   if (options === null || typeof options !== "object") fail("options", "an object", options, true);
-  checkKeys("queueProxySensor", options, ["proxy", "queue", "timeoutMs"]);
+  checkKeys("queueProxySensor", options, ["proxy", "queue", "timeoutMs", "minRateMs"]);
   const { proxy, queue } = options;
   if (typeof proxy !== "string") fail("proxy", "a node name", proxy, true);
   if (typeof queue !== "string") fail("queue", "a queue name", queue, true);
   const timeoutMs = checkTimeout("timeoutMs", options.timeoutMs, 500);
+  const minRateMs = checkMinRate(options.minRateMs);
+  /** The stats the rates were last computed from, and those rates. */
   let before: (ProxyStats & { at: number }) | undefined;
+  let rates = { offered: 0, admitted: 0, handled: 0, shed: 0 };
   return {
     description: `backlog of queue ${queue} at proxy ${proxy}`,
     async read(): Promise<Reading> {
@@ -172,22 +202,31 @@ export function queueProxySensor(node: Node, options: QueueProxySensorOptions): 
         timeoutMs,
       );
       const at = typeof s.time === "number" ? s.time : (sent + Date.now()) / 2;
-      const dt = before === undefined ? 0 : (at - before.at) / 1000;
-      const per = (field: "offered" | "admitted" | "handled" | "shed"): number =>
-        before !== undefined && dt > 0 && s[field] >= before[field] ? (s[field] - before[field]) / dt : 0;
-      const arrivalRate = per("admitted");
-      const serviceRate = per("handled");
-      const congested = before !== undefined && s.shed + s.failed > before.shed + before.failed;
+      let congested = false;
+      if (before === undefined || !(at - before.at >= 0 && at - before.at < minRateMs)) {
+        const dt = before === undefined ? 0 : (at - before.at) / 1000;
+        const per = (field: "offered" | "admitted" | "handled" | "shed"): number =>
+          before !== undefined && dt > 0 && s[field] >= before[field] ? (s[field] - before[field]) / dt : 0;
+        rates = {
+          offered: per("offered"),
+          admitted: per("admitted"),
+          handled: per("handled"),
+          shed: per("shed"),
+        };
+        congested = before !== undefined && s.shed + s.failed > before.shed + before.failed;
+        before = { ...s, at };
+      }
+      const arrivalRate = rates.admitted;
+      const serviceRate = rates.handled;
       const values = {
         backlog: s.backlog,
-        offeredRate: per("offered"),
+        offeredRate: rates.offered,
         arrivalRate,
         serviceRate,
-        shedRate: per("shed"),
+        shedRate: rates.shed,
         latencyP50: s.latencyP50,
         latencyP99: s.latencyP99,
       };
-      before = { ...s, at };
       const observation: Observation = {
         measurement: s.backlog,
         arrivalRate,
