@@ -33,7 +33,10 @@ function embedded(html: string) {
   const json = /<script type="application\/json" class="zmp-data">(.*?)<\/script>/s.exec(html)![1]!;
   return JSON.parse(json) as {
     width: number;
-    charts: { title: string; series: { label: string; color: string; dashed: boolean; values: unknown[] }[] }[];
+    charts: {
+      title: string;
+      series: { label: string; color: string; dashed: boolean; values: unknown[] }[];
+    }[];
   };
 }
 
@@ -83,14 +86,29 @@ describe("notebook helpers", () => {
       "–",
     ]);
     expect(formatCell(Number.NaN)).toBe("–");
-    const html = tableHtml({ title: "a & b", columns: ["rule", "kp"], rows: [["simc", 0.833333], ["<x>", null]] });
+    const html = tableHtml({
+      title: "a & b",
+      columns: ["rule", "kp"],
+      rows: [
+        ["simc", 0.833333],
+        ["<x>", null],
+      ],
+    });
     expect(html).toContain("<p><b>a &amp; b</b></p>");
     expect(html).toContain('<th style="text-align:left">simc</th><td>0.8333</td>');
     expect(html).toContain("&lt;x&gt;</th><td>–</td>");
   });
 
   it("tableOf – one column per key of the first row", () => {
-    expect(tableOf([{ kp: 1, ok: true }, { kp: 2, ok: false }], "t")).toEqual({
+    expect(
+      tableOf(
+        [
+          { kp: 1, ok: true },
+          { kp: 2, ok: false },
+        ],
+        "t",
+      ),
+    ).toEqual({
       title: "t",
       columns: ["kp", "ok"],
       rows: [
