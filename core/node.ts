@@ -1400,6 +1400,11 @@ export class Node {
       for await (const frames of socket) {
         if (faults?.active) faults.apply(() => onFrames(frames));
         else onFrames(frames);
+        // Two microtask hops before reading again: the replies this frame produced, and the
+        // calls made by the code its replies resumed, leave first (the outbox flushes in a
+        // microtask), ahead of the syscalls that re-arm the socket's poller.
+        await undefined;
+        await undefined;
       }
     } catch (error) {
       if (!socket.closed) throw error;
