@@ -37,12 +37,22 @@ export class Sink {
     this.#last = 0;
   }
 
-  /** Waits until no message came for `quietMs`, then reports. */
-  async collect(quietMs: number): Promise<SinkReport> {
-    let seen = -1;
-    while (seen !== this.count || this.#armed) {
-      seen = this.count;
-      await new Promise((resolve) => setTimeout(resolve, quietMs));
+  /**
+   * Reports once `expected` messages were counted (queues: every message sent
+   * must arrive; gives up after `timeoutMs`), or, without `expected`, once no
+   * message came for `quietMs` (topics, where some may be dropped).
+   */
+  async collect(quietMs: number, expected?: number, timeoutMs = 60_000): Promise<SinkReport> {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    if (expected !== undefined) {
+      const deadline = Date.now() + timeoutMs;
+      while ((this.count < expected || this.#armed) && Date.now() < deadline) await sleep(2);
+    } else {
+      let seen = -1;
+      while (seen !== this.count || this.#armed) {
+        seen = this.count;
+        await sleep(quietMs);
+      }
     }
     return { count: this.count, last: this.#last };
   }

@@ -8,7 +8,7 @@
  * - `sub`: connects a SUB to the parent's PUB and counts messages (topic baseline);
  * - `echo`: binds a ROUTER and sends every request back (service baseline; the parent's DEALER calls).
  *
- * The parent talks to it over the process IPC channel: `{ id, op: "reset" | "collect", quietMs }`,
+ * The parent talks to it over the process IPC channel: `{ id, op: "reset" | "collect", quietMs, expected }`,
  * answered `{ id, result }`. It exits when the parent goes away.
  */
 import * as zmq from "zeromq";
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     void stopProfile().finally(() => process.exit(0));
   };
   process.on("disconnect", close);
-  process.on("message", (m: { id: number; op: string; quietMs?: number }) => {
+  process.on("message", (m: { id: number; op: string; quietMs?: number; expected?: number }) => {
     const reply = (work: Promise<unknown> | unknown): void => {
       Promise.resolve(work).then(
         (result) => send({ type: "reply", id: m.id, result }),
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       );
     };
     if (m.op === "reset") reply(sink.reset());
-    else if (m.op === "collect") reply(sink.collect(m.quietMs ?? 50));
+    else if (m.op === "collect") reply(sink.collect(m.quietMs ?? 50, m.expected));
     else if (m.op === "close") {
       reply(undefined);
       setTimeout(close, 10);

@@ -60,7 +60,7 @@ export async function rawQueue(
         await socket.send(payload);
         if ((++sent & 63) === 0 && performance.now() >= deadline) break;
       }
-      const r = await peer.collect(QUIET_MS);
+      const r = await peer.collect(QUIET_MS, sent);
       if (r.count !== sent) throw new Error(`raw queue: ${sent} sent but ${r.count} received`);
       return { rate: rate(r, t0) };
     },

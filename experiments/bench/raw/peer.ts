@@ -75,8 +75,9 @@ export class RawPeer {
     return this.#request("reset");
   }
 
-  collect(quietMs: number): Promise<SinkReport> {
-    return this.#request("collect", { quietMs }) as Promise<SinkReport>;
+  /** See Sink.collect: waits for `expected` messages, or for `quietMs` without one. */
+  collect(quietMs: number, expected?: number): Promise<SinkReport> {
+    return this.#request("collect", { quietMs, expected }) as Promise<SinkReport>;
   }
 
   /** Ends the child (gracefully, then SIGKILL after 2 s). Safe to call twice. */

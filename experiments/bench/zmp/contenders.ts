@@ -38,7 +38,11 @@ async function spawnPeer(setup: ZmpSetup, name: string, args: ZmpPeerArgs, meter
   setup.cleanup.pid(hosted.pid);
 }
 
-function control(node: Node, peer: string, request: { op: string; quietMs?: number }): Promise<unknown> {
+function control(
+  node: Node,
+  peer: string,
+  request: { op: string; quietMs?: number; expected?: number },
+): Promise<unknown> {
   return node.call(CONTROL, request, { node: peer, timeoutMs: 120_000 });
 }
 
@@ -66,7 +70,11 @@ export async function zmpQueue(
         await producer.push(queue, payload);
         if ((++pushed & 63) === 0 && performance.now() >= deadline) break;
       }
-      const r = (await control(producer, puller, { op: "collect", quietMs: QUIET_MS })) as SinkReport;
+      const r = (await control(producer, puller, {
+        op: "collect",
+        quietMs: QUIET_MS,
+        expected: pushed,
+      })) as SinkReport;
       if (r.count !== pushed) throw new Error(`zmp queue: ${pushed} pushed but ${r.count} handled`);
       return { rate: rate(r, t0) };
     },

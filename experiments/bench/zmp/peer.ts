@@ -7,7 +7,7 @@
  * - `subscribe`: subscribes to a topic and counts in a `for await` loop;
  * - `echo`: provides `bench.echo`, which returns the request.
  *
- * Every role provides `bench.control` (`{ op: "reset" }`, `{ op: "collect", quietMs }`),
+ * Every role provides `bench.control` (`{ op: "reset" }`, `{ op: "collect", quietMs, expected }`),
  * the parent's handle on the counting (see sink.ts).
  */
 import type { Node } from "../../../core/index.js";
@@ -28,12 +28,12 @@ export const ECHO = "bench.echo";
 export default async function benchPeer(node: Node, args: ZmpPeerArgs): Promise<() => Promise<void>> {
   const stopProfile = await startProfile(`zmp-${args.role}`);
   const sink = new Sink();
-  node.provide<{ op: string; quietMs?: number }, unknown>(CONTROL, (request) => {
+  node.provide<{ op: string; quietMs?: number; expected?: number }, unknown>(CONTROL, (request) => {
     if (request.op === "reset") {
       sink.reset();
       return true;
     }
-    if (request.op === "collect") return sink.collect(request.quietMs ?? 50);
+    if (request.op === "collect") return sink.collect(request.quietMs ?? 50, request.expected);
     throw new Error(`unknown op ${request.op}`);
   });
   switch (args.role) {
