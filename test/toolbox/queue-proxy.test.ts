@@ -201,6 +201,17 @@ describe("queue proxy", () => {
     expect(proxy.stats()).toMatchObject({ offered: total, handled: total, failed: 0 });
   });
 
+  it("queue proxy – on a node without meters it keeps its own exact counts", async () => {
+    const { handled } = await worker();
+    const proxy = await QueueProxy.start(await graph.node("broker", { metering: false }), { queue: "jobs" });
+    const producer = await graph.node("producer");
+    await eventually(() => producer.nodes().some((n) => n.fronts.length > 0), "the front to be known");
+    await Promise.all(Array.from({ length: 100 }, (_, i) => producer.push("jobs", i, { confirm: true })));
+    expect(proxy.stats()).toMatchObject({ offered: 100, admitted: 100, handled: 100, backlog: 0, failed: 0 });
+    expect(proxy.stats().latencyP50).toBeNaN();
+    expect(handled.size).toBe(100);
+  });
+
   it("queue proxy – options and settings are checked at the boundary", async () => {
     const node = await graph.node("broker");
     await expect(QueueProxy.start(node, { queue: "jobs", rate: -5 })).rejects.toThrow(

@@ -70,6 +70,45 @@ describe("topic proxy", () => {
     for (let i = 1; i < tapped.length; i++) expect(tapped[i]).toBe(tapped[i - 1]! + 1);
   });
 
+  it("topic proxy – fan-in of two publishers, fan-out to three subscribers: each subscriber gets every message once", async () => {
+    const proxy = await TopicProxy.start(await graph.node("proxy"), { prefix: "metrics/" });
+    const publishers = [await graph.node("pub-a"), await graph.node("pub-b")];
+    const subscribers = await Promise.all(["s1", "s2", "s3"].map((n) => graph.node(n)));
+    const got = subscribers.map(() => [] as string[]);
+    const subs = subscribers.map((node, k) => {
+      const sub = node.subscribe<number>("metrics/");
+      const reading = (async () => {
+        for await (const m of sub) got[k]!.push(`${m.topic}=${m.data}`);
+      })();
+      return { sub, reading };
+    });
+    await publishers[0]!.waitForSubscribers("metrics/a");
+    await publishers[1]!.waitForSubscribers("metrics/b");
+    await eventually(
+      () => proxy.stats().upstream["metrics/"] === 3,
+      "three subscriptions forwarded upstream",
+    );
+    for (let i = 0; i < 100; i++) {
+      publishers[0]!.publish("metrics/a", i);
+      publishers[1]!.publish("metrics/b", i);
+    }
+    await eventually(() => got.every((g) => g.length === 200), "every message at every subscriber");
+    for (const g of got) {
+      expect(g.filter((x) => x.startsWith("metrics/a=")).map((x) => Number(x.slice(10)))).toEqual([
+        ...Array(100).keys(),
+      ]);
+      expect(g.filter((x) => x.startsWith("metrics/b=")).map((x) => Number(x.slice(10)))).toEqual([
+        ...Array(100).keys(),
+      ]);
+    }
+    expect(proxy.stats().forward.messages).toBe(200); // once through the proxy, fanned out by ZeroMQ
+    expect(proxy.stats().publishers).toEqual(["pub-a", "pub-b"]);
+    for (const { sub, reading } of subs) {
+      sub.close();
+      await reading;
+    }
+  });
+
   it("topic proxy – pause drops and counts, resume passes on again; subscribers count the gap exactly", async () => {
     const talker = await graph.node("talker");
     const node = await graph.node("proxy");

@@ -43,6 +43,8 @@ export interface LastValueCacheStats {
   kind: "lvc";
   id: string;
   node: string;
+  /** When the stats were read, ms since the epoch (the sample's own timestamp). */
+  time: number;
   prefix: string;
   paused: boolean;
   closed: boolean;
@@ -165,6 +167,7 @@ export class LastValueCache implements Steerable {
       kind: "lvc",
       id: this.id,
       node: this.node.name,
+      time: Date.now(),
       prefix: this.prefix,
       paused: this.paused,
       closed: this.closed,

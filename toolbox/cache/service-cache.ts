@@ -66,6 +66,8 @@ export interface ServiceCacheStats {
   kind: "cache";
   id: string;
   node: string;
+  /** When the stats were read, ms since the epoch (the sample's own timestamp). */
+  time: number;
   service: string;
   paused: boolean;
   closed: boolean;
@@ -346,6 +348,7 @@ export class ServiceCache implements Steerable {
       kind: "cache",
       id: this.id,
       node: this.node.name,
+      time: Date.now(),
       service: this.service,
       paused: this.#paused,
       closed: this.#closed,

@@ -67,6 +67,8 @@ export interface QueueProxyStats {
   kind: "queue";
   id: string;
   node: string;
+  /** When the stats were read, ms since the epoch (the sample's own timestamp). */
+  time: number;
   queue: string;
   paused: boolean;
   closed: boolean;
@@ -122,6 +124,7 @@ const OPTION_KEYS = [
   "random",
 ];
 const SETTINGS = ["rate", "burst", "fraction", "window", "deadLetter", "tap"];
+const CONFIRM = { confirm: true } as const;
 
 export class QueueProxy implements Steerable {
   readonly node: Node;
@@ -142,12 +145,13 @@ export class QueueProxy implements Steerable {
   #counts = { offered: 0, admitted: 0, shedByRate: 0, shedByFraction: 0, handled: 0, failed: 0 };
   #unregister: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  /** The node keeps meters: handled messages are counted from them, not with a promise per message. */
+  #metered = false;
   readonly #onHandled = (): void => {
     this.#counts.handled++;
   };
-  readonly #onFailed = (error: unknown): never => {
+  readonly #onFailed = (): void => {
     this.#counts.failed++;
-    throw error;
   };
 
   private constructor(node: Node, options: QueueProxyOptions) {
@@ -182,7 +186,10 @@ export class QueueProxy implements Steerable {
     proxy.#consumer = node.consume(proxy.queue, (message: unknown) => proxy.#handle(message), {
       concurrency: proxy.concurrency,
       window,
+      onError: proxy.#onFailed,
     });
+    // A metered node counts the workers' acknowledgements itself (pushed.messagesIn).
+    proxy.#metered = node.stats().pulled[proxy.queue] !== undefined;
     if (steering) proxy.#unregister = register(node, proxy);
     try {
       await node.front("queue", proxy.queue);
@@ -301,7 +308,7 @@ export class QueueProxy implements Steerable {
     const pulled = this.node.stats().pulled[this.queue];
     if (pulled !== undefined) return pulled.backlog;
     const c = this.#counts;
-    return c.admitted - c.handled - c.failed;
+    return c.admitted - this.#handled(undefined) - c.failed;
   }
 
   stats(): QueueProxyStats {
@@ -309,11 +316,13 @@ export class QueueProxy implements Steerable {
     const pushed = meters.pushed[this.queue];
     const pulled = meters.pulled[this.queue];
     const c = this.#counts;
+    const handled = this.#handled(pushed?.messagesIn);
     const rate = this.#bucket.rate;
     return {
       kind: "queue",
       id: this.id,
       node: this.node.name,
+      time: Date.now(),
       queue: this.queue,
       paused: this.#paused,
       closed: this.#closed,
@@ -327,9 +336,9 @@ export class QueueProxy implements Steerable {
       shed: c.shedByRate + c.shedByFraction,
       shedByRate: c.shedByRate,
       shedByFraction: c.shedByFraction,
-      handled: c.handled,
+      handled,
       failed: c.failed,
-      backlog: pulled?.backlog ?? c.admitted - c.handled - c.failed,
+      backlog: pulled?.backlog ?? c.admitted - handled - c.failed,
       held: this.#held,
       handledRate: pushed?.rateIn ?? Number.NaN,
       offeredRate: pulled?.rateIn ?? Number.NaN,
@@ -338,7 +347,7 @@ export class QueueProxy implements Steerable {
         bytes: pushed?.bytesOut ?? 0,
         rate: pushed?.rateOut ?? Number.NaN,
       },
-      backward: { messages: pushed?.messagesIn ?? c.handled, bytes: 0, rate: pushed?.rateIn ?? Number.NaN },
+      backward: { messages: handled, bytes: 0, rate: pushed?.rateIn ?? Number.NaN },
       latencyP50: pushed?.latencyP50 ?? Number.NaN,
       latencyP99: pushed?.latencyP99 ?? Number.NaN,
       workers: this.workers(),
@@ -378,14 +387,19 @@ export class QueueProxy implements Steerable {
     let reason: "rate" | "fraction" | undefined;
     if (!this.#bucket.take()) reason = "rate";
     else if (this.#fraction < 1 && this.#random() >= this.#fraction) reason = "fraction";
-    this.#tap?.offer(() => ({ queue: this.queue, message, admitted: reason === undefined }));
+    if (this.#tap !== undefined) {
+      const admitted = reason === undefined;
+      this.#tap.offer(() => ({ queue: this.queue, message, admitted }));
+    }
     if (reason !== undefined) {
       this.#shed(message, reason);
       return undefined; // acknowledged to the producer: shed, not lost
     }
     c.admitted++;
     if (this.#resume !== undefined) return this.#hold(message);
-    return this.node.push(this.queue, message, { confirm: true }).then(this.#onHandled, this.#onFailed);
+    // The hot path: the consumer acknowledges upstream when this settles (end to end).
+    const forwarded = this.node.push(this.queue, message, CONFIRM);
+    return this.#metered ? forwarded : forwarded.then(this.#onHandled);
   }
 
   async #hold(message: unknown): Promise<void> {
@@ -395,7 +409,13 @@ export class QueueProxy implements Steerable {
     } finally {
       this.#held--;
     }
-    await this.node.push(this.queue, message, { confirm: true }).then(this.#onHandled, this.#onFailed);
+    const forwarded = this.node.push(this.queue, message, CONFIRM);
+    await (this.#metered ? forwarded : forwarded.then(this.#onHandled));
+  }
+
+  /** Admitted messages a worker acknowledged: the node's meter when it keeps one, else our own count. */
+  #handled(acknowledged: number | undefined): number {
+    return this.#metered ? (acknowledged ?? 0) : this.#counts.handled;
   }
 
   #shed(message: unknown, reason: "rate" | "fraction"): void {

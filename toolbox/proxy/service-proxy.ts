@@ -53,6 +53,8 @@ export interface ServiceProxyStats {
   kind: "service";
   id: string;
   node: string;
+  /** When the stats were read, ms since the epoch (the sample's own timestamp). */
+  time: number;
   service: string;
   paused: boolean;
   closed: boolean;
@@ -203,6 +205,7 @@ export class ServiceProxy implements Steerable {
       kind: "service",
       id: this.id,
       node: this.node.name,
+      time: Date.now(),
       service: this.service,
       paused: this.#paused,
       closed: this.#closed,

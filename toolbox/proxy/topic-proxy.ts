@@ -32,6 +32,8 @@ export interface TopicProxyStats {
   kind: "topic";
   id: string;
   node: string;
+  /** When the stats were read, ms since the epoch (the sample's own timestamp). */
+  time: number;
   prefix: string;
   paused: boolean;
   closed: boolean;
@@ -126,6 +128,7 @@ export class TopicProxy implements Steerable {
       kind: "topic",
       id: this.id,
       node: this.node.name,
+      time: Date.now(),
       prefix: this.prefix,
       paused: this.paused,
       closed: this.closed,

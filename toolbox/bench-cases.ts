@@ -1,0 +1,184 @@
+/**
+ * Bench cases for the proxies and caches, in the shape `experiments/bench`
+ * runs (`BenchCase`: name, description, metrics, `open()` → subject and
+ * baselines, interleaved repetitions, median ratios). Each compares zmp
+ * *through* a proxy or cache with zmp *direct* doing the same job in the same
+ * run — so the ratio is what the extra hop costs (issue 5's target: a queue
+ * proxy in the path keeps ≥ 0.6× the direct throughput).
+ *
+ * Layers point one way, so this module imports nothing from `experiments/`:
+ * the bench hands in its own contenders and helpers. Register the cases in
+ * `experiments/bench/cases/index.ts` with
+ *
+ * ```ts
+ * import { proxyCases } from "../../../toolbox/bench-cases.js";
+ * import { rawQueue } from "../raw/contenders.js";
+ * import { zmpQueue, zmpService, zmpTopic } from "../zmp/contenders.js";
+ * import { benchGraph, payload, rawDir } from "./setup.js";
+ * // in `cases`:
+ * ...proxyCases({ benchGraph, payload, zmpQueue, zmpService, zmpTopic, rawQueue, rawDir }),
+ * ```
+ *
+ * Every proxy or cache runs as the hostable node module in a child process
+ * (`toolbox/nodes/*`), as a user would run it, on the same machine as the
+ * producer and the consumer: three processes on the path instead of two.
+ */
+import type { Graph } from "../core/graph.js";
+
+/** What the bench's `Cleanup` offers (see experiments/bench/cleanup.ts). */
+export interface BenchCleanup {
+  add(name: string, run: () => unknown): () => void;
+  pid(pid: number | undefined): void;
+}
+
+/** One side of a comparison (experiments/bench/harness.ts `Contender`). */
+export interface BenchContender {
+  label: string;
+  sockets: string;
+  run(ms: number): Promise<Record<string, number>>;
+}
+
+/** A bench case (experiments/bench/harness.ts `BenchCase`). */
+export interface ProxyBenchCase {
+  name: string;
+  description: string;
+  metrics: {
+    row: string;
+    key: string;
+    unit: string;
+    better: "higher" | "lower";
+    target?: { kind: "ratio"; min: number };
+  }[];
+  open(context: { cleanup: BenchCleanup; quick: boolean }): Promise<{
+    subject: BenchContender;
+    baselines: BenchContender[];
+  }>;
+}
+
+interface Setup {
+  graph: Graph;
+  cleanup: BenchCleanup;
+}
+
+interface ContenderOptions {
+  suffix?: string;
+  label?: string;
+}
+
+/** The bench's helpers and zmp contenders (experiments/bench/cases/setup.ts and zmp/contenders.ts). */
+export interface BenchKit {
+  benchGraph(transport: "ipc" | "tcp", cleanup: BenchCleanup): Promise<Graph>;
+  payload(size: number): Buffer;
+  zmpQueue(setup: Setup, payload: Buffer, options?: ContenderOptions): Promise<BenchContender>;
+  zmpService(
+    setup: Setup,
+    payload: Buffer,
+    options?: ContenderOptions,
+  ): Promise<{ throughput(concurrency: number): BenchContender }>;
+  zmpTopic(
+    setup: Setup,
+    payload: Buffer,
+    subscribers: number,
+    options?: ContenderOptions,
+  ): Promise<BenchContender>;
+  /**
+   * Optional: raw zeromq.js PUSH/PULL for the queue proxy's row, shown next to
+   * zmp direct for scale (experiments/bench/raw/contenders.ts `rawQueue`, cases/setup.ts `rawDir`).
+   */
+  rawQueue?(
+    kind: "push",
+    transport: "ipc",
+    dir: string,
+    payload: Buffer,
+    cleanup: never,
+  ): Promise<BenchContender>;
+  rawDir?(cleanup: never): string;
+}
+
+/** Service and topic names the bench's contenders use (experiments/bench/zmp). */
+const ECHO = "bench.echo";
+const QUEUE = "bench.queue";
+const TOPIC = "bench.topic";
+
+const moduleUrl = (file: string): URL =>
+  new URL(`./nodes/${file}${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+
+/** Spawns a toolbox node module in a child process of `graph`, remembered by `cleanup`. */
+async function spawnNode(setup: Setup, file: string, name: string, args: unknown): Promise<void> {
+  const hosted = await setup.graph.spawn(moduleUrl(file), { name, host: "process", args });
+  setup.cleanup.pid(hosted.pid);
+}
+
+/** The cases: queue proxy, service proxy, service cache (all hits) and topic proxy against direct zmp. */
+export function proxyCases(kit: BenchKit, size = 16): ProxyBenchCase[] {
+  const message = (): Buffer => kit.payload(size);
+  /** Two graphs, one with the proxy or cache in it: the same names can be used on both sides. */
+  const graphs = async (cleanup: BenchCleanup): Promise<[Setup, Setup]> => [
+    { graph: await kit.benchGraph("ipc", cleanup), cleanup },
+    { graph: await kit.benchGraph("ipc", cleanup), cleanup },
+  ];
+  return [
+    {
+      name: `queue proxy ${size}B`,
+      description: `push → handled messages/s through a queue proxy (own process, end-to-end acknowledgements), ${size} B Buffers over ipc; baseline: zmp direct (raw PUSH/PULL shown for scale)`,
+      metrics: [
+        {
+          row: `queue proxy ${size}B`,
+          key: "rate",
+          unit: "msg/s",
+          better: "higher",
+          target: { kind: "ratio", min: 0.6 },
+        },
+      ],
+      async open({ cleanup }) {
+        const [direct, proxied] = await graphs(cleanup);
+        // The proxy first: the producer's first push already goes through it.
+        await spawnNode(proxied, "queue-proxy", "bench-broker", { queue: QUEUE });
+        const subject = await kit.zmpQueue(proxied, message(), { label: "zmp via queue proxy" });
+        const baseline = await kit.zmpQueue(direct, message(), { label: "zmp direct" });
+        const baselines = [baseline];
+        if (kit.rawQueue !== undefined && kit.rawDir !== undefined) {
+          const raw = kit.rawDir(cleanup as never);
+          baselines.push(await kit.rawQueue("push", "ipc", raw, message(), cleanup as never));
+        }
+        return { subject, baselines };
+      },
+    },
+    {
+      name: `service proxy c=16 ${size}B`,
+      description: `completed calls/s with 16 outstanding through a service proxy (own process), ${size} B Buffers echoed over ipc; baseline: zmp direct`,
+      metrics: [{ row: `service proxy c=16 ${size}B`, key: "rate", unit: "calls/s", better: "higher" }],
+      async open({ cleanup }) {
+        const [direct, proxied] = await graphs(cleanup);
+        await spawnNode(proxied, "service-proxy", "bench-proxy", { service: ECHO });
+        const subject = await kit.zmpService(proxied, message(), { label: "zmp via service proxy" });
+        const baseline = await kit.zmpService(direct, message(), { label: "zmp direct" });
+        return { subject: subject.throughput(16), baselines: [baseline.throughput(16)] };
+      },
+    },
+    {
+      name: `service cache hits c=16 ${size}B`,
+      description: `calls/s with 16 outstanding answered from a service cache (own process; one request, so every call after the first is a hit), ${size} B; baseline: zmp direct to the echo service`,
+      metrics: [{ row: `service cache hits c=16 ${size}B`, key: "rate", unit: "calls/s", better: "higher" }],
+      async open({ cleanup }) {
+        const [direct, cached] = await graphs(cleanup);
+        await spawnNode(cached, "service-cache", "bench-cache", { service: ECHO });
+        const subject = await kit.zmpService(cached, message(), { label: "zmp via service cache" });
+        const baseline = await kit.zmpService(direct, message(), { label: "zmp direct" });
+        return { subject: subject.throughput(16), baselines: [baseline.throughput(16)] };
+      },
+    },
+    {
+      name: `topic proxy 1->1 ${size}B`,
+      description: `publish → received messages/s through a topic proxy (own process, batches passed through unchanged), ${size} B Buffers over ipc; baseline: zmp direct`,
+      metrics: [{ row: `topic proxy 1->1 ${size}B`, key: "rate", unit: "msg/s", better: "higher" }],
+      async open({ cleanup }) {
+        const [direct, proxied] = await graphs(cleanup);
+        await spawnNode(proxied, "topic-proxy", "bench-relay", { prefix: TOPIC });
+        const subject = await kit.zmpTopic(proxied, message(), 1, { label: "zmp via topic proxy" });
+        const baseline = await kit.zmpTopic(direct, message(), 1, { label: "zmp direct" });
+        return { subject, baselines: [baseline] };
+      },
+    },
+  ];
+}
