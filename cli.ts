@@ -4,13 +4,21 @@
  * (core, toolbox, experiments); each command is a function of its argv.
  */
 import { type Command, coreCommands, UsageError } from "./core/cli.js";
-import { experimentCommand } from "./experiments/cli.js";
 import { toolboxCommands } from "./toolbox/cli.js";
+
+/** A command whose module loads only when it runs (the experiments pull in a lot: ~1 s at startup). */
+function lazy(summary: string, usage: string, load: () => Promise<Command>): Command {
+  return { summary, usage, run: async (argv) => (await load()).run(argv) };
+}
 
 const commands: Record<string, Command> = {
   ...coreCommands,
   ...toolboxCommands,
-  experiment: experimentCommand,
+  experiment: lazy(
+    "list the experiments, or run one and write its data.csv, summary.json and report",
+    "zmp experiment list [--json] | zmp experiment run NAME [options] (zmp experiment run --help)",
+    async () => (await import("./experiments/cli.js")).experimentCommand,
+  ),
 };
 
 function help(): string {

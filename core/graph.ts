@@ -97,17 +97,20 @@ export class Graph {
     if (transport !== undefined && !["inproc", "ipc", "tcp"].includes(transport))
       throw new TypeError(`Expected \`transport\` to be inproc, ipc or tcp, got \`${String(transport)}\``);
     const needIpc = (transport ?? "ipc") === "ipc";
-    const ipcDir = needIpc ? makeIpcDir() : undefined;
+    let ipcDir = needIpc ? makeIpcDir() : undefined;
     if (options.directory !== undefined) {
       return new Graph(undefined, checkEndpoint(options.directory, "directory"), options, ipcDir);
     }
     let bind = options.bind;
     if (bind === undefined) {
-      const dir = ipcDir ?? makeIpcDir();
-      bind = [`ipc://${dir}/directory.sock`];
-      if (transport === "inproc") bind.push(`inproc://zmp-directory-${process.pid}-${Date.now()}`);
       if (transport === "tcp") bind = ["tcp://127.0.0.1:*"];
-      if (ipcDir === undefined && transport !== "inproc" && transport !== "tcp") removeIpcDir(dir);
+      else {
+        // inproc graphs bind ipc too, for nodes in other threads and processes: that folder
+        // is the graph's, removed at close like an ipc graph's.
+        ipcDir ??= makeIpcDir();
+        bind = [`ipc://${ipcDir}/directory.sock`];
+        if (transport === "inproc") bind.push(`inproc://zmp-directory-${process.pid}-${Date.now()}`);
+      }
     }
     let directory: Directory;
     try {

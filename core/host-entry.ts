@@ -9,7 +9,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { errorToData } from "./errors.js";
 import { type HostConfig, type HostMessage, runHostedNode } from "./host-run.js";
-import { closeAllSockets } from "./sockets.js";
+import { closeAllSockets, closeAllSocketsSoon } from "./sockets.js";
 
 type Channel = { send(message: HostMessage): void; onStop(listener: () => void): void };
 
@@ -77,16 +77,21 @@ function guardThreadExit(port: NonNullable<typeof parentPort>): void {
   };
   process.exit = ((code?: number | string | null) =>
     hardExit(Number(code ?? process.exitCode ?? 0))) as typeof process.exit;
+  // Crashes and kills can take a moment: close the sockets first so peers see the
+  // connections drop at once, then exit (process.exit above must stay synchronous).
+  const softExit = (code: number): void => {
+    void closeAllSocketsSoon().finally(() => exit(code));
+  };
   const crash = (error: unknown): void => {
     process.stderr.write(
       `zmp thread host: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    hardExit(1);
+    softExit(1);
   };
   process.on("uncaughtException", crash);
   process.on("unhandledRejection", crash);
   port.on("message", (m: { type?: string }) => {
-    if (m?.type === "kill") hardExit(137);
+    if (m?.type === "kill") softExit(137);
   });
 }
 

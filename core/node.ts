@@ -612,7 +612,7 @@ export class Node {
     this.#peers.clear();
     this.#peerByEndpoint.clear();
     this.#retired.clear();
-    this.#replica.load(-1, []);
+    this.#replica.clear();
     if (this.#ownIpcDir !== undefined) {
       removeIpcDir(this.#ownIpcDir);
       this.#ownIpcDir = undefined;
@@ -894,7 +894,7 @@ export class Node {
       if (this.#subConnected.has(endpoint)) continue;
       if (this.#o.security !== undefined) setServerKey(sub, keys.get(endpoint));
       sub.connect(endpoint);
-      kick(sub);
+      kick(sub, endpoint);
       this.#subConnected.add(endpoint);
     }
     const graceMs = Math.max(500, 2 * this.#heartbeatMs);
@@ -1224,7 +1224,8 @@ export class Node {
         }
         throw error;
       }
-      this.#replica.load(reply.version, reply.nodes.map(parseRecord));
+      // Re-registering (the directory restarted): nodes not yet back get a grace period.
+      this.#replica.load(reply.version, reply.nodes.map(parseRecord), first ? 0 : 3 * reply.heartbeatMs);
       this.#heartbeatMs = reply.heartbeatMs;
       clearInterval(this.#heartbeat);
       this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
@@ -1237,6 +1238,7 @@ export class Node {
 
   #beat(): void {
     if (this.#retired.size > 0) this.#sweepRetired();
+    this.#replica.expire();
     if (this.#beating || this.#state !== "running") return;
     this.#beating = true;
     this.#client
@@ -1287,7 +1289,7 @@ export class Node {
       .then(
         (reply) => {
           const r = reply as { version: number; nodes: unknown[] };
-          this.#replica.load(r.version, r.nodes.map(parseRecord));
+          this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
         },
         (error: unknown) => {
           if (first && error instanceof TimeoutError) {
@@ -1384,7 +1386,7 @@ export class Node {
     } finally {
       process.emitWarning = emitWarning;
     }
-    kick(this.#outbound!);
+    kick(this.#outbound!, peer.endpoint);
     this.#peers.set(peer.id, peer.endpoint);
     this.#peerByEndpoint.set(peer.endpoint, peer.id);
   }
@@ -1610,8 +1612,10 @@ function setServerKey(socket: zmq.Socket, key: string | undefined): void {
  * on ZMQ_FD that the connect consumed). Reading ZMQ_EVENTS (`readable`)
  * re-arms it. Harmless for other transports.
  */
-function kick(socket: zmq.Socket): void {
-  void socket.readable;
+function kick(socket: zmq.Socket, endpoint: string): void {
+  // Only for inproc: on a tcp/ipc connect, a message may already wait in the pipe when
+  // ZMQ_EVENTS is read here, and reading it then swallows the edge the pending receive needs.
+  if (endpoint.startsWith("inproc://")) void socket.readable;
 }
 
 /**

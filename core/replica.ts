@@ -11,6 +11,8 @@ export type ReplicaListener = (change: DirectoryChange) => void;
 
 export class Replica {
   #nodes = new Map<string, NodeRecord>();
+  /** Nodes a snapshot lacked, kept until this time (ms) unless they reappear. */
+  readonly #stale = new Map<string, number>();
   #version = -1;
   #services: Map<string, NodeRecord[]> | undefined;
   #pullers: Map<string, NodeRecord[]> | undefined;
@@ -29,19 +31,51 @@ export class Replica {
     return this.#version;
   }
 
-  /** Replaces the whole state with a snapshot; announces the differences to listeners. */
-  load(version: number, nodes: readonly NodeRecord[]): void {
+  /**
+   * Replaces the state with a snapshot and announces the differences. A node
+   * the snapshot lacks is not taken for dead at once — after a directory
+   * restart, nodes re-register one by one — but kept for `graceMs` (see
+   * {@link expire}); only an explicit notice or the grace running out removes
+   * it. With `graceMs` 0 it goes at once.
+   */
+  load(version: number, nodes: readonly NodeRecord[], graceMs = 0, now = Date.now()): void {
     const next = new Map(nodes.map((n) => [n.id, n]));
     const changes: DirectoryChange[] = [];
     for (const [id, old] of this.#nodes) {
-      if (!next.has(id)) changes.push({ op: "down", id, reason: "gone from snapshot" });
-      else if (next.get(id) !== old) changes.push({ op: "up", node: next.get(id)! });
+      if (next.has(id)) {
+        this.#stale.delete(id);
+        if (next.get(id) !== old) changes.push({ op: "up", node: next.get(id)! });
+      } else if (graceMs > 0) {
+        next.set(id, old);
+        if (!this.#stale.has(id)) this.#stale.set(id, now + graceMs);
+      } else changes.push({ op: "down", id, reason: "gone from snapshot" });
     }
     for (const [id, node] of next) if (!this.#nodes.has(id)) changes.push({ op: "up", node });
     this.#nodes = next;
+    if (graceMs === 0) this.#stale.clear();
     this.#version = version;
     this.#invalidate();
     for (const change of changes) this.#emit(change);
+  }
+
+  /** Removes the nodes a snapshot lacked whose grace has run out. */
+  expire(now = Date.now()): void {
+    for (const [id, until] of this.#stale) {
+      if (until > now) continue;
+      this.#stale.delete(id);
+      if (this.#nodes.delete(id)) {
+        this.#invalidate();
+        this.#emit({ op: "down", id, reason: "did not re-register" });
+      }
+    }
+  }
+
+  /** Forgets everything (the node stopped). */
+  clear(): void {
+    this.#nodes = new Map();
+    this.#stale.clear();
+    this.#version = -1;
+    this.#invalidate();
   }
 
   /**
@@ -52,8 +86,13 @@ export class Replica {
     if (version <= this.#version) return true;
     if (version !== this.#version + 1) return false;
     this.#version = version;
-    if (change.op === "up") this.#nodes.set(change.node.id, change.node);
-    else if (!this.#nodes.delete(change.id)) return true;
+    if (change.op === "up") {
+      this.#nodes.set(change.node.id, change.node);
+      this.#stale.delete(change.node.id);
+    } else {
+      this.#stale.delete(change.id);
+      if (!this.#nodes.delete(change.id)) return true;
+    }
     this.#invalidate();
     this.#emit(change);
     return true;

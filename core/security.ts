@@ -105,7 +105,6 @@ export function client(socket: zmq.Socket, security: SecurityOptions): void {
  */
 class ZapHandler {
   #socket: zmq.Reply | undefined;
-  #loop: Promise<void> | undefined;
   readonly #domains = new Map<string, Set<string>>();
   /** Refusals per domain (for meters and tests). */
   readonly refused = new Map<string, number>();
@@ -126,12 +125,13 @@ class ZapHandler {
     const socket = trackSocket(new zmq.Reply({ linger: 0 }));
     // A handler closed a moment ago may still hold the inproc name (libzmq unbinds
     // asynchronously): retry briefly.
-    for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + 3000;
+    for (;;) {
       try {
         await socket.bind("inproc://zeromq.zap.01");
         break;
       } catch (error) {
-        if ((error as { code?: string }).code !== "EADDRINUSE" || attempt >= 100) {
+        if ((error as { code?: string }).code !== "EADDRINUSE" || Date.now() > deadline) {
           closeTracked(socket);
           throw error;
         }
@@ -139,18 +139,17 @@ class ZapHandler {
       }
     }
     this.#socket = socket;
-    this.#loop = this.#serve(socket);
+    void this.#serve(socket);
   }
 
+  /**
+   * Forgets a domain. The handler itself stays bound for the life of the
+   * thread (closing and re-binding `inproc://zeromq.zap.01` races libzmq's
+   * asynchronous unbind); a thread host closes it with its other sockets.
+   */
   unregister(domain: string): Promise<void> {
     this.#domains.delete(domain);
-    if (this.#domains.size > 0 || this.#socket === undefined) return Promise.resolve();
-    const socket = this.#socket;
-    this.#socket = undefined;
-    closeTracked(socket);
-    const loop = this.#loop;
-    this.#loop = undefined;
-    return loop ?? Promise.resolve();
+    return Promise.resolve();
   }
 
   async #serve(socket: zmq.Reply): Promise<void> {

@@ -232,6 +232,8 @@ export class ServiceClient {
   #corr = 0;
   #rotate = 0;
   readonly #suspects = new Set<string>();
+  /** Control-plane calls (directory protocol) among the pending ones, not counted in `inflight`. */
+  #internal = 0;
   /** Capture the caller's stack at each call (costs ~1 µs); see NodeOptions.traceCalls. */
   traceCalls = true;
   /** Largest request sent, in encoded bytes. */
@@ -243,9 +245,9 @@ export class ServiceClient {
     this.#link = link;
   }
 
-  /** Calls in flight from this node. */
+  /** The node's own calls in flight (the directory protocol's are not counted). */
   get inflight(): number {
-    return this.#pending.size;
+    return this.#pending.size - this.#internal;
   }
 
   /** Calls in flight to one peer. */
@@ -389,6 +391,7 @@ export class ServiceClient {
     p.peer = peer.id;
     p.peerName = peer.name;
     this.#pending.set(corr, p);
+    if (p.internal) this.#internal++;
     this.#outstanding.set(peer.id, (this.#outstanding.get(peer.id) ?? 0) + 1);
     if (this.meters !== undefined && !p.internal && p.meter === undefined) {
       const meter = this.meters.get(p.service);
@@ -500,7 +503,7 @@ export class ServiceClient {
   }
 
   #release(p: Pending): void {
-    this.#pending.delete(p.corr);
+    if (this.#pending.delete(p.corr) && p.internal) this.#internal--;
     const left = (this.#outstanding.get(p.peer) ?? 1) - 1;
     if (left <= 0) this.#outstanding.delete(p.peer);
     else this.#outstanding.set(p.peer, left);

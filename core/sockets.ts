@@ -44,6 +44,23 @@ function safeClose(item: Closable): void {
   }
 }
 
+/**
+ * Closes every open socket first — so their connections really close and
+ * peers see the disconnect at once — then waits (at most `waitMs`) for their
+ * observers to stop with them, and closes what is left: safe for a thread
+ * to end right after.
+ */
+export async function closeAllSocketsSoon(waitMs = 200): Promise<void> {
+  for (const s of sockets) safeClose(s);
+  sockets.clear();
+  const deadline = Date.now() + waitMs;
+  while ([...observers].some((o) => !o.closed) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  for (const o of observers) safeClose(o);
+  observers.clear();
+}
+
 /** Closes every open observer, then every open socket, synchronously. */
 export function closeAllSockets(): void {
   for (const o of observers) safeClose(o);

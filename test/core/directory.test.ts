@@ -12,7 +12,8 @@ describe("directory", () => {
   });
 
   it("directory – a node killed with SIGKILL disappears within 3 heartbeat intervals", async () => {
-    const heartbeatMs = 200;
+    // 500 ms: scheduling jitter on a loaded 2-core machine stays small beside the bound.
+    const heartbeatMs = 500;
     const directory = await Directory.start({ heartbeatMs });
     cleanup.push(() => directory.stop());
     const script = startScript(fixture("standalone-node.ts"), [directory.endpoint, "doomed"]);

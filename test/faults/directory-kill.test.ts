@@ -24,8 +24,9 @@ describe("directory killed and restarted", () => {
   }
 
   it("faults – a SIGKILLed directory: traffic goes on, nodes re-register when it returns", async () => {
-    // A fixed tcp port on loopback, so the restarted directory is at the same endpoint.
-    const port = 20_000 + (process.pid % 20_000);
+    // A fixed tcp port on loopback, so the restarted directory is at the same endpoint;
+    // below Linux's ephemeral range (32768+), so no `tcp://…:*` bind elsewhere can take it.
+    const port = 20_000 + (process.pid % 12_000);
     const endpoint = `tcp://127.0.0.1:${port}`;
     const first = await startDirectory(endpoint);
     const a = new Node({ name: "a", directory: endpoint, transport: "tcp" });
