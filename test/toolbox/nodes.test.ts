@@ -43,6 +43,38 @@ describe("hostable proxy and cache nodes", () => {
     expect([...handled.values()].every((n) => n === 1)).toBe(true);
   });
 
+  it("nodes – a queue proxy SIGKILLed under load: producers send what it held again, every message handled", async () => {
+    const worker = await graph.node("worker");
+    const handled = new Map<number, number>();
+    worker.consume<number>(
+      "jobs",
+      async (m) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        handled.set(m, (handled.get(m) ?? 0) + 1);
+      },
+      { concurrency: 50 },
+    );
+    await worker.synced();
+    const broker = await graph.spawn(nodes("queue-proxy.ts"), {
+      name: "broker",
+      host: "process",
+      args: { queue: "jobs" },
+    });
+    const producer = await graph.node("producer");
+    await eventually(() => producer.nodes().some((n) => n.fronts.length > 0), "the front to be known");
+    const total = 2000;
+    const confirmed = Promise.all(
+      Array.from({ length: total }, (_, i) => producer.push("jobs", i, { confirm: true })),
+    );
+    await eventually(() => handled.size > 200, "messages through the broker");
+    broker.kill();
+    await confirmed; // every push acknowledged by a worker in the end
+    expect([...Array(total).keys()].every((i) => handled.has(i))).toBe(true);
+    // At-least-once: a message the broker had forwarded but not yet acknowledged upstream may run twice.
+    const twice = [...handled.values()].filter((n) => n > 1).length;
+    expect(twice).toBeLessThan(total);
+  });
+
   it("nodes – a service cache in a worker thread and a last-value cache inline", async () => {
     const backend = await graph.node("backend");
     let calls = 0;
