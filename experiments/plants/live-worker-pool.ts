@@ -18,7 +18,8 @@
  *   the proxy (received, not yet handled by a worker nor shed), arrival rate
  *   (admitted per second) and service rate (handled per second) over the
  *   last period, delay = backlog / service rate (backlog / capacity while
- *   nothing was served).
+ *   nothing was served). A read that fails (5 s timeout: a starved event
+ *   loop) repeats the previous reading, counted in `extra.sensorErrors`.
  * - Latency: every message is pushed with `confirm`; the proxy acknowledges
  *   an admitted message when its worker has, a shed one at once. Shed ones
  *   are recognised by their id on the dead-letter topic, so the sojourn of
@@ -48,7 +49,7 @@
 import { Graph, type Node, type Subscription } from "../../core/index.js";
 import { Random } from "../../toolbox/control/random.js";
 import { queueProxySensor } from "../../toolbox/loop/queue-sensor.js";
-import type { Sensor } from "../../toolbox/loop/sensor.js";
+import type { Reading, Sensor } from "../../toolbox/loop/sensor.js";
 import { callControl } from "../../toolbox/loop/steering.js";
 import { WorkerPoolActuator } from "../../toolbox/loop/worker-pool.js";
 import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
@@ -133,7 +134,8 @@ export class LiveWorkerPool implements ExperimentPlant {
   #history: { times: number[]; values: number[] } = { times: [], values: [] };
   readonly #pending = new Set<Promise<unknown>>();
   readonly #busy = new Map<string, number>();
-  #counts = { offered: 0, refused: 0, dropped: 0, actuatorErrors: 0, lateSamples: 0 };
+  #counts = { offered: 0, refused: 0, dropped: 0, actuatorErrors: 0, sensorErrors: 0, lateSamples: 0 };
+  #lastReading: Reading | undefined;
   #areas = { worker: 0, backlog: 0, capacity: 0, time: 0 };
   #sojourns: number[] = [];
 
@@ -154,7 +156,8 @@ export class LiveWorkerPool implements ExperimentPlant {
     this.#bufferSize = s.bufferSize ?? Number.POSITIVE_INFINITY;
     this.#measurementDelay = spec.measurementDelay ?? 0;
     this.#arrivals = new Random(spec.seed, 1);
-    this.#sensor = queueProxySensor(producer, { proxy: proxy.node.name, queue: QUEUE });
+    // A generous timeout: on a busy machine a stats call can wait for the event loop.
+    this.#sensor = queueProxySensor(producer, { proxy: proxy.node.name, queue: QUEUE, timeoutMs: 5000 });
     this.#deadLetters = producer.subscribe(DEAD_LETTERS);
     void this.#collectDeadLetters();
     const startDelayMs = 1000 * (spec.workerStartDelay ?? 0);
@@ -391,6 +394,7 @@ export class LiveWorkerPool implements ExperimentPlant {
         busyWorkerTime: busy,
         lateSamples: c.lateSamples,
         actuatorErrors: c.actuatorErrors,
+        sensorErrors: c.sensorErrors,
       },
     };
   }
@@ -417,7 +421,16 @@ export class LiveWorkerPool implements ExperimentPlant {
   /** Takes a sample: the proxy's meters, the period's counts and sojourns since the previous sample. */
   async #take(): Promise<PlantSample> {
     this.#sampledAt = performance.now();
-    const reading = await this.#sensor.read();
+    let reading: Reading;
+    try {
+      reading = await this.#sensor.read();
+      this.#lastReading = reading;
+    } catch (error) {
+      // No reading: hold the last one (counted), as a loop holds its output; the run goes on.
+      if (this.#lastReading === undefined) throw error;
+      this.#counts.sensorErrors++;
+      reading = { ...this.#lastReading, time: Date.now() };
+    }
     // Busy times for the goodput, read in the background: a slow worker must not delay the sample.
     for (const name of this.#pool.ready) this.#track(this.#poll(name));
     const time = (reading.time - this.#startWall) / 1000;
