@@ -97,10 +97,13 @@ export interface NodeOptions {
   /** Messages a producer keeps per queue when no puller has credit, before push() waits. Default 1 000. */
   pushBuffer?: number;
   /**
-   * A connection whose peer sends nothing (not even ZMTP heartbeats) for this
-   * long is dropped — a peer on a host cut off the network, whose TCP
-   * connection would otherwise stay half-open — and its calls fail with
-   * `PeerLostError`. ZMTP heartbeats go every third of it. Default 3 000 ms.
+   * With a value, a connection whose peer sends nothing (not even ZMTP
+   * heartbeats, sent every third of it) for this long is dropped, so calls on
+   * a half-open connection to a host cut off the network fail at once with
+   * `PeerLostError`. Default 0: off — the directory's heartbeats already
+   * evict such a host within its bound and fail the calls then, and libzmq
+   * 4.3.5 can abort (`!_io_error` in stream_engine_base.cpp) when a ZMTP
+   * heartbeat fires on a connection that just failed.
    */
   peerTimeoutMs?: number;
   /**
@@ -218,7 +221,8 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
     traceCalls: options.traceCalls ?? true,
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
     metering: options.metering ?? true,
-    peerTimeoutMs: positive(options.peerTimeoutMs, "peerTimeoutMs", 3000),
+    peerTimeoutMs:
+      options.peerTimeoutMs === 0 ? 0 : positive(options.peerTimeoutMs, "peerTimeoutMs", 0, true),
     faultInjection: options.faultInjection === true,
     security: options.security === undefined ? undefined : checkSecurity(options.security, isDirectory),
     topicHighWaterMark: positive(options.topicHighWaterMark, "topicHighWaterMark", 1000),
@@ -1582,11 +1586,12 @@ function dirOf(endpoints: string[]): string | undefined {
 }
 
 /** ZMTP heartbeat options (RFC 37) dropping a connection silent for `timeoutMs`. */
-function liveness(timeoutMs: number): {
+function liveness(timeoutMs: number): Partial<{
   heartbeatInterval: number;
   heartbeatTimeout: number;
   heartbeatTimeToLive: number;
-} {
+}> {
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return {};
   const t = Math.round(timeoutMs);
   return { heartbeatInterval: Math.max(1, Math.round(t / 3)), heartbeatTimeout: t, heartbeatTimeToLive: t };
 }
