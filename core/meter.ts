@@ -42,11 +42,11 @@ export class Histogram {
     this.#rotatedAt = now;
   }
 
-  /** Records one duration in ms. */
-  record(ms: number): void {
+  /** Records a duration in ms, `n` times (messages that took the same time). */
+  record(ms: number, n = 1): void {
     const i = ms <= MIN_MS ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log(ms / MIN_MS) / LOG_GROWTH));
-    this.#current[i]!++;
-    this.#countCurrent++;
+    this.#current[i]! += n;
+    this.#countCurrent += n;
   }
 
   /** Moves the window on (called by the meter tick). */

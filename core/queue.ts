@@ -66,11 +66,24 @@ export type QueueHandler<T = unknown> = (message: T, context: QueueContext) => u
 
 const RESOLVED = Promise.resolve();
 
+/**
+ * Pushes that share one clock reading within a turn, for the latency meter.
+ * The stamp of the last of them is late by the time 15 pushes take (a few µs
+ * against latencies of hundreds of µs and more, under the histogram's 5 %
+ * buckets); it saves a clock read per message, and lets an acknowledgement
+ * record those messages' latency at once.
+ */
+const STAMP_USES = 16;
+
 // ------------------------------------------------------------------ producing
 
 interface Sent {
   data: unknown;
-  /** When it was accepted (`now()`, ms), for the latency meter; 0 when metering is off. */
+  /**
+   * When it was accepted (`now()`, ms), for the latency meter; 0 when metering
+   * is off. A burst of pushes in one turn reads the clock once per
+   * {@link STAMP_USES} messages (see QueueProducer.#stamp).
+   */
   t0: number;
   /** Called when the message is acknowledged, or with an error if it never will be (push with `confirm`). */
   done?: (error?: Error) => void;
@@ -127,6 +140,11 @@ export interface ProducerLink {
 export class QueueProducer {
   readonly #link: ProducerLink;
   readonly #queues = new Map<string, QueueState>();
+  #stampAt = Number.NaN;
+  #stampUses = 0;
+  readonly #stampExpire = (): void => {
+    this.#stampAt = Number.NaN;
+  };
   /** Messages a producer holds per queue when no puller has credit. */
   pushBuffer = 1000;
   maxMessageSize = Number.POSITIVE_INFINITY;
@@ -198,7 +216,7 @@ export class QueueProducer {
     if (state.pendingHead === state.pending.length && state.waiting.length === 0) {
       const stream = this.#pick(state);
       if (stream !== undefined) {
-        this.#send(state, stream, { data, t0: state.meter !== undefined ? this.#link.now() : 0, done });
+        this.#send(state, stream, { data, t0: state.meter !== undefined ? this.#stamp() : 0, done });
         state.backlog++;
         if (state.meter !== undefined) state.meter.backlog = state.backlog;
         return RESOLVED;
@@ -230,13 +248,29 @@ export class QueueProducer {
     });
   }
 
+  /**
+   * The push time for the latency meter: one clock reading serves up to
+   * STAMP_USES pushes of the same turn; it expires at the end of the turn, so
+   * a push after any wait reads the clock afresh.
+   */
+  #stamp(): number {
+    if (this.#stampUses > 0 && !Number.isNaN(this.#stampAt)) {
+      this.#stampUses--;
+      return this.#stampAt;
+    }
+    if (Number.isNaN(this.#stampAt)) setImmediate(this.#stampExpire);
+    this.#stampAt = this.#link.now();
+    this.#stampUses = STAMP_USES - 1;
+    return this.#stampAt;
+  }
+
   /** Takes a message into the producer's own buffer; checks it can be encoded and its size. */
   #accept(state: QueueState, data: unknown, done: Sent["done"]): void {
     const size = encodedLength(data);
     if (size > this.maxMessageSize) {
       throw new ProtocolError(`message of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
     }
-    state.pending.push({ data, t0: state.meter !== undefined ? this.#link.now() : 0, done });
+    state.pending.push({ data, t0: state.meter !== undefined ? this.#stamp() : 0, done });
     state.backlog++;
     if (state.meter !== undefined) state.meter.backlog = state.backlog;
   }
@@ -377,17 +411,27 @@ export class QueueProducer {
     const now = this.#link.now();
     let acked = 0;
     const meter = state.meter;
+    // Messages stamped with the same push time are recorded together.
+    let runT0 = Number.NaN;
+    let run = 0;
     const settle = (seq: number): void => {
       const sent = stream.unacked.get(seq);
       if (sent === undefined) return;
       stream.unacked.delete(seq);
       acked++;
-      if (meter !== undefined) meter.latency.record(now - sent.t0);
+      if (meter !== undefined) {
+        if (sent.t0 === runT0) run++;
+        else {
+          if (run > 0) meter.latency.record(now - runT0, run);
+          runT0 = sent.t0;
+          run = 1;
+        }
+      }
       sent.done?.();
     };
     for (let seq = stream.ackedThrough + 1; seq <= ackedThrough; seq++) {
       settle(seq);
-      stream.sacked.delete(seq);
+      if (stream.sacked.size > 0) stream.sacked.delete(seq);
     }
     if (ackedThrough > stream.ackedThrough) stream.ackedThrough = ackedThrough;
     for (let k = 5; k < frame.length; k++) {
@@ -397,6 +441,7 @@ export class QueueProducer {
       settle(seq);
     }
     while (stream.sacked.delete(stream.ackedThrough + 1)) stream.ackedThrough++;
+    if (meter !== undefined && run > 0) meter.latency.record(now - runT0, run);
     state.backlog -= acked;
     if (meter !== undefined) meter.messagesIn += acked;
     if (closing === true) this.#redeliver(state, stream);
