@@ -39,6 +39,8 @@ export interface Metric {
   unit: string;
   better: "higher" | "lower";
   target?: Target;
+  /** Report the CPU per message (samples' `cpu`) on the row: every process of each side is counted. */
+  cpu?: boolean;
 }
 
 export interface Trial {
@@ -61,6 +63,8 @@ export interface BenchCase {
   /** One-line description for the README. */
   description: string;
   metrics: Metric[];
+  /** Repetitions this case needs at least (a small effect to resolve); `--quick` ignores it. */
+  minReps?: number;
   open(context: CaseContext): Promise<Trial>;
 }
 
@@ -100,6 +104,12 @@ export interface Row {
   better: "higher" | "lower";
   /** The other baselines measured in the same run. */
   others: Summary[];
+  /**
+   * Medians of the CPU time all processes of each side used per message or
+   * call, µs (every thread, from /proc): a cost that other load on the
+   * machine barely moves, unlike rates.
+   */
+  cpuPerMessage?: { zmp: number; raw: number };
   target?: string;
   met?: boolean;
 }
@@ -128,12 +138,13 @@ export async function runCase(c: BenchCase, context: CaseContext, options: RunOp
   );
   for (const contender of all) await contender.run(options.warmupMs);
   const samples = new Map<Contender, Sample[]>(all.map((x) => [x, []]));
-  for (let rep = 0; rep < options.reps; rep++) {
+  const reps = options.quick ? options.reps : Math.max(options.reps, c.minReps ?? 0);
+  for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 === 0 ? all : [...all].reverse();
     for (const contender of order) samples.get(contender)!.push(await contender.run(options.repMs));
     const first = c.metrics[0]!;
     options.log(
-      `${c.name}: rep ${rep + 1}/${options.reps} ` +
+      `${c.name}: rep ${rep + 1}/${reps} ` +
         all
           .map(
             (x) =>
@@ -178,6 +189,8 @@ function summarize(metric: Metric, trial: Trial, samples: Map<Contender, Sample[
     better: metric.better,
     others: baselines.filter((_, i) => i !== best),
   };
+  const cpu = (x: Contender): number => median(samples.get(x)!.map((sample) => sample.cpu ?? Number.NaN));
+  if (metric.cpu) row.cpuPerMessage = { zmp: cpu(trial.subject), raw: cpu(baseline) };
   const t = metric.target;
   if (t?.kind === "ratio") {
     row.target = `≥ ${t.min}×`;

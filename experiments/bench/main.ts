@@ -12,6 +12,7 @@
  * run opens is closed at the end, on error, and on Ctrl-C.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { cases } from "./cases/index.js";
@@ -86,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       active.delete(cleanup);
     }
   }
+  info.load += ` → ${loadavg()[0]!.toFixed(1)}`;
   process.stdout.write(`\n${textTable(rows)}\n`);
   if (values.json !== undefined) write(values.json, `${JSON.stringify(rows, null, 2)}\n`);
   if (values.markdown !== undefined) write(values.markdown, `${markdownTable(rows, info)}\n`);

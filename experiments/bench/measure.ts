@@ -3,6 +3,7 @@
  * the producer's burst size, the quiet time that ends a repetition, and how
  * samples are computed from the consumers' reports.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import type { Sample } from "./harness.js";
 import { quantile } from "./harness.js";
 import type { SinkReport } from "./sink.js";
@@ -29,10 +30,48 @@ export function topicSample(reports: SinkReport[], published: number, t0: number
     received += r.count;
     total += rate(r, t0);
   }
-  return { rate: total, delivered: received / (published * reports.length) };
+  return { rate: total, count: received, delivered: received / (published * reports.length) };
 }
 
 /** Round-trip sample from times in µs: p50, p99 (nearest rank) and the number of calls. */
 export function rttSample(timesUs: number[]): Sample {
-  return { p50: quantile(timesUs, 0.5), p99: quantile(timesUs, 0.99), calls: timesUs.length };
+  return { p50: quantile(timesUs, 0.5), p99: quantile(timesUs, 0.99), count: timesUs.length };
+}
+
+/**
+ * CPU time used so far by the processes `pids` (every thread: main, ZeroMQ's
+ * I/O thread, V8's helpers), in ms, from /proc/<pid>/task/<tid>/schedstat
+ * (nanoseconds; NaN where /proc is not there). Unlike rates, CPU per message
+ * barely moves when other work shares the machine.
+ */
+export function cpuMs(pids: readonly number[]): number {
+  let ns = 0;
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return Number.NaN;
+    }
+    for (const tid of tids) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return ns / 1e6;
+}
+
+/**
+ * Runs one repetition and adds `cpu` to its sample: CPU µs used by the
+ * processes `pids` per message (the sample's `count`), control messages and
+ * the waits around the measured window included.
+ */
+export async function withCpu(pids: readonly number[], work: () => Promise<Sample>): Promise<Sample> {
+  const before = cpuMs(pids);
+  const sample = await work();
+  const used = cpuMs(pids) - before;
+  return { ...sample, cpu: (used * 1000) / (sample.count ?? Number.NaN) };
 }

@@ -1,7 +1,7 @@
 /** The result table: plain text for the terminal, markdown for the README. */
 
 import { createRequire } from "node:module";
-import { cpus, platform, release } from "node:os";
+import { cpus, loadavg, platform, release } from "node:os";
 import { format, type Row, type Summary } from "./harness.js";
 
 /** Where and when a run happened, for the table's heading. */
@@ -10,6 +10,8 @@ export interface RunInfo {
   machine: string;
   reps: number;
   repMs: number;
+  /** The machine's 1-minute load average at the start and the end of the run. */
+  load: string;
 }
 
 export function runInfo(reps: number, repMs: number, date = new Date()): RunInfo {
@@ -21,6 +23,7 @@ export function runInfo(reps: number, repMs: number, date = new Date()): RunInfo
     machine: `${cpu.length} × ${cpu[0]?.model.trim() ?? "CPU"}, ${platform()} ${release()}, Node ${process.versions.node}, zeromq.js ${zmq}`,
     reps,
     repMs,
+    load: loadavg()[0]!.toFixed(1),
   };
 }
 
@@ -37,10 +40,22 @@ function ratioText(row: Row): string {
 }
 
 function note(row: Row): string {
-  if (row.case.startsWith("metering")) return `costs ${((1 - row.ratio) * 100).toFixed(1)} %`;
-  if (row.zmp.unit === "µs") return `zmp − raw = ${(row.zmp.median - row.raw.median).toFixed(1)} µs`;
+  const parts: string[] = [];
+  const cpu = row.cpuPerMessage;
+  if (row.case.startsWith("metering")) {
+    parts.push(`costs ${((1 - row.ratio) * 100).toFixed(1)} %`);
+    if (cpu)
+      parts.push(
+        `CPU/msg ${cpu.zmp.toFixed(2)} vs ${cpu.raw.toFixed(2)} µs (+${((cpu.zmp / cpu.raw - 1) * 100).toFixed(1)} %)`,
+      );
+    return parts.join("; ");
+  }
+  if (row.zmp.unit === "µs") parts.push(`zmp − raw = ${(row.zmp.median - row.raw.median).toFixed(1)} µs`);
+  if (cpu && !row.case.includes("p99"))
+    parts.push(`CPU/msg zmp ${cpu.zmp.toFixed(2)} µs, raw ${cpu.raw.toFixed(2)} µs`);
   const others = row.others.map((o) => `${o.sockets} ${format(o.median, o.unit)}`).join("; ");
-  return others ? `also ${others}` : "";
+  if (others) parts.push(`also ${others}`);
+  return parts.join("; ");
 }
 
 const met = (row: Row): string => (row.met === undefined ? "" : row.met ? "yes" : "**no**");
@@ -79,7 +94,7 @@ export function textTable(rows: Row[]): string {
 /** Rows as a markdown table with the run's date and machine. */
 export function markdownTable(rows: Row[], info: RunInfo): string {
   const lines = [
-    `Run ${info.date} on ${info.machine}; ${info.reps} repetitions of ${info.repMs / 1000} s per side, interleaved.`,
+    `Run ${info.date} on ${info.machine}; ${info.reps} repetitions (metering rows 15) of ${info.repMs / 1000} s per side, interleaved; load average ${info.load}.`,
     "",
     "| case | zmp median (min–max) | baseline median (min–max) | baseline | ratio (min–max) | target | met | note |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -1,11 +1,17 @@
 /**
- * The bench's cases, in the order they run and print. A new case (the proxy
- * and cache of issue 5) is one module exporting a `BenchCase`, added here.
+ * The bench's cases, in the order they run and print. A new case is one
+ * module exporting a `BenchCase`, added here; the proxy and cache cases of
+ * issue 5 live with the toolbox (toolbox/bench-cases.ts) and get the bench's
+ * contenders handed in, so the toolbox imports nothing from experiments/.
  */
+import { proxyCases } from "../../../toolbox/bench-cases.js";
 import type { BenchCase } from "../harness.js";
+import { rawQueue } from "../raw/contenders.js";
+import { zmpQueue, zmpService, zmpTopic } from "../zmp/contenders.js";
 import { meteringCase } from "./metering.js";
 import { queueCase } from "./queue.js";
 import { rttCase, serviceCase } from "./service.js";
+import { benchGraph, payload, rawDir } from "./setup.js";
 import { topicCase } from "./topic.js";
 
 export const cases: readonly BenchCase[] = [
@@ -21,4 +27,5 @@ export const cases: readonly BenchCase[] = [
   meteringCase("queue"),
   meteringCase("topic"),
   meteringCase("service"),
+  ...proxyCases({ benchGraph, payload, zmpQueue, zmpService, zmpTopic, rawQueue, rawDir }),
 ];

@@ -14,7 +14,9 @@ export function queueCase(transport: "ipc" | "tcp", size: number): BenchCase {
   return {
     name: row,
     description: `push → handled messages/s, ${size} B Buffers, two processes over ${transport}; raw: PUSH/PULL and DEALER→ROUTER, the faster is the baseline`,
-    metrics: [{ row, key: "rate", unit: "msg/s", better: "higher", target: { kind: "ratio", min: 2 } }],
+    metrics: [
+      { row, key: "rate", unit: "msg/s", better: "higher", cpu: true, target: { kind: "ratio", min: 2 } },
+    ],
     async open({ cleanup }) {
       const message = payload(size);
       const graph = await benchGraph(transport, cleanup);

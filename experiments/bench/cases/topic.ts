@@ -14,7 +14,9 @@ export function topicCase(subscribers: number, size = 256): BenchCase {
   return {
     name: row,
     description: `publish → received messages/s summed over ${subscribers} subscriber process(es), ${size} B Buffers over ipc; raw: PUB/SUB`,
-    metrics: [{ row, key: "rate", unit: "msg/s", better: "higher", target: { kind: "ratio", min: 2 } }],
+    metrics: [
+      { row, key: "rate", unit: "msg/s", better: "higher", cpu: true, target: { kind: "ratio", min: 2 } },
+    ],
     async open({ cleanup }) {
       const message = payload(size);
       const graph = await benchGraph("ipc", cleanup);

@@ -8,7 +8,7 @@ import * as zmq from "zeromq";
 import type { Cleanup } from "../cleanup.js";
 import { nextTurn, sleep, wallNow } from "../clock.js";
 import type { Contender, Sample } from "../harness.js";
-import { BURST, QUIET_MS, rate, rttSample, topicSample } from "../measure.js";
+import { BURST, QUIET_MS, rate, rttSample, topicSample, withCpu } from "../measure.js";
 import { RawPeer } from "./peer.js";
 
 export type RawTransport = "ipc" | "tcp";
@@ -48,23 +48,25 @@ export async function rawQueue(
       ? track(new zmq.Push({ linger: 0 }), cleanup, "raw PUSH")
       : track(new zmq.Dealer({ linger: 0 }), cleanup, "raw DEALER");
   socket.connect(peer.endpoint);
+  const pids = [process.pid, peer.pid];
   return {
     label: "raw",
     sockets: kind === "push" ? "PUSH/PULL" : "DEALER/ROUTER",
-    async run(ms: number): Promise<Sample> {
-      await peer.reset();
-      const t0 = wallNow();
-      const deadline = performance.now() + ms;
-      let sent = 0;
-      for (;;) {
-        await socket.send(payload);
-        if ((++sent & 63) === 0 && performance.now() >= deadline) break;
-      }
-      const r = await peer.collect(QUIET_MS, sent);
-      if (r.count !== sent) throw new Error(`raw queue: ${sent} sent but ${r.count} received`);
-      return { rate: rate(r, t0) };
-    },
+    run: (ms) => withCpu(pids, () => once(ms)),
   };
+  async function once(ms: number): Promise<Sample> {
+    await peer.reset();
+    const t0 = wallNow();
+    const deadline = performance.now() + ms;
+    let sent = 0;
+    for (;;) {
+      await socket.send(payload);
+      if ((++sent & 63) === 0 && performance.now() >= deadline) break;
+    }
+    const r = await peer.collect(QUIET_MS, sent);
+    if (r.count !== sent) throw new Error(`raw queue: ${sent} sent but ${r.count} received`);
+    return { rate: rate(r, t0), count: r.count };
+  }
 }
 
 /** Topic baseline: PUB in the parent, one SUB per child process; BURST messages per turn like zmp's publisher. */
@@ -92,23 +94,25 @@ export async function rawTopic(
     if (reports.every((r) => r.count > 0)) break;
     if (Date.now() > deadline) throw new Error("raw SUB children did not connect within 20 s");
   }
+  const pids = [process.pid, ...peers.map((p) => p.pid)];
   return {
     label: "raw",
     sockets: "PUB/SUB",
-    async run(ms: number): Promise<Sample> {
-      await Promise.all(peers.map((p) => p.reset()));
-      const t0 = wallNow();
-      const deadline = performance.now() + ms;
-      let published = 0;
-      while (performance.now() < deadline) {
-        for (let i = 0; i < BURST; i++) await pub.send([topic, payload]);
-        published += BURST;
-        await nextTurn();
-      }
-      const reports = await Promise.all(peers.map((p) => p.collect(QUIET_MS)));
-      return topicSample(reports, published, t0);
-    },
+    run: (ms) => withCpu(pids, () => once(ms)),
   };
+  async function once(ms: number): Promise<Sample> {
+    await Promise.all(peers.map((p) => p.reset()));
+    const t0 = wallNow();
+    const deadline = performance.now() + ms;
+    let published = 0;
+    while (performance.now() < deadline) {
+      for (let i = 0; i < BURST; i++) await pub.send([topic, payload]);
+      published += BURST;
+      await nextTurn();
+    }
+    const reports = await Promise.all(peers.map((p) => p.collect(QUIET_MS)));
+    return topicSample(reports, published, t0);
+  }
 }
 
 /** Service baseline: DEALER in the parent with `concurrency` requests outstanding, ROUTER echo in the child. */
@@ -116,42 +120,45 @@ export async function rawService(transport: RawTransport, dir: string, payload: 
   const peer = await RawPeer.start({ role: "echo", bind: rawAddress(transport, dir, "echo") }, cleanup);
   const dealer = track(new zmq.Dealer({ linger: 0 }), cleanup, "raw DEALER");
   dealer.connect(peer.endpoint);
+  const pids = [process.pid, peer.pid];
   return {
     throughput(concurrency: number): Contender {
       return {
         label: "raw",
         sockets: "DEALER/ROUTER",
-        async run(ms: number): Promise<Sample> {
-          const t0 = performance.now();
-          const deadline = t0 + ms;
-          let calls = 0;
-          let outstanding = concurrency;
-          for (let i = 0; i < concurrency; i++) await dealer.send(payload);
-          while (outstanding > 0) {
-            await dealer.receive();
-            calls++;
-            if (performance.now() < deadline) await dealer.send(payload);
-            else outstanding--;
-          }
-          return { rate: (calls * 1000) / (performance.now() - t0) };
-        },
+        run: (ms) =>
+          withCpu(pids, async () => {
+            const t0 = performance.now();
+            const deadline = t0 + ms;
+            let calls = 0;
+            let outstanding = concurrency;
+            for (let i = 0; i < concurrency; i++) await dealer.send(payload);
+            while (outstanding > 0) {
+              await dealer.receive();
+              calls++;
+              if (performance.now() < deadline) await dealer.send(payload);
+              else outstanding--;
+            }
+            return { rate: (calls * 1000) / (performance.now() - t0), count: calls };
+          }),
       };
     },
     rtt(): Contender {
       return {
         label: "raw",
         sockets: "DEALER/ROUTER",
-        async run(ms: number): Promise<Sample> {
-          const times: number[] = [];
-          const deadline = performance.now() + ms;
-          while (performance.now() < deadline) {
-            const t = performance.now();
-            await dealer.send(payload);
-            await dealer.receive();
-            times.push((performance.now() - t) * 1000);
-          }
-          return rttSample(times);
-        },
+        run: (ms) =>
+          withCpu(pids, async () => {
+            const times: number[] = [];
+            const deadline = performance.now() + ms;
+            while (performance.now() < deadline) {
+              const t = performance.now();
+              await dealer.send(payload);
+              await dealer.receive();
+              times.push((performance.now() - t) * 1000);
+            }
+            return rttSample(times);
+          }),
       };
     },
   };

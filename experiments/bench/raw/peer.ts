@@ -71,6 +71,11 @@ export class RawPeer {
     });
   }
 
+  /** Process id of the child. */
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
   reset(): Promise<unknown> {
     return this.#request("reset");
   }
