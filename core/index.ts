@@ -42,5 +42,5 @@ export type {
 export type { FrontRecord, HostKind, NodeRecord, QueueRecord } from "./record.js";
 export type { RelayStats, Tap, TopicRelay } from "./relay.js";
 export { keyPair, type SecurityOptions } from "./security.js";
-export type { CallContext, CallOptions, Handler } from "./service.js";
+export type { CallContext, CallOptions, Handler, ProvideOptions } from "./service.js";
 export type { SubscribeOptions, Subscription, TopicMessage } from "./topic.js";

@@ -52,7 +52,14 @@ import {
 import { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import { checkSecurity, client, type SecurityOptions, serve, zap } from "./security.js";
-import { type CallOptions, type Handler, ServiceClient, ServiceServer } from "./service.js";
+import {
+  type CallOptions,
+  type Handler,
+  type ProvideOptions,
+  ReplyCache,
+  ServiceClient,
+  ServiceServer,
+} from "./service.js";
 import { closeTracked, trackObserver, trackSocket } from "./sockets.js";
 import { type SubscribeOptions, Subscription, TopicPublisher, TopicSubscriber } from "./topic.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
@@ -313,6 +320,7 @@ export class Node {
     this.#frameLimit = this.#o.maxMessageSize + BATCH_BYTES + 1024;
     this.#server.maxMessageSize = this.#o.maxMessageSize;
     this.#client = new ServiceClient({
+      id: () => this.#id,
       outbox: () => this.#outbox,
       // Every node serves the built-in services (zmp.stats, zmp.ping).
       providers: (service) =>
@@ -629,21 +637,32 @@ export class Node {
    * Serves `service` with `handler`. The handler's return value (or the value
    * its promise resolves to) is the reply; a throw becomes a `RemoteError` at
    * the caller. Registration reaches the directory asynchronously; await
-   * {@link synced} to know it has.
+   * {@link synced} to know it has. With `dedupe`, calls made with `retries`
+   * run once per request id (repeats get the cached reply).
    */
-  provide<Req = unknown, Res = unknown>(service: string, handler: Handler<Req, Res>): void {
+  provide<Req = unknown, Res = unknown>(
+    service: string,
+    handler: Handler<Req, Res>,
+    options: ProvideOptions = {},
+  ): void {
     checkName(service, "service");
     if (typeof handler !== "function") throw new TypeError("Expected `handler` to be a function");
     if (service.startsWith("zmp."))
       throw new TypeError(`Expected \`service\` not to use the reserved prefix zmp., got \`${service}\``);
     if (!this.#o.register)
       throw new TypeError(`node \`${this.name}\` was made with register: false and cannot provide services`);
+    const dedupe = options.dedupe;
+    if (dedupe) {
+      const o = dedupe === true ? {} : dedupe;
+      this.#server.dedupe.set(service, new ReplyCache(o.ttlMs, o.maxEntries));
+    } else this.#server.dedupe.delete(service);
     this.#server.handlers.set(service, handler as Handler);
     this.#scheduleUpdate();
   }
 
   /** Stops serving `service` (calls in progress finish). */
   unprovide(service: string): void {
+    this.#server.dedupe.delete(service);
     if (this.#server.handlers.delete(service)) this.#scheduleUpdate();
   }
 
@@ -671,7 +690,13 @@ export class Node {
         new RangeError(`Expected \`timeoutMs\` to be a positive number, got \`${timeoutMs}\``),
       );
     }
-    return this.#client.call(service, request ?? null, timeoutMs, options?.node) as Promise<Res>;
+    const retries = options?.retries ?? 0;
+    if (!Number.isInteger(retries) || retries < 0) {
+      return Promise.reject(
+        new RangeError(`Expected \`retries\` to be a non-negative integer, got \`${retries}\``),
+      );
+    }
+    return this.#client.call(service, request ?? null, timeoutMs, options?.node, retries) as Promise<Res>;
   }
 
   /**
@@ -1441,6 +1466,9 @@ export class Node {
     switch (body[0]) {
       case Kind.CALL:
         this.#guard(identity, () => this.#server.onCalls(identity, body));
+        return;
+      case Kind.KEYED_CALL:
+        this.#guard(identity, () => this.#server.onKeyedCalls(identity, body));
         return;
       case Kind.PUSH:
         this.#guard(identity, () => this.#onPush(identity, body, frames[1]!.length));

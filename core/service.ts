@@ -36,10 +36,29 @@ export type Handler<Req = unknown, Res = unknown> = (
 ) => Res | Promise<Res>;
 
 export interface CallOptions {
-  /** Give up after this many milliseconds with a `TimeoutError`. Default: the node's `callTimeoutMs`. */
+  /** Give up after this many milliseconds with a `TimeoutError` (per attempt with `retries`). Default: the node's `callTimeoutMs`. */
   timeoutMs?: number;
   /** Call this node (by name) rather than any provider. */
   node?: string;
+  /**
+   * Send the call again, up to this many times, when its provider is lost
+   * mid-call (`PeerLostError`) or an attempt times out. Every attempt carries
+   * the same request id (this node's id + a sequence), so a provider that
+   * serves the service with `dedupe` runs it once and answers repeats from
+   * its reply cache (the zguide's idempotency recipe): an exactly-once effect
+   * as long as the retries reach that provider. Default 0 (at-most-once).
+   */
+  retries?: number;
+}
+
+export interface ProvideOptions {
+  /**
+   * Keep the replies of calls made with `retries` (by caller request id) for
+   * `ttlMs` (default 60 000) and at most `maxEntries` (default 10 000): a
+   * repeated request is answered from the cache, or joins the run in
+   * progress, instead of running again.
+   */
+  dedupe?: boolean | { ttlMs?: number; maxEntries?: number };
 }
 
 /** The reply status a stopping node uses: the call was not run, so any provider may take it. */
@@ -49,6 +68,8 @@ export const NOT_RUN = 2;
 
 export class ServiceServer {
   readonly handlers = new Map<string, Handler>();
+  /** Reply caches of the services provided with `dedupe`. */
+  readonly dedupe = new Map<string, ReplyCache>();
   /** Calls being handled right now. */
   inflight = 0;
   /** When true, new calls are answered NOT_RUN (the node is stopping). */
@@ -86,7 +107,54 @@ export class ServiceServer {
     }
   }
 
-  #call(caller: string, corr: number, service: string, request: unknown): void {
+  /** Handles a KEYED CALL frame `[7, corr, service, request, requestId, ...]` (calls made with retries). */
+  onKeyedCalls(caller: string, frame: unknown[]): void {
+    const n = frame.length;
+    if ((n - 1) % 4 !== 0)
+      throw new CodecError(`malformed KEYED CALL frame: ${n - 1} fields is not a multiple of 4`);
+    for (let k = 1; k < n; k += 4) {
+      const corr = frame[k];
+      const service = frame[k + 1];
+      const key = frame[k + 3];
+      if (
+        typeof corr !== "number" ||
+        typeof service !== "string" ||
+        typeof key !== "string" ||
+        key.length > 300
+      ) {
+        throw new CodecError(
+          "malformed KEYED CALL frame: expected (number, string, value, string) quadruples",
+        );
+      }
+      const cache = this.dedupe.get(service);
+      if (cache === undefined || this.refusing) {
+        this.#call(caller, corr, service, frame[k + 2]);
+        continue;
+      }
+      const id = `${caller}\u0000${key}`;
+      const entry = cache.get(id);
+      if (entry?.done) {
+        this.#send(caller, corr, entry.status, entry.value);
+        continue;
+      }
+      if (entry !== undefined) {
+        entry.waiting.push([caller, corr]); // a repeat while the first run is still going
+        continue;
+      }
+      cache.start(id);
+      this.#call(caller, corr, service, frame[k + 2], (status, value) =>
+        cache.finish(id, status, value, (c, r) => this.#send(c, r, status, value)),
+      );
+    }
+  }
+
+  #call(
+    caller: string,
+    corr: number,
+    service: string,
+    request: unknown,
+    settled?: (status: number, value: unknown) => void,
+  ): void {
     if (this.refusing) {
       this.#send(caller, corr, NOT_RUN, { name: "ClosedError", message: "node is stopping", code: "CLOSED" });
       return;
@@ -113,7 +181,7 @@ export class ServiceServer {
     try {
       result = handler(request, { caller, service });
     } catch (error) {
-      this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0);
+      this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0, settled);
       return;
     }
     if (
@@ -122,10 +190,10 @@ export class ServiceServer {
       typeof (result as PromiseLike<unknown>).then === "function"
     ) {
       (result as PromiseLike<unknown>).then(
-        (value) => this.#done(caller, corr, Status.OK, value, meter, t0),
-        (error: unknown) => this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0),
+        (value) => this.#done(caller, corr, Status.OK, value, meter, t0, settled),
+        (error: unknown) => this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0, settled),
       );
-    } else this.#done(caller, corr, Status.OK, result, meter, t0);
+    } else this.#done(caller, corr, Status.OK, result, meter, t0, settled);
   }
 
   #done(
@@ -135,8 +203,19 @@ export class ServiceServer {
     value: unknown,
     meter: ChannelMeter | undefined,
     t0: number,
+    settled?: (status: number, value: unknown) => void,
   ): void {
     const sent = this.#send(caller, corr, status, value);
+    // A repeat gets the same answer, including the error a reply that could not be encoded became.
+    if (settled !== undefined) {
+      if (sent.encoded) settled(status, value);
+      else
+        settled(Status.ERROR, {
+          name: "CodecError",
+          message: "the reply could not be encoded",
+          code: "CODEC",
+        });
+    }
     if (meter !== undefined) {
       meter.inflight--;
       meter.backlog = meter.inflight;
@@ -153,13 +232,18 @@ export class ServiceServer {
   }
 
   /** Appends one reply; says whether it went out as a success and how many bytes its value took. */
-  #send(caller: string, corr: number, status: number, value: unknown): { ok: boolean; bytes: number } {
+  #send(
+    caller: string,
+    corr: number,
+    status: number,
+    value: unknown,
+  ): { ok: boolean; bytes: number; encoded: boolean } {
     const outbox = this.#reply;
-    if (outbox === undefined) return { ok: false, bytes: 0 }; // socket gone: the caller's timeout or peer-loss handling answers it
+    if (outbox === undefined) return { ok: false, bytes: 0, encoded: true }; // socket gone: the caller's timeout or peer-loss handling answers it
     const batch = outbox.batch(caller, "R", (b) => b.writer.append(Kind.REPLY));
     const w = batch.writer;
     const mark = w.mark();
-    let result = { ok: status === Status.OK, bytes: 0 };
+    let result = { ok: status === Status.OK, bytes: 0, encoded: true };
     try {
       w.append(corr);
       w.append(status);
@@ -182,7 +266,7 @@ export class ServiceServer {
               code: "CODEC",
             },
       );
-      result = { ok: false, bytes: 0 };
+      result = { ok: false, bytes: 0, encoded: false };
     }
     batch.items++;
     outbox.added(batch);
@@ -210,10 +294,16 @@ interface Pending {
   meter: ChannelMeter | undefined;
   /** Control-plane call (directory protocol): not bound by maxMessageSize. */
   internal: boolean;
+  /** Request id of a call made with retries (same on every attempt). */
+  key: string | undefined;
+  /** Attempts left after this one. */
+  retries: number;
 }
 
 /** What the client needs from its node. */
 export interface ClientLink {
+  /** This node's instance id (request ids of calls with retries start with it). */
+  id(): string;
   /** Outbox of the connecting ROUTER socket, or undefined when stopped. */
   outbox(): Outbox | undefined;
   /** Live providers of a service (from the node's replica). */
@@ -232,6 +322,7 @@ export class ServiceClient {
   #corr = 0;
   #rotate = 0;
   readonly #suspects = new Set<string>();
+  #keySeq = 0;
   /** Control-plane calls (directory protocol) among the pending ones, not counted in `inflight`. */
   #internal = 0;
   /** Capture the caller's stack at each call (costs ~1 µs); see NodeOptions.traceCalls. */
@@ -255,7 +346,13 @@ export class ServiceClient {
     return this.#outstanding.get(peer) ?? 0;
   }
 
-  call(service: string, request: unknown, timeoutMs: number, target: string | undefined): Promise<unknown> {
+  call(
+    service: string,
+    request: unknown,
+    timeoutMs: number,
+    target: string | undefined,
+    retries = 0,
+  ): Promise<unknown> {
     let site: { stack?: string } | undefined;
     if (this.traceCalls) {
       site = {};
@@ -278,6 +375,8 @@ export class ServiceClient {
         t0: 0,
         meter: undefined,
         internal: false,
+        key: retries > 0 ? `${this.#link.id()}:${++this.#keySeq}` : undefined,
+        retries,
       };
       if (Number.isFinite(timeoutMs)) {
         p.timer = setTimeout(() => this.#timeout(p), timeoutMs);
@@ -305,6 +404,8 @@ export class ServiceClient {
         t0: 0,
         meter: undefined,
         internal: true,
+        key: undefined,
+        retries: 0,
       };
       if (Number.isFinite(timeoutMs)) p.timer = setTimeout(() => this.#timeout(p), timeoutMs);
       this.#send(p, peer);
@@ -368,7 +469,10 @@ export class ServiceClient {
       return;
     }
     this.#link.connect(peer);
-    const batch = outbox.batch(peer.id, "C", (b) => b.writer.append(Kind.CALL));
+    const keyed = p.key !== undefined;
+    const batch = keyed
+      ? outbox.batch(peer.id, "K", (b) => b.writer.append(Kind.KEYED_CALL))
+      : outbox.batch(peer.id, "C", (b) => b.writer.append(Kind.CALL));
     const w = batch.writer;
     const mark = w.mark();
     const corr = ++this.#corr;
@@ -377,6 +481,7 @@ export class ServiceClient {
       w.append(corr);
       w.append(p.service);
       size = w.append(p.request);
+      if (keyed) w.append(p.key);
       if (size > this.maxMessageSize && !p.internal) {
         throw new ProtocolError(`request of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
       }
@@ -521,6 +626,15 @@ export class ServiceClient {
 
   #fail(p: Pending, error: Error): void {
     if (p.corr === -1) return;
+    if (p.retries > 0 && (error instanceof PeerLostError || error instanceof TimeoutError)) {
+      // Another attempt with the same request id; a lost provider is not asked again first.
+      p.retries--;
+      if (error instanceof PeerLostError && p.peer) this.#exclude(p);
+      if (p.timer !== undefined) clearTimeout(p.timer);
+      if (Number.isFinite(p.timeoutMs)) p.timer = setTimeout(() => this.#timeout(p), p.timeoutMs);
+      this.#dispatch(p, true);
+      return;
+    }
     p.corr = -1;
     if (p.timer !== undefined) clearTimeout(p.timer);
     const meter = p.meter;
@@ -536,5 +650,59 @@ export class ServiceClient {
       error.stack = header + p.site.stack.slice(p.site.stack.indexOf("\n"));
     }
     p.reject(error);
+  }
+}
+
+/** A service's reply cache for deduplicated calls (by caller + request id), LRU-bounded with a TTL. */
+export class ReplyCache {
+  readonly #entries = new Map<
+    string,
+    { done: boolean; status: number; value: unknown; expires: number; waiting: [string, number][] }
+  >();
+  readonly #ttlMs: number;
+  readonly #max: number;
+
+  constructor(ttlMs = 60_000, maxEntries = 10_000) {
+    if (!(ttlMs > 0))
+      throw new RangeError(`Expected \`dedupe.ttlMs\` to be a positive number, got \`${ttlMs}\``);
+    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+      throw new RangeError(`Expected \`dedupe.maxEntries\` to be a positive integer, got \`${maxEntries}\``);
+    this.#ttlMs = ttlMs;
+    this.#max = maxEntries;
+  }
+
+  get(
+    id: string,
+  ): { done: boolean; status: number; value: unknown; waiting: [string, number][] } | undefined {
+    const entry = this.#entries.get(id);
+    if (entry !== undefined && entry.done && entry.expires < Date.now()) {
+      this.#entries.delete(id);
+      return undefined;
+    }
+    return entry;
+  }
+
+  start(id: string): void {
+    this.#entries.set(id, { done: false, status: 0, value: undefined, expires: 0, waiting: [] });
+    while (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  /** Records the reply and answers the repeats that arrived while it ran. */
+  finish(id: string, status: number, value: unknown, answer: (caller: string, corr: number) => void): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    entry.done = true;
+    entry.status = status;
+    entry.value = value;
+    entry.expires = Date.now() + this.#ttlMs;
+    for (const [caller, corr] of entry.waiting) answer(caller, corr);
+    entry.waiting = [];
+  }
+
+  get size(): number {
+    return this.#entries.size;
   }
 }

@@ -10,6 +10,7 @@
  *   ACK     [4, queue, window, ackedThrough, seq, seq, ...]
  *   NOTIFY  [5, version, change]                    directory -> node
  *   ERROR   [6, error]                              answer to a frame that could not be read
+ *   KEYED   [7, corr, service, request, requestId, ...]   a call made with retries (deduplicated)
  *
  * Topics use PUB/SUB: frame 1 is the topic (so ZeroMQ's prefix filter works),
  * frame 2 is `[publisherId, firstSeq, message, ...]`.
@@ -21,6 +22,7 @@ export const Kind = {
   ACK: 4,
   NOTIFY: 5,
   ERROR: 6,
+  KEYED_CALL: 7,
 } as const;
 
 export type KindCode = (typeof Kind)[keyof typeof Kind];

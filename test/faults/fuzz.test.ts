@@ -135,16 +135,20 @@ describe("fuzzing every socket of a node", () => {
       const before = listener.rejects.malformed;
       let sent = 0;
       // Keep sending until the listener's SUB connection is up and has seen some garbage.
-      await eventually(async () => {
-        await fc.assert(
-          fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 3 }), async (frames) => {
-            await rogue.send([Buffer.from("t"), ...frames]);
-            sent++;
-          }),
-          { numRuns: 20 },
-        );
-        return listener.rejects.malformed > before;
-      }, "garbage to reach the listener");
+      await eventually(
+        async () => {
+          await fc.assert(
+            fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 3 }), async (frames) => {
+              await rogue.send([Buffer.from("t"), ...frames]);
+              sent++;
+            }),
+            { numRuns: 20 },
+          );
+          return listener.rejects.malformed > before;
+        },
+        "garbage to reach the listener",
+        { timeoutMs: 20_000 },
+      );
       expect(sent).toBeGreaterThan(0);
       expect(sub.buffered).toBe(0);
       expect(listener.stats().subscribed.t?.messagesIn ?? 0).toBe(0);
