@@ -675,7 +675,7 @@ export class ReplyCache {
     id: string,
   ): { done: boolean; status: number; value: unknown; waiting: [string, number][] } | undefined {
     const entry = this.#entries.get(id);
-    if (entry !== undefined && entry.done && entry.expires < Date.now()) {
+    if (entry?.done && entry.expires < Date.now()) {
       this.#entries.delete(id);
       return undefined;
     }
