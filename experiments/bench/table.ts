@@ -44,10 +44,11 @@ function note(row: Row): string {
   const cpu = row.cpuPerMessage;
   if (row.case.startsWith("metering")) {
     parts.push(`costs ${((1 - row.ratio) * 100).toFixed(1)} %`);
-    if (cpu)
-      parts.push(
-        `CPU/msg ${cpu.zmp.toFixed(2)} vs ${cpu.raw.toFixed(2)} µs (+${((cpu.zmp / cpu.raw - 1) * 100).toFixed(1)} %)`,
-      );
+    if (cpu) {
+      const change = (cpu.zmp / cpu.raw - 1) * 100;
+      const signed = `${change < 0 ? "−" : "+"}${Math.abs(change).toFixed(1)} %`;
+      parts.push(`CPU/msg ${cpu.zmp.toFixed(2)} vs ${cpu.raw.toFixed(2)} µs (${signed})`);
+    }
     return parts.join("; ");
   }
   if (row.zmp.unit === "µs") parts.push(`zmp − raw = ${(row.zmp.median - row.raw.median).toFixed(1)} µs`);
