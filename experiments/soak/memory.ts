@@ -1,0 +1,103 @@
+/**
+ * Memory and CPU of the soak's processes, read from Linux's `/proc` (no
+ * service call, so a busy or hung process is still measured), and the
+ * analysis of an RSS series: how much it grew after warm-up.
+ */
+import { readFileSync } from "node:fs";
+
+/** One reading of a process. */
+export interface ProcessReading {
+  /** Resident set size, bytes (`VmRSS`). */
+  rss: number;
+  /** User + system CPU time since the process started, seconds. */
+  cpu: number;
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** Reads `/proc/<pid>`; undefined when the process is gone (or not on Linux). */
+export function readProcess(pid: number): ProcessReading | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    if (match === null) return undefined; // a zombie has no VmRSS
+    // Fields after the command name (which may hold spaces), from field 3 (state): utime is 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    return { rss: Number(match[1]) * 1024, cpu };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How an RSS series moved after warm-up (bytes, seconds). */
+export interface MemoryGrowth {
+  /** Samples after warm-up. */
+  samples: number;
+  /** End of warm-up, s since the run started. */
+  warmEnd: number;
+  /** RSS just after warm-up: median of the samples in the first 10 % of the span after warm-up. */
+  warm: number;
+  /** RSS at the end: median of the samples in the last 10 % of the span. */
+  final: number;
+  /** `final − warm`. */
+  growth: number;
+  /** Largest RSS after warm-up. */
+  peak: number;
+  /** Least-squares slope over the samples after warm-up, bytes per minute. */
+  slopePerMinute: number;
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * The growth of `rss` (bytes) sampled at `times` (s), ignoring the first
+ * `warmup` share (0…1) of the series' own span: a process started late (a
+ * replacement worker) warms up over its own first part. NaN fields when
+ * fewer than 3 samples remain.
+ */
+export function memoryGrowth(times: number[], rss: number[], warmup: number): MemoryGrowth {
+  const n = Math.min(times.length, rss.length);
+  const start = times[0] ?? 0;
+  const end = times[n - 1] ?? 0;
+  const warmEnd = start + (end - start) * warmup;
+  const t: number[] = [];
+  const v: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (times[i]! >= warmEnd) {
+      t.push(times[i]!);
+      v.push(rss[i]!);
+    }
+  }
+  if (t.length < 3) {
+    const nan = Number.NaN;
+    return { samples: t.length, warmEnd, warm: nan, final: nan, growth: nan, peak: nan, slopePerMinute: nan };
+  }
+  const span = t[t.length - 1]! - t[0]!;
+  const edge = Math.max(span * 0.1, 1e-9);
+  const warm = median(v.filter((_, i) => t[i]! <= t[0]! + edge));
+  const final = median(v.filter((_, i) => t[i]! >= t[t.length - 1]! - edge));
+  const meanT = t.reduce((a, b) => a + b, 0) / t.length;
+  const meanV = v.reduce((a, b) => a + b, 0) / v.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < t.length; i++) {
+    sxy += (t[i]! - meanT) * (v[i]! - meanV);
+    sxx += (t[i]! - meanT) ** 2;
+  }
+  return {
+    samples: t.length,
+    warmEnd,
+    warm,
+    final,
+    growth: final - warm,
+    peak: Math.max(...v),
+    slopePerMinute: sxx > 0 ? (sxy / sxx) * 60 : 0,
+  };
+}
