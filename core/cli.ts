@@ -7,6 +7,7 @@
  * a node or service not found, a failed call).
  */
 import { parseArgs } from "node:util";
+import { keygenCommand, securityFlags, securityFrom } from "./cli-security.js";
 import { Directory } from "./directory.js";
 import { discoveryFile, findDirectory } from "./discovery.js";
 import { checkEndpoint } from "./endpoint.js";
@@ -136,9 +137,11 @@ export async function cliNode(
   timeoutMs = DIRECTORY_TIMEOUT_MS,
   source = "--directory",
 ): Promise<Node> {
+  const security = securityFrom({});
   const node = new Node({
     name: `zmp-cli.${process.pid}`,
     directory,
+    ...(security ? { security, transport: "tcp" as const } : {}),
     register: false,
     startTimeoutMs: timeoutMs,
     traceCalls: false,
@@ -489,14 +492,15 @@ const seconds = (s: number, digits = 3): string => (Number.isFinite(s) ? `${s.to
 
 const directoryCommand: Command = {
   summary: "run a standalone directory (for graphs across terminals or hosts)",
-  usage: "zmp directory [--bind tcp://0.0.0.0:5555]... [--heartbeat-ms 1000]",
+  usage: "zmp directory [--bind tcp://0.0.0.0:5555]... [--heartbeat-ms 1000] [--keys FILE --allow FILE]",
   async run(argv) {
     const { values } = parse(
       argv,
-      { bind: { type: "string", multiple: true }, "heartbeat-ms": { type: "string" } },
+      { bind: { type: "string", multiple: true }, "heartbeat-ms": { type: "string" }, ...securityFlags },
       this.usage,
       false,
     );
+    const security = securityFrom(values, true);
     const bind = (values.bind as string[] | undefined) ?? ["tcp://127.0.0.1:5555"];
     for (const b of bind) {
       try {
@@ -506,9 +510,11 @@ const directoryCommand: Command = {
       }
     }
     const heartbeatMs = positiveOption(values["heartbeat-ms"], "heartbeat-ms", 1000);
-    const directory = await Directory.start({ bind, heartbeatMs }).catch((error: Error) => {
-      throw new UsageError(`cannot start the directory on ${bind.join(", ")}: ${error.message}`, 1);
-    });
+    const directory = await Directory.start({ bind, heartbeatMs, ...(security ? { security } : {}) }).catch(
+      (error: Error) => {
+        throw new UsageError(`cannot start the directory on ${bind.join(", ")}: ${error.message}`, 1);
+      },
+    );
     process.stdout.write(
       `directory listening on ${directory.endpoints.join(", ")} (heartbeat ${heartbeatMs} ms)\n`,
     );
@@ -531,7 +537,7 @@ const directoryCommand: Command = {
 const runCommand: Command = {
   summary: "run a node module here and join it to a graph (another terminal or host)",
   usage:
-    "zmp run MODULE --name NAME [--directory ENDPOINT] [--args JSON] [--export NAME] [--bind-host H] [--advertise-host H]",
+    "zmp run MODULE --name NAME [--directory ENDPOINT] [--args JSON] [--export NAME] [--bind-host H] [--advertise-host H] [--keys FILE --directory-key KEY --allow FILE]",
   async run(argv) {
     const { values, positionals } = parse(
       argv,
@@ -542,9 +548,11 @@ const runCommand: Command = {
         export: { type: "string" },
         "bind-host": { type: "string" },
         "advertise-host": { type: "string" },
+        ...securityFlags,
       },
       this.usage,
     );
+    const security = securityFrom(values);
     const module = positionals[0];
     if (module === undefined || positionals.length > 1) throw usageError("expected one MODULE", this.usage);
     if (typeof values.name !== "string") throw usageError("--name is required", this.usage);
@@ -566,6 +574,7 @@ const runCommand: Command = {
           ? { bindHost: values["bind-host"] as string, transport: "tcp" as const }
           : {}),
         ...(values["advertise-host"] ? { advertiseHost: values["advertise-host"] as string } : {}),
+        ...(security ? { security, transport: "tcp" as const } : {}),
       },
     }).catch((error: Error) => {
       throw new UsageError(`node ${values.name} failed to start: ${error.message}`, 1);
@@ -874,6 +883,7 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 export const coreCommands: Record<string, Command> = {
+  keygen: keygenCommand,
   directory: directoryCommand,
   run: runCommand,
   graph: graphCommand,

@@ -1321,6 +1321,16 @@ export class Node {
           this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
         },
         (error: unknown) => {
+          if (
+            first &&
+            (error instanceof TimeoutError || error instanceof PeerLostError) &&
+            this.#handshakeFailures.has(this.#o.directory)
+          ) {
+            throw new SecurityError(
+              `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake: is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
+              { cause: error },
+            );
+          }
           if (first && error instanceof TimeoutError) {
             throw new TimeoutError(
               `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} did not answer within ${timeoutMs} ms`,

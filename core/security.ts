@@ -143,13 +143,17 @@ class ZapHandler {
   }
 
   /**
-   * Forgets a domain. The handler itself stays bound for the life of the
-   * thread (closing and re-binding `inproc://zeromq.zap.01` races libzmq's
-   * asynchronous unbind); a thread host closes it with its other sockets.
+   * Forgets a domain; the last one closes the handler (a bound socket with a
+   * pending read would keep the process alive). A later `register` binds it
+   * again, retrying while libzmq still holds the name from the close.
    */
-  unregister(domain: string): Promise<void> {
+  async unregister(domain: string): Promise<void> {
     this.#domains.delete(domain);
-    return Promise.resolve();
+    await this.#starting?.catch(() => undefined);
+    if (this.#domains.size > 0 || this.#socket === undefined) return;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    closeTracked(socket);
   }
 
   async #serve(socket: zmq.Reply): Promise<void> {
