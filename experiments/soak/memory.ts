@@ -58,15 +58,13 @@ function median(values: number[]): number {
 
 /**
  * The growth of `rss` (bytes) sampled at `times` (s), ignoring the first
- * `warmup` share (0…1) of the series' own span: a process started late (a
- * replacement worker) warms up over its own first part. NaN fields when
- * fewer than 3 samples remain.
+ * `warmupSeconds` of the series (from its first sample: a process started
+ * late, such as a replacement worker, warms up from its own start). NaN
+ * fields when fewer than 3 samples remain.
  */
-export function memoryGrowth(times: number[], rss: number[], warmup: number): MemoryGrowth {
+export function memoryGrowth(times: number[], rss: number[], warmupSeconds: number): MemoryGrowth {
   const n = Math.min(times.length, rss.length);
-  const start = times[0] ?? 0;
-  const end = times[n - 1] ?? 0;
-  const warmEnd = start + (end - start) * warmup;
+  const warmEnd = (times[0] ?? 0) + warmupSeconds;
   const t: number[] = [];
   const v: number[] = [];
   for (let i = 0; i < n; i++) {
