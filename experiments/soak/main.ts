@@ -34,6 +34,20 @@ const usage = `Usage: npm run soak -- [options]
   -h, --help        this help
 `;
 
+/** The flag of each option. */
+const flags: Record<string, string> = {
+  duration: "--duration",
+  rate: "--rate",
+  producers: "--producers",
+  workers: "--workers",
+  capacity: "--capacity",
+  killAt: "--kill-at",
+  window: "--window",
+  setpoint: "--setpoint",
+  ackDelayMs: "--ack-delay",
+  rssLimitMiB: "--rss-limit",
+};
+
 class UsageError extends Error {
   override readonly name = "UsageError";
 }
@@ -93,7 +107,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     soakSettings(options);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // Name the flag, not the option behind it: ``Expected `--kill-at` to be …``.
+    const message = (error as Error).message.replace(/^Expected `(\w+)`/, (all, key: string) =>
+      flags[key] === undefined ? all : `Expected \`${flags[key]}\``,
+    );
+    throw new UsageError(message);
   }
   const result = await runSoak(options);
   process.stdout.write(`\n${soakTable(result)}\n`);

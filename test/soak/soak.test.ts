@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { runSoak, type SoakResult } from "../../experiments/soak/soak.js";
 
@@ -66,5 +68,26 @@ describe("soak", () => {
       expect(p.memory.growth, `${p.name} RSS growth after warm-up`).toBeLessThan(64 * 1024 * 1024);
     }
     expect(r.ok, why).toBe(true);
+  }, 60_000);
+
+  it("soak cli – bad usage exits 2 with one line naming the flag, before starting anything", () => {
+    const main = fileURLToPath(new URL("../../experiments/soak/main.ts", import.meta.url));
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ["--import", import.meta.resolve("tsx"), main, ...args], {
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+    const late = run("--duration", "10", "--kill-at", "12");
+    expect(late.status).toBe(2);
+    expect(late.stderr.split("\n")[0]).toBe(
+      "soak: Expected `--kill-at` to be a second before the end (10), got `12`",
+    );
+    const word = run("--rate", "fast");
+    expect(word.status).toBe(2);
+    expect(word.stderr).toContain("Expected `--rate` to be a number, got `fast`");
+    expect(run("--bogus").status).toBe(2);
+    const help = run("--help");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("--kill-at S");
   }, 60_000);
 });
