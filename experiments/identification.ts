@@ -265,6 +265,15 @@ export interface QueuePidDesign {
  * tunes the PI by SIMC. `firstIndex` is the index the first step-test record
  * will have in the experiment's runs (charts refer to runs by index).
  */
+/**
+ * Step tests a PID design runs: three seeded ones on the simulated plant (the
+ * median model), one on the live graph, where each test starts a pool of
+ * worker processes and runs in real time (one keeps `npm start` under a minute).
+ */
+export function stepTestRepeats(mode: PlantMode): number {
+  return mode === "live" ? 1 : 3;
+}
+
 export async function designQueuePid(
   mode: PlantMode,
   scenario: QueueScenario,
@@ -274,6 +283,7 @@ export async function designQueuePid(
   progress?: Progress,
 ): Promise<QueuePidDesign> {
   const identification = await identifyQueue(mode, scenario, seed + 1000, {
+    repeats: stepTestRepeats(mode),
     sampleTime,
     ...(progress ? { onSample: progress.run("step tests") } : {}),
   });

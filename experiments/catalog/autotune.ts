@@ -29,7 +29,7 @@ import type {
   SeriesSpec,
   TableSpec,
 } from "../experiment.js";
-import { designQueuePid, steadyScenario } from "../identification.js";
+import { designQueuePid, steadyScenario, stepTestRepeats } from "../identification.js";
 import { computeMetrics } from "../metrics.js";
 import { createPlant } from "../plants/registry.js";
 import { runOn } from "../runner.js";
@@ -87,7 +87,7 @@ async function runAutotune(ctx: ExperimentContext): Promise<ExperimentResult> {
   const samples = Math.round(scenario.duration / h);
   const relayTime = 30;
   const progress = new Progress(
-    3 * Math.round(10 / h) + Math.round(relayTime / h) + 10 * samples,
+    stepTestRepeats(ctx.plant) * Math.round(10 / h) + Math.round(relayTime / h) + 10 * samples,
     ctx.onProgress,
   );
   const runs: RunRecord[] = [];

@@ -7,7 +7,7 @@
  * without (admit everything), overlaid.
  */
 import type { Experiment, ExperimentContext, ExperimentResult, RunRecord } from "../experiment.js";
-import { designQueuePid, type QueuePidDesign } from "../identification.js";
+import { designQueuePid, type QueuePidDesign, stepTestRepeats } from "../identification.js";
 import { capacityStep, queueSignals } from "../scenarios.js";
 import { measuredRun, metricTable, Progress, queueCharts } from "../sections.js";
 import {
@@ -55,7 +55,7 @@ async function runBacklogStep(ctx: ExperimentContext): Promise<ExperimentResult>
   );
   const samples = Math.round(scenario.duration / h);
   const progress = new Progress(
-    controllers.length * samples + (tune ? 3 * Math.round(10 / h) : 0),
+    controllers.length * samples + (tune ? stepTestRepeats(ctx.plant) * Math.round(10 / h) : 0),
     ctx.onProgress,
   );
 

@@ -20,7 +20,7 @@
  *    and on the capacity step PID overshoot ≤ 10 %.
  */
 import type { Experiment, ExperimentContext, ExperimentResult, RunRecord, TableSpec } from "../experiment.js";
-import { designQueuePid } from "../identification.js";
+import { designQueuePid, stepTestRepeats } from "../identification.js";
 import { meanMetrics, type RunMetrics } from "../metrics.js";
 import { type QueueScenario, queueScenarios, queueSignals } from "../scenarios.js";
 import { measuredRun, metricTable, Progress, queueCharts } from "../sections.js";
@@ -88,7 +88,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
   const gridRuns = searched.reduce((n, c) => n + queueGrid(c, context).length, 0) * scenarios.length;
   const evalRuns = scenarios.length * repeats * controllers.length;
   const progress = new Progress(
-    (tunePid ? 3 * Math.round(10 / h) : 0) + (gridRuns + evalRuns) * samples,
+    (tunePid ? stepTestRepeats(ctx.plant) * Math.round(10 / h) : 0) + (gridRuns + evalRuns) * samples,
     ctx.onProgress,
   );
 
