@@ -41,7 +41,7 @@ export function soakTable(r: SoakResult): string {
     : "no kill";
   out.push(
     `soak ${r.date} — ${fixed(r.throughput.seconds, 0)} s at ${int(s.rate)} msg/s offered by ${s.producers} producer(s); ${s.workers} workers × ${int(s.workerRate)} msg/s; ${kill}`,
-    `machine: ${r.machine}; load ${fixed(r.load[0])} → ${fixed(r.load[1])}`,
+    `machine: ${r.machine}; load average ${fixed(r.load[0])} before, up to ${fixed(r.load[1])} during, ${fixed(r.load[2])} after`,
     "",
     "accounting (per message id)",
     columns(
@@ -58,7 +58,7 @@ export function soakTable(r: SoakResult): string {
           "duplicates",
           int(c.duplicates),
           r.kill
-            ? `handled twice: ${int(l.duplicatesFromKill)} among ${r.kill.worker}'s last ${r.kill.window} records (deepest ${l.deepestDuplicate} from its end); redelivered ${int(c.redelivered)}; in flight there before the kill ${r.kill.inflightBefore ?? "–"}`
+            ? `handled twice (at-least-once): ${int(l.duplicatesFromKill)} recorded by ${r.kill.worker} among its last ${r.kill.window} records${l.deepestDuplicate >= 0 ? ` (deepest: ${l.deepestDuplicate} from its end)` : ""}, unacknowledged at its SIGKILL; ${int(c.redelivered)} redelivered, ${r.kill.inflightBefore ?? "–"} in flight there just before`
             : "no kill: none allowed",
         ],
         ["lost", int(c.lost), "offered ids neither handled nor shed"],
