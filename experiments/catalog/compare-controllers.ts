@@ -98,7 +98,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
     ? await designQueuePid(ctx.plant, identifyOn, ctx.seed, h, evalRuns, progress)
     : undefined;
 
-  // 2. The baselines' settings from the grid search on the tuning seed.
+  // 2. The baselines' settings from the grid search on the tuning seed (on the simulated plant).
   const tuningRows: TableSpec["rows"] = [];
   const chosen = new Map<QueueController, Record<string, number>>();
   for (const controller of controllers) {
@@ -327,8 +327,11 @@ async function gridSearch(
     let logSum = 0;
     for (const scenario of scenarios) {
       const signals = queueSignals(scenario, seed);
+      // Always on the simulated plant: a grid of real-time runs on worker processes would take
+      // hours; the baselines' settings come from the model, and the evaluation (step 3) runs
+      // every controller on the chosen plant.
       const record = await measuredRun(queueSetup(controller, context, point), {
-        mode: ctx.plant,
+        mode: "sim",
         model: "worker-pool",
         spec: { scenario, signals, seed },
         scenario,
