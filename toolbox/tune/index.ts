@@ -1,0 +1,15 @@
+/**
+ * `toolbox/tune`: the live tuning page of a running feedback loop — an HTTP
+ * server on 127.0.0.1 streaming the loop's samples to uPlot charts and
+ * passing gains, setpoint, controller, mode and disturbances to the loop's
+ * control service (`zmp tune`).
+ */
+export { findLoops, type LoopInfo } from "./loops.js";
+export {
+  type CapacityStep,
+  type DisturbanceInfo,
+  latestStep,
+  movingAverage,
+  type StepOptions,
+  type StepReport,
+} from "./steps.js";
