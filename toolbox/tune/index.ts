@@ -4,7 +4,12 @@
  * passing gains, setpoint, controller, mode and disturbances to the loop's
  * control service (`zmp tune`).
  */
+export { startTuneDemo, type TuneDemo, type TuneDemoOptions } from "./demo.js";
+export type { DisturbanceTargets } from "./disturbances.js";
 export { findLoops, type LoopInfo } from "./loops.js";
+export type { TunePageHandle } from "./page-script.js";
+export { TuneServer, type TuneServerOptions } from "./server.js";
+export type { SessionSnapshot } from "./session.js";
 export {
   type CapacityStep,
   type DisturbanceInfo,
