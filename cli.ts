@@ -5,6 +5,7 @@
  */
 import { type Command, coreCommands, UsageError } from "./core/cli.js";
 import { toolboxCommands } from "./toolbox/cli.js";
+import { tuneCommand } from "./toolbox/tune/cli.js";
 
 /** A command whose module loads only when it runs (the experiments pull in a lot: ~1 s at startup). */
 function lazy(summary: string, usage: string, load: () => Promise<Command>): Command {
@@ -14,6 +15,7 @@ function lazy(summary: string, usage: string, load: () => Promise<Command>): Com
 const commands: Record<string, Command> = {
   ...coreCommands,
   ...toolboxCommands,
+  tune: tuneCommand,
   experiment: lazy(
     "list the experiments, or run one and write its data.csv, summary.json and report",
     "zmp experiment list [--json] | zmp experiment run NAME [options] (zmp experiment run --help)",

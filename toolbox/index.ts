@@ -3,3 +3,4 @@ export * from "./cache/index.js";
 export * from "./control/index.js";
 export * from "./loop/index.js";
 export * from "./proxy/index.js";
+export * from "./tune/index.js";

@@ -12,11 +12,12 @@ import { chromiumPath, launchChromium } from "../../experiments/report/png.js";
 import type { LoopState } from "../../toolbox/loop/index.js";
 import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
 import { startTuneDemo, type TuneDemo, type TunePageHandle, TuneServer } from "../../toolbox/tune/index.js";
-import { eventually } from "../helpers.js";
+import { eventually, startScript } from "../helpers.js";
 
 const chromium = chromiumPath();
 const hasChromium = existsSync(chromium);
 const skipNote = hasChromium ? "" : ` [skipped: no Chromium at ${chromium}]`;
+const cliPath = new URL("../../cli.ts", import.meta.url);
 
 /** What the page shows, read in the page. */
 interface PageView {
@@ -193,4 +194,21 @@ describe("tune", () => {
       await page.close();
     },
   );
+
+  it("tune – zmp tune joins a running graph from another process and serves its loop", async () => {
+    const cli = startScript(cliPath, ["tune", "--directory", demo!.graph.directory, "--port", "0"]);
+    try {
+      const first = await cli.first;
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(String(first.text))?.[0];
+      expect(url, String(first.text)).toBeDefined();
+      const listing = (await (await fetch(`${url}api/loops`)).json()) as { selected: string | null };
+      expect(listing.selected).toBe("backlog");
+      expect(await (await fetch(url!)).text()).toContain("zmp tune");
+      const exited = new Promise<number | null>((resolve) => cli.child.once("exit", (code) => resolve(code)));
+      cli.child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      await cli.kill();
+    }
+  });
 });
