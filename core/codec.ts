@@ -30,6 +30,83 @@ function ensure(n: number): void {
   out = next;
 }
 
+/** Marks the construction of an already checked view (see {@link Encoded._view}). */
+const TRUSTED = new Uint8Array(0);
+
+/**
+ * One value kept as its MessagePack bytes, not decoded: what a queue reader
+ * hands a consumer that forwards messages (`pull`/`consume` with
+ * `encoded: true`, as a queue proxy does). The encoder writes it as those
+ * bytes, so pushing it (or nesting it in another value) sends the value
+ * unchanged without decoding and re-encoding it; `decode()` gives the value
+ * when it is needed.
+ *
+ * `new Encoded(bytes)` checks the bytes as {@link decode} does (exactly one
+ * value of the supported types, nesting, every length) and throws
+ * `CodecError` otherwise. The bytes are not copied: they must not change
+ * afterwards.
+ */
+export class Encoded {
+  #src: Buffer = EMPTY;
+  #start = 0;
+  #end = 0;
+  /** Levels of arrays and maps nested in the value (0 for a scalar), for the depth limit of an enclosing value. */
+  #levels = 0;
+
+  constructor(bytes: Uint8Array) {
+    if (bytes === TRUSTED) return;
+    const buffer = asBuffer(bytes);
+    this.#src = buffer;
+    this.#end = buffer.length;
+    this.#levels = check(buffer);
+  }
+
+  /** @internal A view of bytes `start`…`end` of `src`, already checked by the decoder. */
+  static _view(src: Buffer, start: number, end: number, levels: number): Encoded {
+    const encoded = new Encoded(TRUSTED);
+    encoded.#src = src;
+    encoded.#start = start;
+    encoded.#end = end;
+    encoded.#levels = levels;
+    return encoded;
+  }
+
+  /** Size of the encoded value in bytes. */
+  get byteLength(): number {
+    return this.#end - this.#start;
+  }
+
+  /** The encoded bytes (a view, not a copy). */
+  get bytes(): Buffer {
+    return this.#src.subarray(this.#start, this.#end);
+  }
+
+  /** Decodes the value (afresh on each call). */
+  decode(): unknown {
+    return decode(this.bytes);
+  }
+
+  /** @internal Levels of nesting (0 for a scalar). */
+  get _levels(): number {
+    return this.#levels;
+  }
+
+  /** @internal Copies the bytes into `target` at `at`; returns the position after them. */
+  _copyTo(target: Buffer, at: number): number {
+    const src = this.#src;
+    const start = this.#start;
+    const n = this.#end - start;
+    // Small values (the common case) copy faster in a loop than through a native call.
+    if (n <= 32) for (let i = 0; i < n; i++) target[at + i] = src[start + i]!;
+    else src.copy(target, at, start, this.#end);
+    return at + n;
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * Encodes one value into a new Buffer. Throws `CodecError` naming the path of
  * a value that is not plain data (a function, symbol, Map, class instance, a
@@ -58,6 +135,7 @@ export function encode(value: unknown): Buffer {
  * space). Throws `CodecError` like `encode`.
  */
 export function encodedLength(value: unknown): number {
+  if (value instanceof Encoded) return value.byteLength;
   if (value instanceof Uint8Array) {
     const n = value.length;
     return n + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
@@ -101,6 +179,7 @@ export class BatchWriter {
 
   /** Appends one element; returns its encoded size in bytes. */
   append(value: unknown): number {
+    if (value instanceof Encoded) return this.#appendView(value);
     const savedOut = out;
     const savedPos = pos;
     out = this.#buf;
@@ -122,6 +201,24 @@ export class BatchWriter {
     }
   }
 
+  /** An {@link Encoded} element: its bytes, copied (the forwarding path: no encoding at all). */
+  #appendView(value: Encoded): number {
+    // An element sits at depth 1: its innermost array or map must still be above the limit.
+    if (value._levels >= MAX_DEPTH)
+      throw new CodecError(`cannot encode value: nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
+    const n = value.byteLength;
+    if (this.#pos + n > this.#buf.length) this.#grow(n);
+    this.#pos = value._copyTo(this.#buf, this.#pos);
+    this.count++;
+    return n;
+  }
+
+  #grow(n: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
+  }
+
   /** A point to roll back to: elements appended after it can be discarded with {@link rollback}. */
   mark(): number {
     return this.#pos * 0x200000 + this.count;
@@ -135,11 +232,7 @@ export class BatchWriter {
 
   /** Appends bytes that already hold one encoded MessagePack value. */
   appendEncoded(bytes: Uint8Array): void {
-    if (this.#pos + bytes.length > this.#buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + bytes.length));
-      this.#buf.copy(next, 0, 0, this.#pos);
-      this.#buf = next;
-    }
+    if (this.#pos + bytes.length > this.#buf.length) this.#grow(bytes.length);
     this.#buf.set(bytes, this.#pos);
     this.#pos += bytes.length;
     this.count++;
@@ -231,6 +324,15 @@ function writeObject(value: object, depth: number): void {
       writeString(key);
       write(v, depth + 1);
     }
+    return;
+  }
+  if (proto === Encoded.prototype) {
+    const encoded = value as Encoded;
+    // Its innermost array or map must still be above the depth limit where it lands.
+    if (encoded._levels > 0 && depth + encoded._levels > MAX_DEPTH)
+      throw new CodecError(`cannot encode value: nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
+    ensure(encoded.byteLength);
+    pos = encoded._copyTo(out, pos);
     return;
   }
   if (value instanceof Uint8Array) {
@@ -416,7 +518,7 @@ let end = 0;
  * truncated, malformed or unsupported frame.
  */
 export function decode(bytes: Uint8Array): unknown {
-  src = bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  src = asBuffer(bytes);
   at = 0;
   end = src.length;
   try {
@@ -433,12 +535,102 @@ export function decode(bytes: Uint8Array): unknown {
 
 /**
  * Decodes a frame that must hold one array (a batch) and returns it. Same
- * checks as {@link decode}.
+ * checks as {@link decode}. Elements from index `encodedFrom` on are not
+ * decoded but returned as {@link Encoded} views of the frame — checked all
+ * the same, so a malformed element still refuses the whole frame — for a
+ * consumer that only passes them on (a queue proxy).
  */
-export function decodeArray(bytes: Uint8Array): unknown[] {
-  const value = decode(bytes);
-  if (!Array.isArray(value)) throw new CodecError("malformed frame: expected a batch (array)");
-  return value;
+export function decodeArray(bytes: Uint8Array, encodedFrom = Number.POSITIVE_INFINITY): unknown[] {
+  if (encodedFrom === Number.POSITIVE_INFINITY) {
+    const value = decode(bytes);
+    if (!Array.isArray(value)) throw new CodecError("malformed frame: expected a batch (array)");
+    return value;
+  }
+  src = asBuffer(bytes);
+  at = 0;
+  end = src.length;
+  try {
+    const n = readArrayHeader();
+    if (n === undefined) throw new CodecError("malformed frame: expected a batch (array)");
+    if (n > end - at) throw new CodecError(`malformed frame: array of ${n} elements in ${end - at} bytes`);
+    const result = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      if (i < encodedFrom) result[i] = read(1);
+      else {
+        const start = at;
+        const levels = skip(1);
+        result[i] = Encoded._view(src, start, at, levels);
+      }
+    }
+    if (at !== end) throw new CodecError(`malformed frame: ${end - at} bytes after the value`);
+    return result;
+  } catch (error) {
+    if (error instanceof CodecError) throw error;
+    throw new CodecError(`malformed frame: ${(error as Error).message}`, { cause: error });
+  } finally {
+    src = EMPTY;
+  }
+}
+
+/**
+ * The first `n` elements of a batch frame, decoded, without reading the
+ * rest; undefined when the frame does not start with an array of at least
+ * `n` readable elements. Never throws: it only peeks (which channel a frame
+ * is for), and the frame is checked in full when it is decoded.
+ */
+export function decodeHead(bytes: Uint8Array, n: number): unknown[] | undefined {
+  src = asBuffer(bytes);
+  at = 0;
+  end = src.length;
+  try {
+    const length = readArrayHeader();
+    if (length === undefined || length < n) return undefined;
+    const head = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) head[i] = read(1);
+    return head;
+  } catch {
+    return undefined;
+  } finally {
+    src = EMPTY;
+  }
+}
+
+/** Checks that `bytes` hold exactly one value, as `decode` would; returns its levels of nesting. */
+function check(bytes: Buffer): number {
+  src = bytes;
+  at = 0;
+  end = src.length;
+  try {
+    const levels = skip(0);
+    if (at !== end) throw new CodecError(`malformed frame: ${end - at} bytes after the value`);
+    return levels;
+  } catch (error) {
+    if (error instanceof CodecError) throw error;
+    throw new CodecError(`malformed frame: ${(error as Error).message}`, { cause: error });
+  } finally {
+    src = EMPTY;
+  }
+}
+
+/** Reads an array header; undefined (nothing consumed) when the next value is not an array. */
+function readArrayHeader(): number | undefined {
+  need(1);
+  const token = src[at]!;
+  if (token >= 0x90 && token < 0xa0) {
+    at++;
+    return token & 0x0f;
+  }
+  if (token === 0xdc) {
+    need(3);
+    at += 3;
+    return src.readUInt16BE(at - 2);
+  }
+  if (token === 0xdd) {
+    need(5);
+    at += 5;
+    return src.readUInt32BE(at - 4);
+  }
+  return undefined;
 }
 
 function need(n: number): void {
@@ -688,4 +880,151 @@ function readExt(size: number, type: number): Date {
     return new Date(seconds * 1000 + Math.floor(nanos / 1_000_000));
   }
   throw new CodecError(`malformed frame: timestamp extension of ${size} bytes`);
+}
+
+// ------------------------------------------------------- checking, not decoding
+
+/**
+ * Checks one value exactly as {@link read} does — the same types, lengths,
+ * depth limit and errors — without building it, and returns the levels of
+ * arrays and maps nested in it (0 for a scalar). A forwarded message is
+ * checked this way so that a malformed one is refused here, not by the node
+ * it is forwarded to (where it would spoil a whole batch).
+ */
+function skip(depth: number): number {
+  need(1);
+  const token = src[at++]!;
+  if (token < 0x80) return 0;
+  if (token < 0x90) return skipMap(token & 0x0f, depth);
+  if (token < 0xa0) return skipArray(token & 0x0f, depth);
+  if (token < 0xc0) return skipBytes(token & 0x1f);
+  if (token >= 0xe0) return 0;
+  switch (token) {
+    case 0xc0:
+    case 0xc2:
+    case 0xc3:
+      return 0;
+    case 0xc4:
+      need(1);
+      return skipBytes(src[at++]!);
+    case 0xc5:
+      need(2);
+      at += 2;
+      return skipBytes(src.readUInt16BE(at - 2));
+    case 0xc6:
+      need(4);
+      at += 4;
+      return skipBytes(src.readUInt32BE(at - 4));
+    case 0xc7:
+      need(2);
+      at += 2;
+      return skipExt(src[at - 2]!, src.readInt8(at - 1));
+    case 0xc8:
+      need(3);
+      at += 3;
+      return skipExt(src.readUInt16BE(at - 3), src.readInt8(at - 1));
+    case 0xc9:
+      need(5);
+      at += 5;
+      return skipExt(src.readUInt32BE(at - 5), src.readInt8(at - 1));
+    case 0xcc:
+    case 0xd0:
+      return skipBytes(1);
+    case 0xcd:
+    case 0xd1:
+      return skipBytes(2);
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return skipBytes(4);
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return skipBytes(8);
+    case 0xd4:
+      return skipExt(1, readExtType());
+    case 0xd5:
+      return skipExt(2, readExtType());
+    case 0xd6:
+      return skipExt(4, readExtType());
+    case 0xd7:
+      return skipExt(8, readExtType());
+    case 0xd8:
+      return skipExt(16, readExtType());
+    case 0xd9:
+      need(1);
+      return skipBytes(src[at++]!);
+    case 0xda:
+      need(2);
+      at += 2;
+      return skipBytes(src.readUInt16BE(at - 2));
+    case 0xdb:
+      need(4);
+      at += 4;
+      return skipBytes(src.readUInt32BE(at - 4));
+    case 0xdc:
+      need(2);
+      at += 2;
+      return skipArray(src.readUInt16BE(at - 2), depth);
+    case 0xdd:
+      need(4);
+      at += 4;
+      return skipArray(src.readUInt32BE(at - 4), depth);
+    case 0xde:
+      need(2);
+      at += 2;
+      return skipMap(src.readUInt16BE(at - 2), depth);
+    case 0xdf:
+      need(4);
+      at += 4;
+      return skipMap(src.readUInt32BE(at - 4), depth);
+    default:
+      throw new CodecError(
+        `malformed frame: byte 0x${token.toString(16)} at offset ${at - 1} is not valid MessagePack`,
+      );
+  }
+}
+
+function skipBytes(n: number): number {
+  need(n);
+  at += n;
+  return 0;
+}
+
+function skipExt(size: number, type: number): number {
+  need(size);
+  at += size;
+  if (type !== -1) throw new CodecError(`malformed frame: unsupported extension type ${type}`);
+  if (size !== 4 && size !== 8 && size !== 12)
+    throw new CodecError(`malformed frame: timestamp extension of ${size} bytes`);
+  return 0;
+}
+
+function skipArray(n: number, depth: number): number {
+  if (depth >= MAX_DEPTH) throw new CodecError(`malformed frame: nested deeper than ${MAX_DEPTH} levels`);
+  if (n > end - at) throw new CodecError(`malformed frame: array of ${n} elements in ${end - at} bytes`);
+  let levels = 0;
+  for (let i = 0; i < n; i++) {
+    const inner = skip(depth + 1);
+    if (inner > levels) levels = inner;
+  }
+  return levels + 1;
+}
+
+function skipMap(n: number, depth: number): number {
+  if (depth >= MAX_DEPTH) throw new CodecError(`malformed frame: nested deeper than ${MAX_DEPTH} levels`);
+  if (n * 2 > end - at) throw new CodecError(`malformed frame: map of ${n} entries in ${end - at} bytes`);
+  let levels = 0;
+  for (let i = 0; i < n; i++) {
+    need(1);
+    const t = src[at]!;
+    if (t >= 0xa0 && t < 0xc0) {
+      at++;
+      skipBytes(t & 0x1f);
+    } else if (t === 0xd9 || t === 0xda || t === 0xdb) skip(depth + 1);
+    else throw new CodecError(`malformed frame: map key at offset ${at} is not a string`);
+    const inner = skip(depth + 1);
+    if (inner > levels) levels = inner;
+  }
+  return levels + 1;
 }

@@ -1,7 +1,16 @@
 import fc from "fast-check";
 import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { BatchWriter, decode, decodeArray, encode, MAX_DEPTH } from "../../core/codec.js";
+import {
+  BatchWriter,
+  decode,
+  decodeArray,
+  decodeHead,
+  Encoded,
+  encode,
+  encodedLength,
+  MAX_DEPTH,
+} from "../../core/codec.js";
 import { CodecError } from "../../core/errors.js";
 
 const roundTrip = (v: unknown): unknown => decode(encode(v));
@@ -163,5 +172,155 @@ describe("codec", () => {
     w.rollback(mark);
     w.append(4);
     expect(decodeArray(w.finish())).toEqual([1, "x".repeat(5000), 4]);
+  });
+});
+
+/** What `f` does with `bytes`: its result, or the message of the error it threw. */
+function outcome(f: () => unknown): { ok: unknown } | { error: string } {
+  try {
+    return { ok: f() };
+  } catch (error) {
+    expect(error).toBeInstanceOf(CodecError);
+    return { error: (error as Error).message };
+  }
+}
+
+/** Plain data of every type the codec carries. */
+const plainData = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.constantFrom(null, true, false),
+    fc.integer(),
+    fc.double(),
+    fc.constantFrom(2 ** 40, -(2 ** 40), Number.MAX_SAFE_INTEGER, 2n ** 63n),
+    fc.string(),
+    fc.string({ minLength: 20, maxLength: 300 }),
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+    fc.date({ noInvalidDate: true }),
+    fc.array(tie("value"), { maxLength: 5 }),
+    fc.dictionary(fc.string({ maxLength: 20 }), tie("value"), { maxKeys: 5 }),
+  ),
+})).value;
+
+/** A valid encoding with damage: a byte changed, cut short, or bytes added. */
+const damaged = fc
+  .tuple(plainData, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "cut", "add"))
+  .map(([value, where, byte, how]) => {
+    const bytes = Buffer.from(encode(value));
+    const i = bytes.length === 0 ? 0 : where % bytes.length;
+    if (how === "set") bytes[i] = byte;
+    if (how === "cut") return bytes.subarray(0, i);
+    if (how === "add") return Buffer.concat([bytes, Buffer.from([byte])]);
+    return bytes;
+  });
+
+describe("codec, encoded values", () => {
+  it("codec – an Encoded value is written as its bytes, alone, nested or in a batch", () => {
+    const inner = new Encoded(encode({ a: [1, "x"], b: Buffer.from([1, 2]), d: new Date(5) }));
+    expect(inner.decode()).toEqual({ a: [1, "x"], b: Buffer.from([1, 2]), d: new Date(5) });
+    expect(encode(inner)).toEqual(inner.bytes);
+    expect(encodedLength(inner)).toBe(inner.byteLength);
+    expect(decode(encode({ wrapped: inner, n: 1 }))).toEqual({ wrapped: inner.decode(), n: 1 });
+    const big = new Encoded(encode("y".repeat(1000))); // copied natively, not byte by byte
+    const w = new BatchWriter(8);
+    w.append(3);
+    expect(w.append(inner)).toBe(inner.byteLength);
+    w.append(big);
+    expect(decodeArray(w.finish())).toEqual([3, inner.decode(), "y".repeat(1000)]);
+  });
+
+  it("codec – new Encoded refuses what decode refuses, with the same error", () => {
+    fc.assert(
+      fc.property(fc.oneof(damaged, fc.uint8Array({ maxLength: 48 })), (bytes) => {
+        const decoded = outcome(() => decode(bytes));
+        const checked = outcome(() => new Encoded(bytes).decode());
+        expect(checked).toEqual(decoded);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("codec – new Encoded agrees with decode on every kind of token, valid or not", () => {
+    const cases: number[][] = [[]];
+    // Every first byte, alone and followed by a few bytes (lengths, ext types, payloads).
+    for (let t = 0; t < 256; t++) {
+      cases.push([t], [t, 0], [t, 1, 0], [t, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+      for (const size of [1, 2, 4, 8, 12, 16]) cases.push([t, size, 0xff, ...Array(16).fill(0)]);
+      cases.push([t, 0xff, ...Array(16).fill(0)], [t, 0xff, 0xff, ...Array(16).fill(0)]);
+    }
+    // Maps with keys of every string form, and keys that are not strings.
+    for (const key of [
+      [0xa1, 0x61],
+      [0xd9, 1, 0x61],
+      [0xda, 0, 1, 0x61],
+      [0xdb, 0, 0, 0, 1, 0x61],
+      [0x01],
+      [0xc4, 1, 0x61],
+    ])
+      cases.push([0x81, ...key, 0xc0], [0xde, 0, 1, ...key, 0xc0]);
+    for (const bytes of cases) {
+      const buffer = Buffer.from(bytes);
+      expect(outcome(() => new Encoded(buffer).decode())).toEqual(outcome(() => decode(buffer)));
+    }
+  });
+
+  it("codec – decodeArray leaves elements encoded from an index on, checked as decode checks them", () => {
+    fc.assert(
+      fc.property(fc.array(plainData, { maxLength: 6 }), fc.nat(3), (items, from) => {
+        const frame = encode([3, "jobs", 7, ...items]);
+        const kept = decodeArray(frame, from);
+        expect(kept.slice(0, from)).toEqual([3, "jobs", 7, ...items].slice(0, from));
+        for (const e of kept.slice(from)) expect(e).toBeInstanceOf(Encoded);
+        const values = kept.map((e) => (e instanceof Encoded ? e.decode() : e));
+        expect(values).toEqual(decodeArray(frame));
+        // Written back as they came: the same bytes.
+        const w = new BatchWriter();
+        for (const e of kept) w.append(e);
+        expect(w.finish().subarray(5)).toEqual(frame.subarray(1)); // past the array headers
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(damaged, fc.nat(3), (item, from) => {
+        const frame = Buffer.concat([Buffer.from([0x93, 0x03]), encode("jobs"), item]); // [3, "jobs", item]
+        expect(outcome(() => decodeArray(frame, from).length)).toEqual(
+          outcome(() => decodeArray(frame).length),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("codec – the depth limit holds where an Encoded value lands", () => {
+    const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
+    // As a batch element (depth 1), a value may nest MAX_DEPTH - 1 levels.
+    const fits = new Encoded(encode(nested(MAX_DEPTH - 1)));
+    const w = new BatchWriter();
+    w.append(fits);
+    expect(() => decodeArray(w.finish())).not.toThrow();
+    expect(() => new BatchWriter().append(new Encoded(encode(nested(MAX_DEPTH))))).toThrow(/deeper than/);
+    expect(() => encode([fits])).not.toThrow();
+    expect(() => encode([[fits]])).toThrow(/deeper than/);
+    // Checked as received, with decode's limit.
+    const frame = Buffer.concat([
+      Buffer.from([0x92, 0x03]),
+      Buffer.alloc(MAX_DEPTH, 0x91),
+      Buffer.from([0xc0]),
+    ]);
+    expect(() => decodeArray(frame, 1)).toThrow(/deeper than/);
+    expect(() => decodeArray(frame)).toThrow(/deeper than/);
+  });
+
+  it("codec – decodeHead peeks at a batch's first elements and never throws", () => {
+    expect(decodeHead(encode([3, "jobs", 1, { big: "x".repeat(100) }]), 2)).toEqual([3, "jobs"]);
+    expect(decodeHead(encode([3]), 2)).toBeUndefined();
+    expect(decodeHead(encode({ a: 1 }), 1)).toBeUndefined();
+    expect(decodeHead(Buffer.from([0x92, 0xc1]), 1)).toBeUndefined();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 32 }), (bytes) => {
+        decodeHead(bytes, 2);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
