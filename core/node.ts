@@ -6,7 +6,7 @@
  */
 import { hostname } from "node:os";
 import * as zmq from "zeromq";
-import { decodeArray } from "./codec.js";
+import { decodeArray, decodeHead } from "./codec.js";
 import {
   advertised,
   bindAddress,
@@ -40,6 +40,7 @@ import {
   type QueueHandler,
   QueueProducer,
   QueueReader,
+  refusePush,
 } from "./queue.js";
 import {
   checkName,
@@ -292,6 +293,10 @@ export class Node {
   readonly #subscriber = new TopicSubscriber();
   readonly #producer: QueueProducer;
   readonly #readers = new Map<string, QueueReader<unknown>>();
+  /** Readers taking their messages encoded (PullOptions.encoded): PUSH frames are peeked at for them. */
+  #encodedReaders = 0;
+  /** The queue name `push` checked last (a producer pushes to the same queue again and again). */
+  #pushChecked: string | undefined;
   readonly #fronts = new Map<string, FrontRecord>();
   readonly #relays = new Set<TopicRelay>();
   readonly #faults = new FaultInjector();
@@ -1060,15 +1065,16 @@ export class Node {
    */
   push(queue: string, message: unknown, options?: PushOptions): Promise<void> {
     if (this.#state !== "running" && this.#state !== "stopping") {
-      return Promise.reject(
+      return refusePush(
         new ClosedError(`cannot push to \`${queue}\`: node \`${this.name}\` is ${this.#state}`),
+        options,
       );
     }
     try {
-      checkName(queue, "queue");
-      return this.#producer.push(queue, message, options?.timeoutMs, options?.confirm === true);
+      if (queue !== this.#pushChecked) this.#pushChecked = checkName(queue, "queue");
+      return this.#producer.push(queue, message, options);
     } catch (error) {
-      return Promise.reject(error);
+      return refusePush(error as Error, options);
     }
   }
 
@@ -1092,11 +1098,13 @@ export class Node {
       removed: (r) => {
         if (this.#readers.get(queue) === r) {
           this.#readers.delete(queue);
+          if (r.encoded) this.#encodedReaders--;
           this.#scheduleUpdate();
         }
       },
     });
     this.#readers.set(queue, reader as QueueReader<unknown>);
+    if (reader.encoded) this.#encodedReaders++;
     this.#scheduleUpdate();
     return reader;
   }
@@ -1471,6 +1479,7 @@ export class Node {
 
   #onInbound(frames: Buffer[]): void {
     const identity = frames[0]!.toString("latin1");
+    if (this.#encodedReaders > 0 && this.#onEncodedPush(identity, frames)) return;
     const body = this.#check(frames, identity);
     if (body === undefined) return;
     switch (body[0]) {
@@ -1489,6 +1498,27 @@ export class Node {
           new CodecError(`unexpected frame kind ${String(body[0])} on the service socket`),
         );
     }
+  }
+
+  /**
+   * A PUSH frame for a reader that takes its messages encoded: its messages
+   * are checked but not decoded (codec `decodeArray(…, 3)`). Returns false
+   * for any other frame, which is then read as usual.
+   */
+  #onEncodedPush(identity: string, frames: Buffer[]): boolean {
+    const body = frames[1];
+    if (frames.length !== 2 || body === undefined || body.length > this.#frameLimit) return false;
+    const head = decodeHead(body, 2);
+    if (head?.[0] !== Kind.PUSH || !this.#readers.get(head[1] as string)?.encoded) return false;
+    let batch: unknown[];
+    try {
+      batch = decodeArray(body, 3);
+    } catch (error) {
+      this.#reject(identity, error as Error);
+      return true;
+    }
+    this.#guard(identity, () => this.#onPush(identity, batch, body.length));
+    return true;
   }
 
   #onOutbound(frames: Buffer[]): void {

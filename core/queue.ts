@@ -27,7 +27,7 @@
  * ACK `[4, queue, window, ackedThrough, closing, seq, ...]` puller → producer
  * (`seq`s: acknowledged out of order beyond `ackedThrough`).
  */
-import { encodedLength } from "./codec.js";
+import { type Encoded, encodedLength } from "./codec.js";
 import { BusyError, ClosedError, CodecError, ProtocolError, TimeoutError } from "./errors.js";
 import type { ChannelMeter, MeterGroup } from "./meter.js";
 import type { Outbox } from "./outbox.js";
@@ -43,11 +43,28 @@ export interface PushOptions {
    * Default false.
    */
   confirm?: boolean;
+  /**
+   * Called once with the message's outcome: without an argument when a
+   * puller has handled (acknowledged) it, or with the error that means it
+   * never will be — not accepted in time, cannot be encoded, the node
+   * stopped. `push()` then resolves once the message is accepted or refused
+   * and never rejects (the refusal goes to `onAck`). End-to-end
+   * acknowledgement without a promise per message: a queue proxy passes its
+   * own `context.defer()` here. Not together with `confirm`.
+   */
+  onAck?: (error?: Error) => void;
 }
 
 export interface PullOptions {
   /** Credit: unacknowledged messages each producer may have at this puller. Default 1 000. */
   window?: number;
+  /**
+   * Hand over each message as an {@link Encoded} — its bytes as received,
+   * checked but not decoded — instead of its value: for consumers that pass
+   * messages on (`push` sends an `Encoded` as those bytes) and decode only
+   * the few they inspect (`encoded.decode()`). Default false.
+   */
+  encoded?: boolean;
 }
 
 export interface ConsumeOptions extends PullOptions {
@@ -60,11 +77,33 @@ export interface QueueContext {
   readonly queue: string;
   /** Instance id of the producing node. */
   readonly producer: string;
+  /**
+   * Takes over the message's acknowledgement: the handler's return value is
+   * then ignored, and the message counts as handled when the returned
+   * function is called — without an argument, or with an error (counted in
+   * the queue's `errors` and reported to `onError`, as a handler that
+   * throws). Only its first call counts. For handlers that finish through a
+   * callback rather than a promise (a queue proxy passes it as `push`'s
+   * `onAck`). Call it at most once per message, during the handler.
+   */
+  defer(): (error?: unknown) => void;
 }
 
 export type QueueHandler<T = unknown> = (message: T, context: QueueContext) => unknown;
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * How a push that was refused before the producer took it (a stopped node, a
+ * bad queue name) reports the refusal: to `onAck` when the caller asked for
+ * every outcome there, else as a rejected promise.
+ */
+export function refusePush(error: Error, options: PushOptions | undefined): Promise<void> {
+  const onAck = options?.onAck;
+  if (typeof onAck !== "function") return Promise.reject(error);
+  onAck(error);
+  return RESOLVED;
+}
 
 /** A puller times one delivery in this many for its service-time percentiles (a power of two). */
 export const SERVICE_TIME_SAMPLE = 16;
@@ -203,12 +242,32 @@ export class QueueProducer {
     return [...this.#queues.keys()];
   }
 
-  push(queue: string, data: unknown, timeoutMs: number | undefined, confirm = false): Promise<void> {
-    if (confirm) {
+  /** Pushes `data` (see `Node.push` and {@link PushOptions}). */
+  push(queue: string, data: unknown, options?: PushOptions): Promise<void> {
+    const timeoutMs = options?.timeoutMs;
+    const onAck = options?.onAck;
+    if (onAck !== undefined) {
+      if (typeof onAck !== "function")
+        return Promise.reject(new TypeError(`Expected \`onAck\` to be a function, got \`${String(onAck)}\``));
+      if (options?.confirm === true) {
+        const both = new TypeError("Expected either `confirm` or `onAck`, got both");
+        onAck(both);
+        return RESOLVED;
+      }
+      // Every outcome goes to onAck; the promise only says when the message was accepted or refused.
+      let accepted: Promise<void>;
+      try {
+        accepted = this.#push(queue, data, timeoutMs, onAck);
+      } catch (error) {
+        onAck(error as Error);
+        return RESOLVED;
+      }
+      return accepted === RESOLVED ? RESOLVED : accepted.then(undefined, onAck);
+    }
+    if (options?.confirm === true) {
       // Resolves when acknowledged: the acceptance below is only the first step.
       return new Promise<void>((resolve, reject) => {
-        const done = (error?: Error): void => (error ? reject(error) : resolve());
-        this.#push(queue, data, timeoutMs, done).catch(reject);
+        this.#push(queue, data, timeoutMs, (error) => (error ? reject(error) : resolve())).catch(reject);
       });
     }
     return this.#push(queue, data, timeoutMs, undefined);
@@ -614,6 +673,8 @@ interface AckState {
   producer: string;
   doneThrough: number;
   done: Set<number>;
+  /** Listed in the reader's #dirty: its acknowledgement goes out at the next flush. */
+  dirty: boolean;
 }
 
 /** What a reader needs from its node. */
@@ -633,6 +694,8 @@ export interface ReaderLink {
  */
 export class QueueReader<T = unknown> implements AsyncIterable<T> {
   readonly queue: string;
+  /** Messages are handed over as {@link Encoded} bytes, not decoded ({@link PullOptions.encoded}). */
+  readonly encoded: boolean;
   #window: number;
   #buffer: Delivery[] = [];
   #head = 0;
@@ -644,7 +707,8 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
   #handling = 0;
   #idle: (() => void)[] = [];
   readonly #acks = new Map<string, AckState>();
-  readonly #dirty = new Set<AckState>();
+  /** Producers with acknowledgements to send (each listed once: `AckState.dirty`). */
+  #dirty: AckState[] = [];
   #ackScheduled = false;
   #ackKey = 0;
   readonly #link: ReaderLink;
@@ -654,6 +718,7 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
   constructor(queue: string, options: PullOptions, meter: ChannelMeter | undefined, link: ReaderLink) {
     this.queue = queue;
     this.#window = checkWindow(options.window ?? 1000);
+    this.encoded = options.encoded === true;
     this.meter = meter;
     this.#link = link;
   }
@@ -665,7 +730,7 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
 
   set window(value: number) {
     this.#window = checkWindow(value);
-    for (const state of this.#acks.values()) this.#dirty.add(state);
+    for (const state of this.#acks.values()) this.#markDirty(state);
     this.#scheduleAck();
     this.#link.changed();
   }
@@ -686,7 +751,7 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
     if (state === undefined) {
       // A producer numbers its flow to this reader from 1: a first frame with a later number
       // means earlier ones were lost on the way, and they stay unacknowledged.
-      state = { producer, doneThrough: 0, done: new Set() };
+      state = { producer, doneThrough: 0, done: new Set(), dirty: false };
       this.#acks.set(producer, state);
     }
     const meter = this.meter;
@@ -763,9 +828,9 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
     if (state !== undefined) {
       if (d.seq === state.doneThrough + 1) {
         state.doneThrough++;
-        while (state.done.delete(state.doneThrough + 1)) state.doneThrough++;
+        if (state.done.size > 0) while (state.done.delete(state.doneThrough + 1)) state.doneThrough++;
       } else if (d.seq > state.doneThrough) state.done.add(d.seq);
-      this.#dirty.add(state);
+      if (!state.dirty) this.#markDirty(state);
       this.#scheduleAck();
     }
     if (this.#handling === 0 && this.#idle.length > 0) {
@@ -785,18 +850,27 @@ export class QueueReader<T = unknown> implements AsyncIterable<T> {
   /** @internal Wakes a waiting consumer when messages arrive (consume's workers). */
   _onArrival: (() => void) | undefined;
 
+  #markDirty(state: AckState): void {
+    if (state.dirty) return;
+    state.dirty = true;
+    this.#dirty.push(state);
+  }
+
   #scheduleAck(): void {
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
-    setImmediate(() => this.#flushAcks(false));
+    setImmediate(this.#flushLater);
   }
+
+  readonly #flushLater = (): void => this.#flushAcks(false);
 
   #flushAcks(closing: boolean): void {
     this.#ackScheduled = false;
     const inbox = this.#link.inbox();
     if (inbox === undefined) return;
-    const states = closing ? [...this.#acks.values()] : [...this.#dirty];
-    this.#dirty.clear();
+    const states = closing ? [...this.#acks.values()] : this.#dirty;
+    for (const state of this.#dirty) state.dirty = false;
+    this.#dirty = [];
     for (const state of states) {
       // A key of its own per acknowledgement frame: its fields are all in the head.
       const batch = inbox.batch(state.producer, `A${this.#ackKey++}`, (b) => {
@@ -897,6 +971,9 @@ export class QueueConsumer<T = unknown> {
   readonly #onError: ((error: unknown, message: T) => void) | undefined;
   #active = 0;
   #pumping = false;
+  /** What a deferred acknowledgement calls (one function for all messages, see HandlerContext). */
+  readonly #settleDeferred = (d: Delivery, failed: boolean, error: unknown): void =>
+    this.#settled(d, failed, error);
 
   constructor(
     reader: QueueReader<T>,
@@ -954,13 +1031,20 @@ export class QueueConsumer<T = unknown> {
 
   /** Runs the handler on `d`; returns the acknowledgement's clock reading if it finished at once, else NaN. */
   #run(d: Delivery): number {
-    const context: QueueContext = { queue: this.#reader.queue, producer: d.producer };
+    const context = new HandlerContext(this.#reader.queue, d, this.#settleDeferred);
     let result: unknown;
     try {
       result = this.#handler(d.data as T, context);
     } catch (error) {
+      // Deferred and already acknowledged through its callback: only report the throw.
+      if (context._end(true) === "settled") {
+        this.#onError?.(error, d.data as T);
+        return Number.NaN;
+      }
       return this.#done(d, true, error);
     }
+    // Deferred: acknowledged when its callback is called (or already was).
+    if (context._end(false) !== "running") return Number.NaN;
     if (
       result !== null &&
       typeof result === "object" &&
@@ -986,6 +1070,58 @@ export class QueueConsumer<T = unknown> {
   #settled(d: Delivery, failed: boolean, error: unknown): void {
     this.#done(d, failed, error);
     this.#pump();
+  }
+}
+
+/**
+ * What a consumer's handler learns about its message; `defer()` hands the
+ * message's acknowledgement to a callback (no promise, no closure per message
+ * unless deferred).
+ */
+class HandlerContext implements QueueContext {
+  readonly queue: string;
+  readonly producer: string;
+  readonly #delivery: Delivery;
+  readonly #settle: (d: Delivery, failed: boolean, error: unknown) => void;
+  #state: "running" | "deferred" | "settled" | "ended" = "running";
+
+  constructor(
+    queue: string,
+    delivery: Delivery,
+    settle: (d: Delivery, failed: boolean, error: unknown) => void,
+  ) {
+    this.queue = queue;
+    this.producer = delivery.producer;
+    this.#delivery = delivery;
+    this.#settle = settle;
+  }
+
+  defer(): (error?: unknown) => void {
+    if (this.#state !== "running")
+      throw new BusyError(
+        this.#state === "ended"
+          ? "defer() must be called while the handler runs"
+          : "defer() was already called for this message",
+      );
+    this.#state = "deferred";
+    return (error?: unknown): void => {
+      if (this.#state !== "deferred") return;
+      this.#state = "settled";
+      this.#settle(this.#delivery, error !== undefined, error);
+    };
+  }
+
+  /**
+   * @internal The handler returned (or threw): says what it did with the
+   * acknowledgement — "running": kept it; "deferred": its callback will
+   * settle it; "settled": the callback already did. From now on `defer()`
+   * throws; after a throw the consumer settles the message, and a deferred
+   * callback called later is ignored.
+   */
+  _end(threw: boolean): "running" | "deferred" | "settled" {
+    const state = this.#state;
+    if (state === "running" || (threw && state === "deferred")) this.#state = "ended";
+    return state === "ended" ? "running" : state;
   }
 }
 
