@@ -5,10 +5,16 @@
  * `backlog` counts messages it received and that no worker has handled yet.
  *
  * End to end: the proxy acknowledges a message to its producer only when a
- * worker has acknowledged it (`push(…, { confirm: true })`), so a message is
- * never lost between the two hops; a worker that dies makes the proxy send
- * its messages to another worker, a proxy that dies makes the producers send
- * theirs to another puller (at-least-once, the core's queue guarantee).
+ * worker has acknowledged it (its push's `onAck` settles the handler through
+ * `context.defer()`), so a message is never lost between the two hops; a
+ * worker that dies makes the proxy send its messages to another worker, a
+ * proxy that dies makes the producers send theirs to another puller
+ * (at-least-once, the core's queue guarantee).
+ *
+ * The hop is cheap: messages pass through as the bytes they arrived in
+ * (`encoded: true`, checked but neither decoded nor re-encoded), and each
+ * acknowledgement is a callback, not a promise. Admission works on counts;
+ * only the tap and the dead-letter topic decode a message, when they use it.
  *
  * Admission control (issue 6's actuator): each offered message must get a
  * token from a token bucket (`rate` msg/s, `burst`) and pass a random
@@ -21,8 +27,9 @@
  * producers feel backpressure once their credit is used up); `close()` lets
  * go of the queue without losing a message.
  */
+import type { Encoded } from "../../core/codec.js";
 import type { Node } from "../../core/node.js";
-import type { QueueConsumer } from "../../core/queue.js";
+import type { QueueConsumer, QueueContext } from "../../core/queue.js";
 import {
   channelName,
   checkOptions,
@@ -136,7 +143,7 @@ export class QueueProxy implements Steerable {
   #fraction: number;
   #deadLetter: string | undefined;
   #tap: TapSink | undefined;
-  #consumer: QueueConsumer | undefined;
+  #consumer: QueueConsumer<Encoded> | undefined;
   #paused = false;
   #closed = false;
   #resume: Promise<void> | undefined;
@@ -150,6 +157,8 @@ export class QueueProxy implements Steerable {
   readonly #onHandled = (): void => {
     this.#counts.handled++;
   };
+  readonly #handler = (message: Encoded, context: QueueContext): Promise<void> | undefined =>
+    this.#handle(message, context);
   readonly #onFailed = (): void => {
     this.#counts.failed++;
   };
@@ -183,9 +192,10 @@ export class QueueProxy implements Steerable {
     const window = positiveInteger("window", options.window, 1000);
     const steering = flag("steering", options.steering, true);
     // Pull first, then front: producers that move to the proxy find a puller there.
-    proxy.#consumer = node.consume(proxy.queue, (message: unknown) => proxy.#handle(message), {
+    proxy.#consumer = node.consume(proxy.queue, proxy.#handler, {
       concurrency: proxy.concurrency,
       window,
+      encoded: true,
       onError: proxy.#onFailed,
     });
     // A metered node counts the workers' acknowledgements itself (pushed.messagesIn).
@@ -381,7 +391,7 @@ export class QueueProxy implements Steerable {
     await this.#tap?.close();
   }
 
-  #handle(message: unknown): Promise<void> | undefined {
+  #handle(message: Encoded, context: QueueContext): Promise<void> | undefined {
     const c = this.#counts;
     c.offered++;
     let reason: "rate" | "fraction" | undefined;
@@ -389,7 +399,7 @@ export class QueueProxy implements Steerable {
     else if (this.#fraction < 1 && this.#random() >= this.#fraction) reason = "fraction";
     if (this.#tap !== undefined) {
       const admitted = reason === undefined;
-      this.#tap.offer(() => ({ queue: this.queue, message, admitted }));
+      this.#tap.offer(() => ({ queue: this.queue, message: message.decode(), admitted }));
     }
     if (reason !== undefined) {
       this.#shed(message, reason);
@@ -397,12 +407,22 @@ export class QueueProxy implements Steerable {
     }
     c.admitted++;
     if (this.#resume !== undefined) return this.#hold(message);
-    // The hot path: the consumer acknowledges upstream when this settles (end to end).
-    const forwarded = this.node.push(this.queue, message, CONFIRM);
-    return this.#metered ? forwarded : forwarded.then(this.#onHandled);
+    // The hot path: the message is acknowledged upstream when a worker acknowledged it (end to
+    // end), through a callback rather than a promise per message.
+    const ack = context.defer();
+    void this.node.push(this.queue, message, { onAck: this.#metered ? ack : this.#counted(ack) });
+    return undefined;
   }
 
-  async #hold(message: unknown): Promise<void> {
+  /** Without meters: counts a worker's acknowledgement before passing it on. */
+  #counted(ack: (error?: unknown) => void): (error?: Error) => void {
+    return (error?: Error): void => {
+      if (error === undefined) this.#counts.handled++;
+      ack(error);
+    };
+  }
+
+  async #hold(message: Encoded): Promise<void> {
     this.#held++;
     try {
       await this.#resume;
@@ -418,13 +438,13 @@ export class QueueProxy implements Steerable {
     return this.#metered ? (acknowledged ?? 0) : this.#counts.handled;
   }
 
-  #shed(message: unknown, reason: "rate" | "fraction"): void {
+  #shed(message: Encoded, reason: "rate" | "fraction"): void {
     if (reason === "rate") this.#counts.shedByRate++;
     else this.#counts.shedByFraction++;
     const topic = this.#deadLetter;
     if (topic === undefined || this.node.state !== "running") return;
     try {
-      this.node.publish(topic, { queue: this.queue, reason, message, time: Date.now() });
+      this.node.publish(topic, { queue: this.queue, reason, message: message.decode(), time: Date.now() });
     } catch {
       // a message too big to republish: still counted as shed
     }
