@@ -91,6 +91,15 @@ export class Encoded {
     return this.#levels;
   }
 
+  /** @internal The buffer holding the bytes, and where they start in it. */
+  get _src(): Buffer {
+    return this.#src;
+  }
+
+  get _start(): number {
+    return this.#start;
+  }
+
   /** @internal Copies the bytes into `target` at `at`; returns the position after them. */
   _copyTo(target: Buffer, at: number): number {
     const src = this.#src;
@@ -164,7 +173,17 @@ export function encodedLength(value: unknown): number {
  */
 export class BatchWriter {
   #buf: Buffer;
+  /** Bytes of the frame so far, the pending run's included. */
   #pos = 5;
+  /**
+   * Encoded elements appended back to back from one source buffer (a frame
+   * being forwarded) and not copied yet: bytes `#runFrom`…`#runTo` of
+   * `#runSrc` go at `#runAt`. One copy for the run instead of one per element.
+   */
+  #runSrc: Buffer | undefined;
+  #runFrom = 0;
+  #runTo = 0;
+  #runAt = 0;
   /** Number of array elements appended so far (head values included). */
   count = 0;
 
@@ -180,6 +199,7 @@ export class BatchWriter {
   /** Appends one element; returns its encoded size in bytes. */
   append(value: unknown): number {
     if (value instanceof Encoded) return this.#appendView(value);
+    if (this.#runSrc !== undefined) this.#copyRun();
     const savedOut = out;
     const savedPos = pos;
     out = this.#buf;
@@ -201,21 +221,46 @@ export class BatchWriter {
     }
   }
 
-  /** An {@link Encoded} element: its bytes, copied (the forwarding path: no encoding at all). */
+  /**
+   * An {@link Encoded} element: its bytes, copied (the forwarding path: no
+   * encoding at all) — when it follows the previous one in the same source,
+   * later, with it, in one copy.
+   */
   #appendView(value: Encoded): number {
     // An element sits at depth 1: its innermost array or map must still be above the limit.
     if (value._levels >= MAX_DEPTH)
       throw new CodecError(`cannot encode value: nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
     const n = value.byteLength;
-    if (this.#pos + n > this.#buf.length) this.#grow(n);
-    this.#pos = value._copyTo(this.#buf, this.#pos);
+    const src = value._src;
+    const from = value._start;
+    if (src !== this.#runSrc || from !== this.#runTo) {
+      if (this.#runSrc !== undefined) this.#copyRun();
+      this.#runSrc = src;
+      this.#runFrom = from;
+      this.#runAt = this.#pos;
+    }
+    this.#runTo = from + n;
+    this.#pos += n;
     this.count++;
     return n;
   }
 
+  /** Copies the pending run of Encoded elements into place. */
+  #copyRun(): void {
+    const src = this.#runSrc!;
+    const n = this.#runTo - this.#runFrom;
+    if (this.#runAt + n > this.#buf.length) this.#grow(this.#runAt + n - this.#buf.length);
+    if (n <= 32) {
+      const buf = this.#buf;
+      for (let i = 0, at = this.#runAt, from = this.#runFrom; i < n; i++) buf[at + i] = src[from + i]!;
+    } else src.copy(this.#buf, this.#runAt, this.#runFrom, this.#runTo);
+    this.#runSrc = undefined;
+  }
+
+  /** Makes room for `n` more bytes than the buffer holds now (bytes in place: up to #pos, or the run's start). */
   #grow(n: number): void {
-    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
-    this.#buf.copy(next, 0, 0, this.#pos);
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#buf.length + n));
+    this.#buf.copy(next, 0, 0, this.#runSrc === undefined ? this.#pos : this.#runAt);
     this.#buf = next;
   }
 
@@ -226,13 +271,15 @@ export class BatchWriter {
 
   /** Discards everything appended after `mark`. */
   rollback(mark: number): void {
+    if (this.#runSrc !== undefined) this.#copyRun();
     this.#pos = Math.floor(mark / 0x200000);
     this.count = mark % 0x200000;
   }
 
   /** Appends bytes that already hold one encoded MessagePack value. */
   appendEncoded(bytes: Uint8Array): void {
-    if (this.#pos + bytes.length > this.#buf.length) this.#grow(bytes.length);
+    if (this.#runSrc !== undefined) this.#copyRun();
+    if (this.#pos + bytes.length > this.#buf.length) this.#grow(this.#pos + bytes.length - this.#buf.length);
     this.#buf.set(bytes, this.#pos);
     this.#pos += bytes.length;
     this.count++;
@@ -240,6 +287,7 @@ export class BatchWriter {
 
   /** Writes the array header and returns the frame. The writer must not be used afterwards. */
   finish(): Buffer {
+    if (this.#runSrc !== undefined) this.#copyRun();
     const buf = this.#buf;
     buf[0] = 0xdd;
     buf.writeUInt32BE(this.count, 1);

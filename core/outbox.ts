@@ -46,8 +46,9 @@ export class Batch {
   constructor(
     readonly dest: string | undefined,
     readonly key: string,
+    initialBytes = 512,
   ) {
-    this.writer = new BatchWriter(512);
+    this.writer = new BatchWriter(initialBytes);
   }
 }
 
@@ -66,6 +67,12 @@ export class Outbox {
   #closed = false;
   #idle: (() => void)[] = [];
   #last: Batch | undefined;
+  /**
+   * Size of the last frame sent per key (kind and channel), so the next one
+   * starts with room for as much instead of doubling its way there. Bounded:
+   * keys used once (acknowledgements) only churn it.
+   */
+  #sizes = new Map<string, number>();
   /** Frames handed to ZeroMQ so far. */
   framesSent = 0;
   /** Bytes handed to ZeroMQ so far. */
@@ -90,7 +97,7 @@ export class Outbox {
     const mapKey = dest === undefined ? key : `${dest}\u0000${key}`;
     let batch = this.#open.get(mapKey);
     if (batch === undefined) {
-      batch = new Batch(dest, key);
+      batch = new Batch(dest, key, this.#sizes.get(key));
       init(batch);
       this.#open.set(mapKey, batch);
       this.#schedule();
@@ -145,6 +152,12 @@ export class Outbox {
     if (!this.#sending) void this.#send();
   }
 
+  #remember(key: string, size: number): void {
+    if (this.#sizes.size >= 64 && !this.#sizes.has(key)) this.#sizes.clear();
+    // A little more than last time (most frames of a key are alike; a bigger one still grows).
+    this.#sizes.set(key, Math.max(512, Math.min(size + (size >>> 4), this.#maxBytes + 1024)));
+  }
+
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -186,6 +199,7 @@ export class Outbox {
             continue;
           }
           const body = batch.raw ?? batch.writer.finish();
+          if (batch.raw === undefined) this.#remember(batch.key, body.length);
           try {
             if (batch.dest === undefined) await this.#socket.send(body);
             else await this.#socket.send([Buffer.from(batch.dest, this.#destEncoding), body]);

@@ -291,6 +291,53 @@ describe("codec, encoded values", () => {
     );
   });
 
+  it("batch – Encoded elements from one frame, appended in any mix with other values and rollbacks, come out right", () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("next" as const), skip: fc.nat(2) }), // the next element(s) of the source frame
+      fc.record({ kind: fc.constant("value" as const), value: plainData }),
+      fc.record({ kind: fc.constant("bytes" as const), value: plainData }), // appendEncoded
+      fc.record({ kind: fc.constant("rollback" as const), back: fc.nat(3) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(plainData, { minLength: 1, maxLength: 40 }),
+        fc.array(op, { maxLength: 60 }),
+        fc.nat(64),
+        (items, ops, initial) => {
+          const source = decodeArray(encode(items), 0) as Encoded[];
+          const w = new BatchWriter(initial);
+          const expected: unknown[] = [];
+          const marks: [number, number][] = []; // writer mark, expected length
+          let next = 0;
+          for (const o of ops) {
+            marks.push([w.mark(), expected.length]);
+            if (o.kind === "next") {
+              next += o.skip;
+              if (next >= source.length) next = 0;
+              w.append(source[next]!);
+              expected.push(items[next]);
+              next++;
+            } else if (o.kind === "value") {
+              w.append(o.value);
+              expected.push(o.value);
+            } else if (o.kind === "bytes") {
+              w.appendEncoded(encode(o.value));
+              expected.push(o.value);
+            } else {
+              const i = Math.max(0, marks.length - 1 - o.back);
+              const [mark, length] = marks[i]!;
+              w.rollback(mark);
+              expected.length = length;
+              marks.length = i; // later marks are gone with what they marked
+            }
+          }
+          expect(decodeArray(w.finish())).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("codec – the depth limit holds where an Encoded value lands", () => {
     const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
     // As a batch element (depth 1), a value may nest MAX_DEPTH - 1 levels.
