@@ -31,17 +31,31 @@ export function readProcess(pid: number): ProcessReading | undefined {
   }
 }
 
-/** How an RSS series moved after warm-up (bytes, seconds). */
+/**
+ * How an RSS series moved after warm-up (bytes, seconds).
+ *
+ * A leak lifts both the floor and the ceiling of a process's RSS. V8 moves
+ * either one alone in a flat process: a major GC that hands pages back to
+ * the OS drops the floor for a minute or so (seen here on workers: −30 MiB,
+ * then back), a burst of backlog lifts the ceiling for a few seconds (seen
+ * on the proxy: +40 MiB). So the growth is the smaller of two rises from the
+ * first third of the time after warm-up to the last third: of the median
+ * (the level most samples sit at) and of the peak.
+ */
 export interface MemoryGrowth {
   /** Samples after warm-up. */
   samples: number;
   /** End of warm-up, s since the run started. */
   warmEnd: number;
-  /** RSS just after warm-up: median of the samples in the first 10 % of the span after warm-up. */
+  /** Median RSS over the first third of the time after warm-up. */
   warm: number;
-  /** RSS at the end: median of the samples in the last 10 % of the span. */
+  /** Median RSS over the last third. */
   final: number;
   /** `final − warm`. */
+  medianRise: number;
+  /** Largest RSS over the last third − largest over the first third. */
+  peakRise: number;
+  /** The smaller of `medianRise` and `peakRise` (see above). */
   growth: number;
   /** Largest RSS after warm-up. */
   peak: number;
@@ -60,7 +74,7 @@ function median(values: number[]): number {
  * The growth of `rss` (bytes) sampled at `times` (s), ignoring the first
  * `warmupSeconds` of the series (from its first sample: a process started
  * late, such as a replacement worker, warms up from its own start). NaN
- * fields when fewer than 3 samples remain.
+ * fields when fewer than 6 samples remain (two per third at least).
  */
 export function memoryGrowth(times: number[], rss: number[], warmupSeconds: number): MemoryGrowth {
   const n = Math.min(times.length, rss.length);
@@ -73,14 +87,28 @@ export function memoryGrowth(times: number[], rss: number[], warmupSeconds: numb
       v.push(rss[i]!);
     }
   }
-  if (t.length < 3) {
+  if (t.length < 6) {
     const nan = Number.NaN;
-    return { samples: t.length, warmEnd, warm: nan, final: nan, growth: nan, peak: nan, slopePerMinute: nan };
+    return {
+      samples: t.length,
+      warmEnd,
+      warm: nan,
+      final: nan,
+      medianRise: nan,
+      peakRise: nan,
+      growth: nan,
+      peak: nan,
+      slopePerMinute: nan,
+    };
   }
-  const span = t[t.length - 1]! - t[0]!;
-  const edge = Math.max(span * 0.1, 1e-9);
-  const warm = median(v.filter((_, i) => t[i]! <= t[0]! + edge));
-  const final = median(v.filter((_, i) => t[i]! >= t[t.length - 1]! - edge));
+  const from = t[0]!;
+  const span = t[t.length - 1]! - from;
+  const first = v.filter((_, i) => t[i]! <= from + span / 3);
+  const last = v.filter((_, i) => t[i]! >= from + (2 * span) / 3);
+  const warm = median(first);
+  const final = median(last);
+  const medianRise = final - warm;
+  const peakRise = Math.max(...last) - Math.max(...first);
   const meanT = t.reduce((a, b) => a + b, 0) / t.length;
   const meanV = v.reduce((a, b) => a + b, 0) / v.length;
   let sxy = 0;
@@ -94,7 +122,9 @@ export function memoryGrowth(times: number[], rss: number[], warmupSeconds: numb
     warmEnd,
     warm,
     final,
-    growth: final - warm,
+    medianRise,
+    peakRise,
+    growth: Math.min(medianRise, peakRise),
     peak: Math.max(...v),
     slopePerMinute: sxx > 0 ? (sxy / sxx) * 60 : 0,
   };

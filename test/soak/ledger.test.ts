@@ -132,20 +132,33 @@ describe("soak ledger", () => {
 });
 
 describe("soak figures", () => {
-  it("soak memory – growth after warm-up of a linear RSS series (medians at both ends, least-squares slope)", () => {
+  it("soak memory – a steady rise after warm-up lifts the median and the peak alike (thirds, least-squares slope)", () => {
     const MiB = 1024 * 1024;
     const times = Array.from({ length: 101 }, (_, i) => i); // s
     const rss = times.map((t) => (100 + 0.1 * t) * MiB); // 0.1 MiB/s
     const g = memoryGrowth(times, rss, 20);
     expect(g.warmEnd).toBe(20);
     expect(g.samples).toBe(81);
-    // After warm-up: t 20…100; the first and last 10 % of that span are 20…28 and 92…100.
-    expect(g.warm / MiB).toBeCloseTo(102.4, 9);
-    expect(g.final / MiB).toBeCloseTo(109.6, 9);
-    expect(g.growth / MiB).toBeCloseTo(7.2, 9);
+    // After warm-up: t 20…100; its first third is t 20…46 (median t = 33), its last t 74…100 (median 87).
+    expect(g.warm / MiB).toBeCloseTo(103.3, 9);
+    expect(g.final / MiB).toBeCloseTo(108.7, 9);
+    expect(g.medianRise / MiB).toBeCloseTo(5.4, 9);
+    expect(g.peakRise / MiB).toBeCloseTo(5.4, 9); // 104.6 → 110
+    expect(g.growth / MiB).toBeCloseTo(5.4, 9);
     expect(g.slopePerMinute / MiB).toBeCloseTo(6, 9);
     expect(g.peak / MiB).toBeCloseTo(110, 9);
-    expect(memoryGrowth([0, 1, 2, 3], [1, 2, 3, 4], 2).growth).toBeNaN(); // 2 samples after warm-up
+    expect(memoryGrowth([0, 1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6, 7], 2).growth).toBeNaN(); // 5 samples left
+  });
+
+  it("soak memory – a GC dip early on or a burst late is no growth; a flat process reads 0", () => {
+    const MiB = 1024 * 1024;
+    const times = Array.from({ length: 90 }, (_, i) => i);
+    // Flat at 120 MiB; pages handed back (90 MiB) for 10 s in the first third; a 40 MiB burst at the end.
+    const rss = times.map((t) => (t >= 5 && t < 15 ? 90 : t >= 85 ? 160 : 120) * MiB);
+    const g = memoryGrowth(times, rss, 0);
+    expect(g.medianRise / MiB).toBe(0);
+    expect(g.peakRise / MiB).toBe(40);
+    expect(g.growth).toBe(0);
   });
 
   it("soak latency – quantiles within half a 5 % bucket, histograms add across workers", () => {
