@@ -88,17 +88,23 @@ export class Outbox {
 
   /**
    * The open frame for `key` (one per destination, kind and channel), made
-   * with `init` writing the head fields when there is none. Append messages
-   * to `batch.writer` and count them in `batch.items`, then call {@link added}.
+   * with `init(batch, arg)` writing the head fields when there is none.
+   * Append messages to `batch.writer` and count them in `batch.items`, then
+   * call {@link added}. (`arg` spares a hot path a closure per message.)
    */
-  batch(dest: string | undefined, key: string, init: (batch: Batch) => void): Batch {
+  batch<A = undefined>(
+    dest: string | undefined,
+    key: string,
+    init: (batch: Batch, arg: A) => void,
+    arg?: A,
+  ): Batch {
     const last = this.#last;
     if (last !== undefined && last.key === key && last.dest === dest) return last;
     const mapKey = dest === undefined ? key : `${dest}\u0000${key}`;
     let batch = this.#open.get(mapKey);
     if (batch === undefined) {
       batch = new Batch(dest, key, this.#sizes.get(key));
-      init(batch);
+      init(batch, arg as A);
       this.#open.set(mapKey, batch);
       this.#schedule();
     }

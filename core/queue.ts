@@ -30,7 +30,7 @@
 import { type Encoded, encodedLength } from "./codec.js";
 import { BusyError, ClosedError, CodecError, ProtocolError, TimeoutError } from "./errors.js";
 import type { ChannelMeter, MeterGroup } from "./meter.js";
-import type { Outbox } from "./outbox.js";
+import type { Batch, Outbox } from "./outbox.js";
 import type { NodeRecord } from "./record.js";
 import { Kind } from "./wire.js";
 
@@ -182,6 +182,8 @@ export interface ProducerLink {
 export class QueueProducer {
   readonly #link: ProducerLink;
   readonly #queues = new Map<string, QueueState>();
+  #lastQueue: string | undefined;
+  #lastState: QueueState | undefined;
   #stampAt = Number.NaN;
   #stampUses = 0;
   readonly #stampExpire = (): void => {
@@ -196,6 +198,8 @@ export class QueueProducer {
   }
 
   #state(queue: string): QueueState {
+    // A producer pushes to one queue again and again: the last one found is checked first.
+    if (queue === this.#lastQueue) return this.#lastState!;
     let state = this.#queues.get(queue);
     if (state === undefined) {
       state = {
@@ -210,6 +214,8 @@ export class QueueProducer {
       this.#queues.set(queue, state);
       this.refresh(queue);
     }
+    this.#lastQueue = queue;
+    this.#lastState = state;
     return state;
   }
 
@@ -356,11 +362,7 @@ export class QueueProducer {
     const data = sent.data;
     const outbox = this.#link.outbox();
     if (outbox === undefined) throw new ClosedError("the node is not running");
-    const batch = outbox.batch(stream.puller, stream.queue, (b) => {
-      b.writer.append(Kind.PUSH);
-      b.writer.append(stream.queue);
-      b.writer.append(stream.nextSeq);
-    });
+    const batch = outbox.batch(stream.puller, stream.queue, startPush, stream);
     const mark = batch.writer.mark();
     const size = batch.writer.append(data);
     if (size > this.maxMessageSize) {
@@ -569,8 +571,17 @@ export class QueueProducer {
       unacknowledged += state.backlog;
     }
     this.#queues.clear();
+    this.#lastQueue = undefined;
+    this.#lastState = undefined;
     return unacknowledged;
   }
+}
+
+/** The head of a PUSH frame: its messages are numbered from the stream's next sequence number. */
+function startPush(b: Batch, stream: Stream): void {
+  b.writer.append(Kind.PUSH);
+  b.writer.append(stream.queue);
+  b.writer.append(stream.nextSeq);
 }
 
 /**
