@@ -143,6 +143,7 @@ export function soakTable(r: SoakResult): string {
         p.flagged ? "FLAGGED" : p.killed ? "killed" : "",
       ]),
     ]),
+    "",
     "checks",
     ...r.checks.map((x) => `  ${x.ok ? "ok  " : "FAIL"}  ${x.name} — ${x.detail}`),
   );
