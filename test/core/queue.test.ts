@@ -69,6 +69,60 @@ describe.each(transports)("queue over %s", (transport) => {
     await it.return?.();
   });
 
+  it("queue – thousands of waiting pushes are accepted in order; one that times out leaves the line", async () => {
+    const worker = await graph.node("worker");
+    const reader = worker.pull<number>("jobs", { window: 10 });
+    await worker.synced();
+    const producer = await graph.node("producer", { pushBuffer: 10 });
+    for (let i = 0; i < 20; i++) await producer.push("jobs", i); // credit and buffer full
+    const order: number[] = [];
+    const waiting: Promise<void>[] = [];
+    for (let i = 20; i < 3020; i++) {
+      if (i === 1500) {
+        // In the middle of the line: its timeout takes it out without disturbing the rest.
+        waiting.push(
+          producer.push("jobs", -1, { timeoutMs: 30 }).then(
+            () => order.push(-1),
+            (error: unknown) => expect(error).toBeInstanceOf(TimeoutError),
+          ),
+        );
+      }
+      waiting.push(producer.push("jobs", i).then(() => order.push(i)));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60)); // past the one timeout: nothing moves meanwhile
+    expect(order).toEqual([]);
+    const received: number[] = [];
+    for await (const m of reader) {
+      received.push(m);
+      if (received.length === 3020) break;
+    }
+    await Promise.all(waiting);
+    expect(order).toEqual(Array.from({ length: 3000 }, (_, i) => i + 20));
+    expect(received).toEqual(Array.from({ length: 3020 }, (_, i) => i));
+    await eventually(() => producer.stats().pushed.jobs?.backlog === 0, "every message acknowledged");
+  });
+
+  it("queue – push with force is accepted at once past a full buffer, and delivered", async () => {
+    const worker = await graph.node("worker");
+    const reader = worker.pull<number>("jobs", { window: 5 });
+    await worker.synced();
+    const producer = await graph.node("producer", { pushBuffer: 5 });
+    for (let i = 0; i < 10; i++) await producer.push("jobs", i); // credit and buffer full
+    let waited = false;
+    const waiting = producer.push("jobs", 100).then(() => (waited = true));
+    for (let i = 10; i < 50; i++) await producer.push("jobs", i, { force: true }); // never waits
+    expect(waited).toBe(false);
+    expect(producer.stats().pushed.jobs?.backlog).toBe(50);
+    const received: number[] = [];
+    for await (const m of reader) {
+      received.push(m);
+      if (received.length === 51) break;
+    }
+    await waiting;
+    // Forced pushes go ahead of the one that waited for room.
+    expect(received).toEqual([...Array.from({ length: 50 }, (_, i) => i), 100]);
+  });
+
   it("queue – a message counts as handled only when the loop asks for the next one", async () => {
     const worker = await graph.node("worker");
     const reader = worker.pull<string>("jobs");
