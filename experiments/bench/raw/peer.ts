@@ -7,7 +7,8 @@ import type { Cleanup } from "../cleanup.js";
 import type { SinkReport } from "../sink.js";
 import type { RawChildConfig, RawChildMessage } from "./child.js";
 
-const childUrl = new URL("./child.ts", import.meta.url);
+// The child module next to this one: .ts when run from source (tsx), .js from dist/.
+const childUrl = new URL(import.meta.url.endsWith(".ts") ? "./child.ts" : "./child.js", import.meta.url);
 
 export class RawPeer {
   readonly endpoint: string;

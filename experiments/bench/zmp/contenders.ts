@@ -12,7 +12,8 @@ import { BURST, QUIET_MS, rate, rttSample, topicSample, withCpu } from "../measu
 import type { SinkReport } from "../sink.js";
 import { CONTROL, ECHO, type ZmpPeerArgs } from "./peer.js";
 
-const peerUrl = new URL("./peer.ts", import.meta.url);
+// The peer module next to this one: .ts when run from source (tsx), .js from dist/.
+const peerUrl = new URL(import.meta.url.endsWith(".ts") ? "./peer.ts" : "./peer.js", import.meta.url);
 
 export interface ZmpOptions {
   /** Meters on both ends. Default true (zmp's default). */
