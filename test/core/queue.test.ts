@@ -76,7 +76,7 @@ describe.each(transports)("queue over %s", (transport) => {
     const producer = await graph.node("producer", { pushBuffer: 10 });
     for (let i = 0; i < 20; i++) await producer.push("jobs", i); // credit and buffer full
     const order: number[] = [];
-    const waiting: Promise<void>[] = [];
+    const waiting: Promise<unknown>[] = [];
     for (let i = 20; i < 3020; i++) {
       if (i === 1500) {
         // In the middle of the line: its timeout takes it out without disturbing the rest.
