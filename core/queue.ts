@@ -516,6 +516,10 @@ export class QueueProducer {
     // Messages stamped with the same push time are recorded together.
     let runT0 = Number.NaN;
     let run = 0;
+    // Outcome callbacks run last, after the freed credit has sent what waits: a queue proxy's
+    // callbacks acknowledge upstream (work proportional to the frame), and its workers should
+    // not wait for that to get their next batch.
+    let dones: ((error?: Error) => void)[] | undefined;
     const settle = (seq: number): void => {
       const sent = stream.unacked.get(seq);
       if (sent === undefined) return;
@@ -529,7 +533,10 @@ export class QueueProducer {
           run = 1;
         }
       }
-      sent.done?.();
+      if (sent.done !== undefined) {
+        dones ??= [];
+        dones.push(sent.done);
+      }
     };
     for (let seq = stream.ackedThrough + 1; seq <= ackedThrough; seq++) {
       settle(seq);
@@ -546,8 +553,22 @@ export class QueueProducer {
     if (meter !== undefined && run > 0) meter.latency.record(now - runT0, run);
     state.backlog -= acked;
     if (meter !== undefined) meter.messagesIn += acked;
+    const waited = state.pending.length - state.pendingHead;
     if (closing === true) this.#redeliver(state, stream);
     else this.#drain(state);
+    if (dones === undefined) return;
+    // What the credit sent leaves now, before the callbacks' work, not at the end of it
+    // (A/B in the bench's queue proxy row: 0.56× → 0.60–0.62× zmp direct).
+    if (waited > 0) this.#link.outbox()?.flushNow();
+    // Every callback runs even if one throws: a throwing `onAck` is the caller's bug, not a bad
+    // frame from the puller, so it is reported as a process warning and the node goes on.
+    for (const done of dones) {
+      try {
+        done();
+      } catch (error) {
+        process.emitWarning(`zmp: an onAck callback of queue \`${queue}\` threw: ${String(error)}`);
+      }
+    }
   }
 
   /** A puller left gracefully: stop sending to it, and wait for its closing acknowledgement. */

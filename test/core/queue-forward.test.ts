@@ -116,6 +116,45 @@ describe("queue forwarding", () => {
     expect(producer.stats().pushed.jobs?.backlog).toBe(0);
   });
 
+  it("queue – an onAck callback that throws is warned about; the other callbacks of its frame still run", async () => {
+    const worker = await graph.node("worker");
+    worker.consume("jobs", () => undefined);
+    await worker.synced();
+    const producer = await graph.node("producer");
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.message);
+    };
+    process.on("warning", onWarning);
+    try {
+      const calls: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        await producer.push("jobs", i, {
+          onAck: () => {
+            calls.push(i);
+            if (i % 3 === 0) throw new Error(`callback ${i} broke`);
+          },
+        });
+      }
+      await eventually(() => calls.length === 10, "every callback called");
+      expect([...calls].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      await eventually(() => warnings.length === 4, "a warning per throwing callback");
+      expect(
+        warnings.every((w) => /onAck callback of queue `jobs` threw: Error: callback \d broke/.test(w)),
+      ).toBe(true);
+      // Not the puller's fault: no frame counted as malformed, and the queue goes on.
+      expect(producer.rejects.malformed).toBe(0);
+      expect(worker.rejects.malformed).toBe(0);
+      expect(producer.stats().pushed.jobs?.backlog).toBe(0);
+      const after = acks();
+      await producer.push("jobs", 10, { onAck: after.onAck });
+      await eventually(() => after.calls.length === 1, "a later acknowledgement");
+      expect(after.calls).toEqual([undefined]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("queue – push with onAck never rejects: every refusal goes to onAck, once", async () => {
     const worker = await graph.node("worker");
     worker.pull("jobs", { window: 1 }); // nobody reads: one message fills it
