@@ -100,7 +100,7 @@ const RUNNABLES: Record<"proxy" | "cache", Record<string, Runnable>> = {
       family: "proxy",
       what: "queue proxy",
       usage:
-        "zmp proxy queue NAME [--rate MSG_PER_S] [--burst N] [--fraction 0..1] [--window 1000] [--concurrency 10000] [--dead-letter TOPIC]",
+        "zmp proxy queue NAME [--rate MSG_PER_S] [--burst N] [--fraction 0..1] [--window 3000] [--concurrency 10000] [--dead-letter TOPIC]",
       flags: {
         rate: { type: "string" },
         burst: { type: "string" },
