@@ -78,4 +78,50 @@ describe("README", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it("readme – the control toolbox's PID example prints the output shown under it", async () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const start = readme.indexOf("\n## Control toolbox\n");
+    const match = /```ts\n([\s\S]*?)```\n\n```\n([\s\S]*?)```/.exec(readme.slice(start));
+    expect(match, "a ts block followed by its output block").not.toBeNull();
+    const [, code, shown] = match!;
+    expect(code).toContain('from "zmp/control"');
+    const dir = mkdtempSync(join(root, "test", ".readme-"));
+    try {
+      writeFileSync(join(dir, "pid.ts"), code!);
+      const { code: exit, out, err } = await run("pid.ts", dir, 60_000);
+      expect(err).toBe("");
+      expect(exit).toBe(0);
+      // Pure maths: the same numbers to the last digit.
+      expect(out.trim()).toBe(shown!.trim());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it("readme – the feedback-loop example runs at the repository's root and retunes its loop live", async () => {
+    const [loop] = blocks(readFileSync(join(root, "README.md"), "utf8"), "Feedback loops on a live graph");
+    expect(loop).toContain("// loop.ts, in this repository");
+    // Where the README says to save it: the root (it spawns ./toolbox/nodes/queue-worker.ts).
+    const file = `.readme-loop-${process.pid}.ts`;
+    writeFileSync(join(root, file), loop!);
+    try {
+      const { code, out, err } = await run(file, root, 60_000);
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      // `time setpoint measurement applied { p, i, d, ff }`, one line per 10th sample of the last 40.
+      const rows = out
+        .trim()
+        .split("\n")
+        .map((line) => /^(\d+\.\d) (\d+) (\d+) (-?\d+) \{ p: .*, i: .*, d: .*, ff: .* \}$/.exec(line));
+      expect(rows.length).toBeGreaterThanOrEqual(3);
+      for (const row of rows) expect(row, out).not.toBeNull();
+      const setpoints = rows.map((r) => Number(r![2]));
+      expect(setpoints.at(-1)).toBe(80); // the retune over the loop's service took effect
+      // Admission opens after the retune and the backlog rises toward 80 (100 msg/s net inflow).
+      expect(Number(rows.at(-1)![3])).toBeGreaterThan(40);
+    } finally {
+      rmSync(join(root, file), { force: true });
+    }
+  }, 90_000);
 });
