@@ -701,7 +701,18 @@ export class Node {
         new RangeError(`Expected \`retries\` to be a non-negative integer, got \`${retries}\``),
       );
     }
-    return this.#client.call(service, request ?? null, timeoutMs, options?.node, retries) as Promise<Res>;
+    const trace = options?.trace;
+    if (trace !== undefined && typeof trace !== "boolean") {
+      return Promise.reject(new TypeError(`Expected \`trace\` to be a boolean, got \`${String(trace)}\``));
+    }
+    return this.#client.call(
+      service,
+      request ?? null,
+      timeoutMs,
+      options?.node,
+      retries,
+      trace ?? this.#o.traceCalls,
+    ) as Promise<Res>;
   }
 
   /**

@@ -49,6 +49,13 @@ export interface CallOptions {
    * as long as the retries reach that provider. Default 0 (at-most-once).
    */
   retries?: number;
+  /**
+   * Record the caller's stack so an error points at this call. Default: the
+   * node's `traceCalls`. A node that forwards calls it received (a proxy, a
+   * cache) has no caller of its own worth tracing and passes `false`: the
+   * stack capture is most of such a hop's time.
+   */
+  trace?: boolean;
 }
 
 export interface ProvideOptions {
@@ -352,9 +359,10 @@ export class ServiceClient {
     timeoutMs: number,
     target: string | undefined,
     retries = 0,
+    trace = this.traceCalls,
   ): Promise<unknown> {
     let site: { stack?: string } | undefined;
-    if (this.traceCalls) {
+    if (trace) {
       site = {};
       Error.captureStackTrace(site, ServiceClient.prototype.call);
     }

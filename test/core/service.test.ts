@@ -92,6 +92,15 @@ describe.each(transports)("service over %s", (transport) => {
     expect(error.stack).toContain("service.test.ts");
   });
 
+  it("service – call with trace: false skips the caller's stack; a non-boolean trace is refused", async () => {
+    const error = await rejection(caller.call("never", null, { timeoutMs: 50, trace: false }));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error.stack).not.toContain("service.test.ts");
+    const bad = await rejection(caller.call("never", null, { trace: "yes" as unknown as boolean }));
+    expect(bad).toBeInstanceOf(TypeError);
+    expect(bad.message).toMatch(/`trace`/);
+  });
+
   it("service – a call can target one named node", async () => {
     const other = await graph.node("other");
     other.provide("whoami", () => "other");

@@ -143,6 +143,8 @@ const OPTION_KEYS = [
   "now",
 ];
 const SETTINGS = ["capacity", "maxBytes", "ttlMs", "cacheErrors"];
+/** Call options of a forwarded call: no stack capture (see `CallOptions.trace`). */
+const UNTRACED = { trace: false } as const;
 
 export class ServiceCache implements Steerable {
   readonly node: Node;
@@ -469,10 +471,11 @@ export class ServiceCache implements Steerable {
     c.backendCalls++;
     const t0 = performance.now();
     try {
+      // No stack capture per backend call: the cache's own stack says nothing to its callers.
       return await this.node.call(
         this.service,
         request,
-        this.#timeoutMs === undefined ? undefined : { timeoutMs: this.#timeoutMs },
+        this.#timeoutMs === undefined ? UNTRACED : { timeoutMs: this.#timeoutMs, trace: false },
       );
     } catch (error) {
       c.backendErrors++;

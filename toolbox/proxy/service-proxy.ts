@@ -84,6 +84,8 @@ export interface ServiceProxyStats {
 }
 
 const OPTION_KEYS = ["service", "idempotent", "retries", "timeoutMs", "tap", "steering"];
+/** Call options of a forwarded call: no stack capture (see `CallOptions.trace`). */
+const UNTRACED = { trace: false } as const;
 
 export class ServiceProxy implements Steerable {
   readonly node: Node;
@@ -288,7 +290,8 @@ export class ServiceProxy implements Steerable {
   }
 
   async #call(request: unknown): Promise<unknown> {
-    const options = this.#timeoutMs === undefined ? undefined : { timeoutMs: this.#timeoutMs };
+    // No stack capture per forwarded call: the proxy's own stack says nothing to its callers.
+    const options = this.#timeoutMs === undefined ? UNTRACED : { timeoutMs: this.#timeoutMs, trace: false };
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.node.call(this.service, request, options);
