@@ -302,6 +302,8 @@ export class Node {
   readonly #faults = new FaultInjector();
   /** Endpoints whose security handshake failed (a clear error instead of a bare timeout). */
   readonly #handshakeFailures = new Map<string, string>();
+  /** Waiting for the monitor to report a handshake failure (see {@link #refusedHandshake}). */
+  #handshakeWaiters: (() => void)[] = [];
   /** SUB connections no longer wanted, closed after a grace period (switching paths without loss). */
   readonly #subDropping = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #meters:
@@ -1253,13 +1255,13 @@ export class Node {
             cause: error,
           });
         }
-        if (
-          (error instanceof TimeoutError || error instanceof PeerLostError) &&
-          first &&
-          this.#handshakeFailures.has(this.#o.directory)
-        ) {
+        const refused =
+          (error instanceof TimeoutError || error instanceof PeerLostError) && first
+            ? await this.#refusedHandshake()
+            : undefined;
+        if (refused !== undefined) {
           throw new SecurityError(
-            `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${this.#handshakeFailures.get(this.#o.directory)}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
+            `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${refused}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
             { cause: error },
           );
         }
@@ -1328,6 +1330,28 @@ export class Node {
     });
   }
 
+  /**
+   * After the first contact with the directory failed (lost or timed out):
+   * the security handshake's verdict, if it refused this node. The monitor
+   * reports it asynchronously, sometimes after the failed send that the
+   * refusal caused, so with security on this waits up to `graceMs` for it.
+   */
+  async #refusedHandshake(graceMs = 1000): Promise<string | undefined> {
+    const directory = this.#o.directory;
+    if (this.#o.security === undefined || this.#handshakeFailures.has(directory))
+      return this.#handshakeFailures.get(directory);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#handshakeWaiters = this.#handshakeWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, graceMs);
+      this.#handshakeWaiters.push(done);
+    });
+    return this.#handshakeFailures.get(directory);
+  }
+
   /** Fetches a snapshot (coalesced: one request at a time). */
   #refresh(timeoutMs = 2000, first = false): Promise<void> {
     if (this.#o.isDirectory) return Promise.resolve();
@@ -1339,14 +1363,14 @@ export class Node {
           const r = reply as { version: number; nodes: unknown[] };
           this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
         },
-        (error: unknown) => {
-          if (
-            first &&
-            (error instanceof TimeoutError || error instanceof PeerLostError) &&
-            this.#handshakeFailures.has(this.#o.directory)
-          ) {
+        async (error: unknown) => {
+          const refused =
+            first && (error instanceof TimeoutError || error instanceof PeerLostError)
+              ? await this.#refusedHandshake()
+              : undefined;
+          if (refused !== undefined) {
             throw new SecurityError(
-              `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake: is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
+              `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${refused}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
               { cause: error },
             );
           }
@@ -1480,8 +1504,12 @@ export class Node {
     try {
       for await (const event of observer) {
         if (event.type === "disconnect") this.#onDisconnect(event.address);
-        else if (event.type === "handshake:error:auth" || event.type === "handshake:error:protocol")
+        else if (event.type === "handshake:error:auth" || event.type === "handshake:error:protocol") {
           this.#handshakeFailures.set(event.address, event.type);
+          const waiters = this.#handshakeWaiters;
+          this.#handshakeWaiters = [];
+          for (const wake of waiters) wake();
+        }
       }
     } catch {
       // closed
