@@ -29,6 +29,7 @@ export {
   type NodeState,
   type NodeStats,
   type RejectCounts,
+  type TraceMode,
 } from "./node.js";
 export type {
   ConsumeOptions,

@@ -65,6 +65,34 @@ import { closeTracked, trackObserver, trackSocket } from "./sockets.js";
 import { type SubscribeOptions, Subscription, TopicPublisher, TopicSubscriber } from "./topic.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
 
+/** How a failed call's error points at its caller (see {@link NodeOptions.traceCalls}). */
+export type TraceMode = boolean | "async";
+
+function traceMode(value: unknown, name: string, fallback: TraceMode): TraceMode {
+  if (value === undefined) return fallback;
+  if (value === true || value === false || value === "async") return value;
+  throw new TypeError(`Expected \`${name}\` to be true, false or "async", got \`${String(value)}\``);
+}
+
+/**
+ * Awaits a call's reply; on failure, takes the error's stack here, in the
+ * continuation, where V8 lists the async functions awaiting this call (the
+ * caller's file and line). Nothing is captured when the call succeeds.
+ */
+async function traced(reply: Promise<unknown>): Promise<unknown> {
+  try {
+    return await reply;
+  } catch (error) {
+    if (error instanceof Error) {
+      const own = error.stack;
+      Error.captureStackTrace(error, traced);
+      // Not awaited from an async function (a .then() chain): no frames here; keep its own.
+      if (!/\n\s+at /.test(error.stack ?? "")) error.stack = own;
+    }
+    throw error;
+  }
+}
+
 export interface NodeOptions {
   /** The node's name, unique among live nodes of the graph. */
   name: string;
@@ -91,8 +119,15 @@ export interface NodeOptions {
   lingerMs?: number;
   /** Largest message accepted, in bytes (bigger ones are refused with an error). Default 16 MiB. */
   maxMessageSize?: number;
-  /** Record the caller's stack in each call so errors point at it (about 1 µs per call). Default true. */
-  traceCalls?: boolean;
+  /**
+   * How a failed call's error points at its caller. `"async"` (default): its
+   * stack is taken where the call is awaited, so it lists the awaiting async
+   * functions with file and line (V8's async stack traces) and costs nothing
+   * for calls that succeed; a `.then()` chain keeps the error's own stack.
+   * `true`: record the whole synchronous stack at every call (about 2 µs per
+   * call), for callers that do not `await`. `false`: neither.
+   */
+  traceCalls?: TraceMode;
   /** Longest `start()` waits for the directory, in ms. Default 10 000. */
   startTimeoutMs?: number;
   /**
@@ -182,7 +217,7 @@ interface Resolved {
   drainTimeoutMs: number;
   lingerMs: number;
   maxMessageSize: number;
-  traceCalls: boolean;
+  traceCalls: TraceMode;
   startTimeoutMs: number;
   metering: boolean;
   faultInjection: boolean;
@@ -226,7 +261,7 @@ function resolve(options: NodeOptions & InternalOptions): Resolved {
     drainTimeoutMs: positive(options.drainTimeoutMs, "drainTimeoutMs", 5_000),
     lingerMs: positive(options.lingerMs, "lingerMs", 1_000),
     maxMessageSize: positive(options.maxMessageSize, "maxMessageSize", 16 * 1024 * 1024),
-    traceCalls: options.traceCalls ?? true,
+    traceCalls: traceMode(options.traceCalls, "traceCalls", "async"),
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
     metering: options.metering ?? true,
     peerTimeoutMs:
@@ -335,7 +370,7 @@ export class Node {
       connect: (peer) => this.#connect(peer),
       refresh: () => this.#refresh(),
     });
-    this.#client.traceCalls = this.#o.traceCalls;
+    this.#client.traceCalls = this.#o.traceCalls === true;
     this.#client.maxMessageSize = this.#o.maxMessageSize;
     if (this.#o.metering) {
       this.#meters = {
@@ -703,18 +738,21 @@ export class Node {
         new RangeError(`Expected \`retries\` to be a non-negative integer, got \`${retries}\``),
       );
     }
-    const trace = options?.trace;
-    if (trace !== undefined && typeof trace !== "boolean") {
-      return Promise.reject(new TypeError(`Expected \`trace\` to be a boolean, got \`${String(trace)}\``));
+    let trace: TraceMode;
+    try {
+      trace = traceMode(options?.trace, "trace", this.#o.traceCalls);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.#client.call(
+    const reply = this.#client.call(
       service,
       request ?? null,
       timeoutMs,
       options?.node,
       retries,
-      trace ?? this.#o.traceCalls,
-    ) as Promise<Res>;
+      trace === true,
+    );
+    return (trace === "async" ? traced(reply) : reply) as Promise<Res>;
   }
 
   /**

@@ -50,12 +50,12 @@ export interface CallOptions {
    */
   retries?: number;
   /**
-   * Record the caller's stack so an error points at this call. Default: the
-   * node's `traceCalls`. A node that forwards calls it received (a proxy, a
-   * cache) has no caller of its own worth tracing and passes `false`: the
-   * stack capture is most of such a hop's time.
+   * How this call's error points at its caller (see `NodeOptions.traceCalls`:
+   * `"async"`, `true`, `false`). Default: the node's `traceCalls`. A node that
+   * forwards calls it received (a proxy, a cache) has no caller of its own
+   * worth tracing and passes `false`.
    */
-  trace?: boolean;
+  trace?: boolean | "async";
 }
 
 export interface ProvideOptions {
@@ -332,7 +332,7 @@ export class ServiceClient {
   #keySeq = 0;
   /** Control-plane calls (directory protocol) among the pending ones, not counted in `inflight`. */
   #internal = 0;
-  /** Capture the caller's stack at each call (costs ~1 µs); see NodeOptions.traceCalls. */
+  /** Capture the caller's whole stack at each call (about 2 µs); `traceCalls: true` of the node. */
   traceCalls = true;
   /** Largest request sent, in encoded bytes. */
   maxMessageSize = Number.POSITIVE_INFINITY;

@@ -101,6 +101,30 @@ describe.each(transports)("service over %s", (transport) => {
     expect(bad.message).toMatch(/`trace`/);
   });
 
+  it("service – traceCalls: a failed call's stack names the awaiting functions (async), or the whole call site (true)", async () => {
+    // Default "async": taken where the call is awaited, at no cost for calls that succeed.
+    async function askTheNeverService(node: Node): Promise<unknown> {
+      return await node.call("never", null, { timeoutMs: 50 });
+    }
+    const awaited = await rejection(askTheNeverService(caller));
+    expect(awaited).toBeInstanceOf(TimeoutError);
+    expect(awaited.stack).toMatch(/at (async )?askTheNeverService \(.*service\.test\.ts:\d+/);
+    // A .then() chain has no awaiting functions: the error keeps its own stack.
+    const chained = await new Promise<Error>((resolve) => {
+      caller.call("never", null, { timeoutMs: 50 }).then(undefined, resolve);
+    });
+    expect(chained).toBeInstanceOf(TimeoutError);
+    expect(chained.stack).toMatch(/\n\s+at /);
+    expect(chained.stack).not.toContain("service.test.ts");
+    // true: the synchronous call site is recorded at the call, .then() or not.
+    const eager = await new Promise<Error>((resolve) => {
+      caller.call("never", null, { timeoutMs: 50, trace: true }).then(undefined, resolve);
+    });
+    expect(eager.stack).toContain("service.test.ts");
+    const node = graph.node("bad-trace", { traceCalls: "yes" as unknown as boolean });
+    expect(await rejection(node)).toBeInstanceOf(TypeError);
+  });
+
   it("service – a call can target one named node", async () => {
     const other = await graph.node("other");
     other.provide("whoami", () => "other");
