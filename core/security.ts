@@ -108,23 +108,35 @@ class ZapHandler {
   readonly #domains = new Map<string, Set<string>>();
   /** Refusals per domain (for meters and tests). */
   readonly refused = new Map<string, number>();
-
   #starting: Promise<void> | undefined;
+  /** The read loop runs (at most one: a socket allows one pending receive). */
+  #serving = false;
 
   async register(domain: string, allow: readonly string[] | undefined): Promise<void> {
     if (allow === undefined) return;
     this.#domains.set(domain, new Set(allow));
-    if (this.#socket !== undefined) return;
-    this.#starting ??= this.#start().finally(() => {
-      this.#starting = undefined;
-    });
-    await this.#starting;
+    if (this.#socket === undefined || this.#socket.closed) {
+      this.#socket = undefined;
+      this.#starting ??= this.#start().finally(() => {
+        this.#starting = undefined;
+      });
+      await this.#starting;
+    }
+    if (!this.#serving) void this.#serve(this.#socket!);
   }
 
+  /**
+   * Binds the handler once for the life of the thread. It is never closed:
+   * libzmq keeps an inproc name until every pipe to it is gone, and the
+   * pipes of CURVE sessions still closing could hold it for seconds, so a
+   * handler closed and bound again could find its name taken. An idle bound
+   * socket does not keep the process alive; the read loop stops when no
+   * domain is left (see {@link unregister}).
+   */
   async #start(): Promise<void> {
-    const socket = trackSocket(new zmq.Reply({ linger: 0 }));
-    // A handler closed a moment ago may still hold the inproc name (libzmq unbinds
-    // asynchronously): retry briefly.
+    const socket = trackSocket(new zmq.Reply({ linger: 0, receiveTimeout: IDLE_CHECK_MS }));
+    // Another copy of zmp in this thread (or a handler of the application's own) may hold the
+    // name: retry briefly, then report it.
     const deadline = Date.now() + 3000;
     for (;;) {
       try {
@@ -139,26 +151,30 @@ class ZapHandler {
       }
     }
     this.#socket = socket;
-    void this.#serve(socket);
   }
 
   /**
-   * Forgets a domain; the last one closes the handler (a bound socket with a
-   * pending read would keep the process alive). A later `register` binds it
-   * again, retrying while libzmq still holds the name from the close.
+   * Forgets a domain. With none left the read loop ends within
+   * `IDLE_CHECK_MS` (a pending read would keep the process alive); a later
+   * `register` starts it again on the same socket.
    */
   async unregister(domain: string): Promise<void> {
     this.#domains.delete(domain);
     await this.#starting?.catch(() => undefined);
-    if (this.#domains.size > 0 || this.#socket === undefined) return;
-    const socket = this.#socket;
-    this.#socket = undefined;
-    closeTracked(socket);
   }
 
   async #serve(socket: zmq.Reply): Promise<void> {
+    this.#serving = true;
     try {
-      for await (const frames of socket) {
+      while (this.#domains.size > 0 && !socket.closed) {
+        let frames: Buffer[];
+        try {
+          frames = await socket.receive();
+        } catch (error) {
+          if ((error as { code?: string }).code === "EAGAIN") continue; // idle: check the domains again
+          if (socket.closed) return;
+          throw error;
+        }
         // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
         const [version, requestId, domainFrame, , , mechanism, credential] = frames;
         const domain = domainFrame?.toString() ?? "";
@@ -182,9 +198,14 @@ class ZapHandler {
       }
     } catch (error) {
       if (!socket.closed) throw error;
+    } finally {
+      this.#serving = false;
     }
   }
 }
+
+/** How often an idle ZAP handler checks whether any domain is left, ms. */
+const IDLE_CHECK_MS = 100;
 
 /** This thread's ZAP handler. */
 export const zap = new ZapHandler();
