@@ -40,6 +40,7 @@ import {
   positive,
   positiveInteger,
 } from "../check.js";
+import { PauseGate } from "./pause-gate.js";
 import type { DirectionStats } from "./service-proxy.js";
 import { register, type Steerable } from "./steering.js";
 import { replaceTap, type TapOptions, type TapSink, type TapStats } from "./tap.js";
@@ -150,11 +151,8 @@ export class QueueProxy implements Steerable {
   #deadLetter: string | undefined;
   #tap: TapSink | undefined;
   #consumer: QueueConsumer<Encoded> | undefined;
-  #paused = false;
   #closed = false;
-  #resume: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #held = 0;
+  readonly #gate = new PauseGate();
   #counts = { offered: 0, admitted: 0, shedByRate: 0, shedByFraction: 0, handled: 0, failed: 0 };
   #unregister: (() => void) | undefined;
   #closing: Promise<void> | undefined;
@@ -217,7 +215,7 @@ export class QueueProxy implements Steerable {
   }
 
   get paused(): boolean {
-    return this.#paused;
+    return this.#gate.paused;
   }
 
   get closed(): boolean {
@@ -267,20 +265,12 @@ export class QueueProxy implements Steerable {
 
   /** Holds admitted messages in the proxy until `resume()`. */
   pause(): void {
-    if (this.#paused || this.#closed) return;
-    this.#paused = true;
-    this.#resume = new Promise((resolve) => {
-      this.#wake = resolve;
-    });
+    if (!this.#closed) this.#gate.pause();
   }
 
   /** Forwards held messages and new ones again. */
   resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#wake?.();
-    this.#wake = undefined;
-    this.#resume = undefined;
+    this.#gate.resume();
   }
 
   /**
@@ -340,7 +330,7 @@ export class QueueProxy implements Steerable {
       node: this.node.name,
       time: Date.now(),
       queue: this.queue,
-      paused: this.#paused,
+      paused: this.#gate.paused,
       closed: this.#closed,
       rate: rate === Number.POSITIVE_INFINITY ? null : rate,
       burst: this.#bucket.burst,
@@ -355,7 +345,7 @@ export class QueueProxy implements Steerable {
       handled,
       failed: c.failed,
       backlog: pulled?.backlog ?? c.admitted - handled - c.failed,
-      held: this.#held,
+      held: this.#gate.held,
       handledRate: pushed?.rateIn ?? Number.NaN,
       offeredRate: pulled?.rateIn ?? Number.NaN,
       forward: {
@@ -412,7 +402,7 @@ export class QueueProxy implements Steerable {
       return undefined; // acknowledged to the producer: shed, not lost
     }
     c.admitted++;
-    if (this.#resume !== undefined) return this.#hold(message);
+    if (this.#gate.paused) return this.#hold(message);
     // The hot path: the message is acknowledged upstream when a worker acknowledged it (end to
     // end), through a callback rather than a promise per message.
     // `force`: the producers' credit already bounds what the proxy takes in, so a forward never
@@ -434,12 +424,7 @@ export class QueueProxy implements Steerable {
   }
 
   async #hold(message: Encoded): Promise<void> {
-    this.#held++;
-    try {
-      await this.#resume;
-    } finally {
-      this.#held--;
-    }
+    await this.#gate.wait();
     const forwarded = this.node.push(this.queue, message, CONFIRM);
     await (this.#metered ? forwarded : forwarded.then(this.#onHandled));
   }

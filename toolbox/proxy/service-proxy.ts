@@ -20,6 +20,7 @@ import { BusyError, PeerLostError } from "../../core/errors.js";
 import type { Node } from "../../core/node.js";
 import { channelName, checkOptions, fail, flag, nonNegative, positive } from "../check.js";
 import { forwardedError } from "./errors.js";
+import { PauseGate } from "./pause-gate.js";
 import { register, type Steerable } from "./steering.js";
 import { replaceTap, type TapOptions, TapSink, type TapStats } from "./tap.js";
 
@@ -95,11 +96,8 @@ export class ServiceProxy implements Steerable {
   #retries: number;
   #timeoutMs: number | undefined;
   #tap: TapSink | undefined;
-  #paused = false;
   #closed = false;
-  #resume: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #held = 0;
+  readonly #gate = new PauseGate();
   #inflight = 0;
   #idle: (() => void)[] = [];
   #counts = { calls: 0, replied: 0, failed: 0, retried: 0 };
@@ -141,7 +139,7 @@ export class ServiceProxy implements Steerable {
   }
 
   get paused(): boolean {
-    return this.#paused;
+    return this.#gate.paused;
   }
 
   get closed(): boolean {
@@ -155,20 +153,12 @@ export class ServiceProxy implements Steerable {
 
   /** Holds incoming calls in the proxy until `resume()` (their callers' timeouts still run). */
   pause(): void {
-    if (this.#paused || this.#closed) return;
-    this.#paused = true;
-    this.#resume = new Promise((resolve) => {
-      this.#wake = resolve;
-    });
+    if (!this.#closed) this.#gate.pause();
   }
 
   /** Forwards held calls and new ones again. */
   resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#wake?.();
-    this.#wake = undefined;
-    this.#resume = undefined;
+    this.#gate.resume();
   }
 
   /** Changes `idempotent`, `retries`, `timeoutMs` or `tap` (an object, or null to remove it). */
@@ -209,12 +199,12 @@ export class ServiceProxy implements Steerable {
       node: this.node.name,
       time: Date.now(),
       service: this.service,
-      paused: this.#paused,
+      paused: this.#gate.paused,
       closed: this.#closed,
       idempotent: this.#idempotent,
       ...this.#counts,
       inflight: this.#inflight,
-      held: this.#held,
+      held: this.#gate.held,
       forward: {
         messages: called?.messagesOut ?? this.#counts.calls,
         bytes: called?.bytesOut ?? 0,
@@ -259,14 +249,7 @@ export class ServiceProxy implements Steerable {
     this.#inflight++;
     const t0 = performance.now();
     try {
-      if (this.#resume !== undefined) {
-        this.#held++;
-        try {
-          await this.#resume;
-        } finally {
-          this.#held--;
-        }
-      }
+      if (this.#gate.paused) await this.#gate.wait();
       const reply = await this.#call(request);
       this.#counts.replied++;
       this.#tap?.offer(() => ({ service: this.service, request, reply, ms: performance.now() - t0 }));
