@@ -1293,24 +1293,7 @@ export class Node {
             cause: error,
           });
         }
-        const refused =
-          (error instanceof TimeoutError || error instanceof PeerLostError) && first
-            ? await this.#refusedHandshake()
-            : undefined;
-        if (refused !== undefined) {
-          throw new SecurityError(
-            `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${refused}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
-            { cause: error },
-          );
-        }
-        if (error instanceof TimeoutError && first) {
-          throw new TimeoutError(
-            `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} did not answer within ${timeoutMs} ms`,
-            timeoutMs,
-            { cause: error },
-          );
-        }
-        throw error;
+        throw await this.#contactFailure(error, first, timeoutMs);
       }
       // Re-registering (the directory restarted): nodes not yet back get a grace period.
       this.#replica.load(reply.version, reply.nodes.map(parseRecord), first ? 0 : 3 * reply.heartbeatMs);
@@ -1369,6 +1352,33 @@ export class Node {
   }
 
   /**
+   * What a failed request to the directory (register or snapshot) is thrown
+   * as: on the first contact, a refused handshake becomes a `SecurityError`
+   * and a timeout a `TimeoutError` naming the directory; anything else as it is.
+   */
+  async #contactFailure(error: unknown, first: boolean, timeoutMs: number): Promise<unknown> {
+    if (!first) return error;
+    const refused =
+      error instanceof TimeoutError || error instanceof PeerLostError
+        ? await this.#refusedHandshake()
+        : undefined;
+    if (refused !== undefined) {
+      return new SecurityError(
+        `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${refused}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
+        { cause: error },
+      );
+    }
+    if (error instanceof TimeoutError) {
+      return new TimeoutError(
+        `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} did not answer within ${timeoutMs} ms`,
+        timeoutMs,
+        { cause: error },
+      );
+    }
+    return error;
+  }
+
+  /**
    * After the first contact with the directory failed (lost or timed out):
    * the security handshake's verdict, if it refused this node. The monitor
    * reports it asynchronously, sometimes after the failed send that the
@@ -1402,24 +1412,7 @@ export class Node {
           this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
         },
         async (error: unknown) => {
-          const refused =
-            first && (error instanceof TimeoutError || error instanceof PeerLostError)
-              ? await this.#refusedHandshake()
-              : undefined;
-          if (refused !== undefined) {
-            throw new SecurityError(
-              `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${refused}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
-              { cause: error },
-            );
-          }
-          if (first && error instanceof TimeoutError) {
-            throw new TimeoutError(
-              `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} did not answer within ${timeoutMs} ms`,
-              timeoutMs,
-              { cause: error },
-            );
-          }
-          throw error;
+          throw await this.#contactFailure(error, first, timeoutMs);
         },
       )
       .finally(() => {
