@@ -201,11 +201,59 @@ describe("Pid", () => {
     expect(pid.params().kp).toBe(2);
   });
 
-  it("pid – deadband zeroes small errors for P and I", () => {
+  it("pid – deadband zeroes small errors for P and I and shrinks larger ones by the band", () => {
     const pid = new Pid({ kp: 2, ki: 1, setpoint: 10, deadband: 0.5 });
     expect(pid.update(9.6, 0.1)).toBe(0);
     expect(pid.components.i).toBe(0);
-    expect(pid.update(9, 0.1)).toBeCloseTo(2 + 0.1, 12);
+    // e = 1 counts as 1 − 0.5: P = 2·0.5 = 1, I = 1·0.5·0.1 = 0.05.
+    expect(pid.update(9, 0.1)).toBeCloseTo(1 + 0.05, 12);
+  });
+
+  it("pid – the deadband is continuous at its edge", () => {
+    // P only: the output just inside and just outside the band differ by kp·2ε, not by kp·deadband.
+    const output = (y: number) => new Pid({ kp: 4, setpoint: 10, deadband: 1 }).update(y, 0.1);
+    const eps = 1e-6;
+    expect(output(9 + eps)).toBe(0);
+    expect(Math.abs(output(9 - eps))).toBeLessThan(1e-5);
+    expect(output(8)).toBeCloseTo(4, 12);
+    expect(output(12)).toBeCloseTo(-4, 12);
+  });
+
+  it("pid – manual to auto starts from the held output clamped to limits changed meanwhile", () => {
+    const pid = new Pid({ kp: 2, ki: 1, setpoint: 10, outputMax: 100 });
+    pid.update(4, 0.1);
+    pid.setManual(80);
+    pid.setParams({ outputMax: 50 });
+    expect(pid.update(4, 0.1)).toBe(80); // manual holds what the operator set
+    pid.mode = "auto";
+    // The first automatic output is the held one clamped to the new limit, never outside it.
+    expect(pid.update(4, 0.1)).toBe(50);
+    // The integral took over from there: a zero error keeps the output at 50 − P.
+    expect(pid.update(10, 0.1)).toBeCloseTo(50 - 2 * 6, 12);
+  });
+
+  it("pid – with ki = 0 a gain change leaves no permanent bias", () => {
+    const pid = new Pid({ kp: 2, setpoint: 10 });
+    expect(pid.update(5, 0.1)).toBe(10);
+    pid.setParams({ kp: 4 });
+    // P-only: the output is kp·e with the new gain, and zero at zero error (no offset kept in a frozen integral).
+    expect(pid.update(5, 0.1)).toBe(20);
+    expect(pid.update(10, 0.1)).toBe(0);
+    expect(pid.components.i).toBe(0);
+  });
+
+  it("pid – feedforwardTau filters the feedforward signal with a first-order lag", () => {
+    const pid = new Pid({ kp: 0, feedforwardSignal: "serviceRate", feedforwardTau: 1 });
+    // The filter starts at the first value, then moves by (1 − e^{−dt/τ}) of each step.
+    expect(pid.update({ measurement: 0, serviceRate: 100 }, 0.1)).toBe(100);
+    const a = Math.exp(-0.1);
+    expect(pid.update({ measurement: 0, serviceRate: 200 }, 0.1)).toBeCloseTo(a * 100 + (1 - a) * 200, 12);
+    // A held step reaches 1 − e^{−1} of its size after one time constant (10 samples of 0.1 s).
+    for (let k = 0; k < 9; k++) pid.update({ measurement: 0, serviceRate: 200 }, 0.1);
+    expect(pid.feedforward).toBeCloseTo(200 - 100 * Math.exp(-1), 9);
+    pid.reset();
+    expect(pid.update({ measurement: 0, serviceRate: 50 }, 0.1)).toBe(50);
+    expect(() => new Pid({ feedforwardTau: -1 })).toThrow(/`feedforwardTau`/);
   });
 
   it("pid – feedforward is added to the output, from the property or an observation field", () => {

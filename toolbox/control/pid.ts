@@ -123,7 +123,12 @@ export interface PidOptions {
    * or a service rate. Default `"direct"`.
    */
   direction?: PidDirection;
-  /** Errors with |r − y| ≤ deadband count as zero for the P and I terms, ≥ 0. Default 0. */
+  /**
+   * Deadband of the P and I terms, measurement units, ≥ 0: errors with
+   * |r − y| ≤ deadband count as zero and larger ones are shrunk by it,
+   * e − sign(e)·deadband, so the output is continuous at the band's edge
+   * (a plain cut-off would jump by kp·deadband there). Default 0.
+   */
   deadband?: number;
   /** Initial feedforward value added to the output, output units. Default 0. */
   feedforward?: number;
@@ -135,6 +140,15 @@ export interface PidOptions {
   feedforwardSignal?: FeedforwardSignal | null;
   /** Gain applied to `feedforwardSignal`. Default 1. */
   kff?: number;
+  /**
+   * Time constant of a first-order low-pass filter on the feedforward
+   * signal, seconds, ≥ 0: ff_k = a·ff_{k−1} + (1 − a)·kff·signal_k with
+   * a = e^{−dt/τ} (exact for a signal held over the sample; the first update
+   * starts the filter at the signal). A measured rate counted over one short
+   * period is noisy (a Poisson count of 20 has σ ≈ 22 %); feeding it raw
+   * passes that noise straight to the actuator. 0 = no filter. Default 0.
+   */
+  feedforwardTau?: number;
 }
 
 /** The terms of the last PID output, output units (`Pid.components`). */
@@ -161,6 +175,7 @@ const paramKeys = [
   "sampleTime",
   "feedforwardSignal",
   "kff",
+  "feedforwardTau",
 ] as const;
 const optionKeys: readonly string[] = [...paramKeys, "setpoint", "now", "feedforward"];
 const feedforwardSignals: readonly FeedforwardSignal[] = [
@@ -190,6 +205,7 @@ interface PidSettings {
   sampleTime: number | null;
   feedforwardSignal: FeedforwardSignal | null;
   kff: number;
+  feedforwardTau: number;
 }
 
 const defaults: PidSettings = {
@@ -211,6 +227,7 @@ const defaults: PidSettings = {
   sampleTime: null,
   feedforwardSignal: null,
   kff: 1,
+  feedforwardTau: 0,
 };
 
 /**
@@ -248,6 +265,7 @@ export class Pid implements Controller {
   #mode: PidMode = "auto";
   #manualOutput = 0;
   #transfer = false;
+  #feedforwardStarted = false;
 
   constructor(options: PidOptions = {}) {
     checkKeys("Pid", options, optionKeys);
@@ -313,7 +331,15 @@ export class Pid implements Controller {
           `Expected observation field \`${s.feedforwardSignal}\` (the feedforward signal) to be a finite number, got \`${describe(value)}\``,
         );
       }
-      this.feedforward = s.kff * value;
+      const target = s.kff * value;
+      const tau = s.feedforwardTau;
+      // The filter starts at the signal (no ramp up from 0 at the first update).
+      if (tau === 0 || !this.#feedforwardStarted) this.feedforward = target;
+      else {
+        const a = Math.exp(-step / tau);
+        this.feedforward = a * this.feedforward + (1 - a) * target;
+      }
+      this.#feedforwardStarted = true;
     }
     const r = this.setpoint;
     const first = Number.isNaN(this.#lastY);
@@ -342,9 +368,13 @@ export class Pid implements Controller {
       return this.#output;
     }
     if (this.#transfer) {
+      // Back from manual: start from the held output, clamped to the limits
+      // in force now (they may have changed while the output was held).
       this.#transfer = false;
-      this.#i = this.#output - (p + d + ff);
-      return this.#output;
+      const held = Math.min(s.outputMax, Math.max(s.outputMin, this.#output));
+      this.#i = held - (p + d + ff);
+      this.#output = held;
+      return held;
     }
 
     // The output may move within [lo, hi]: the output limits, narrowed by the
@@ -405,6 +435,7 @@ export class Pid implements Controller {
       sampleTime: s.sampleTime,
       feedforwardSignal: s.feedforwardSignal,
       kff: s.kff,
+      feedforwardTau: s.feedforwardTau,
     };
   }
 
@@ -414,6 +445,10 @@ export class Pid implements Controller {
    * P + D, so the next output differs from the last only by what the new
    * sample brings. A new `ki` needs no correction because the integral is
    * stored as the accumulated ki·e·dt (Beauregard, "Tuning Changes").
+   * Without integral action (ki = 0 after the change) there is nothing to
+   * absorb the jump: the output moves to what the new gains give. Putting
+   * the difference into the frozen integral would leave it there for good,
+   * a permanent bias of the P or PD controller.
    */
   setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
     checkKeys("Pid", params, paramKeys);
@@ -429,7 +464,7 @@ export class Pid implements Controller {
     this.#lastDs = this.#s.c * this.#lastR - this.#lastY;
     const p = this.#proportional(this.#lastR, this.#lastY, this.#deadbanded(this.#lastR - this.#lastY));
     const d = this.#derivativeTerm();
-    this.#i += before - (p + d);
+    if (this.#s.ki > 0) this.#i += before - (p + d);
     this.#p = p;
     this.#d = d;
   }
@@ -445,6 +480,7 @@ export class Pid implements Controller {
     this.#lastDs = Number.NaN;
     this.#y0 = Number.NaN;
     this.#transfer = false;
+    this.#feedforwardStarted = false;
     this.#output = this.#mode === "manual" ? this.#manualOutput : 0;
     this.#clock.restart();
   }
@@ -463,7 +499,9 @@ export class Pid implements Controller {
   }
 
   #deadbanded(e: number): number {
-    return Math.abs(e) <= this.#s.deadband ? 0 : e;
+    const band = this.#s.deadband;
+    if (Math.abs(e) <= band) return 0;
+    return e > 0 ? e - band : e + band;
   }
 
   #filterTime(): number {
@@ -502,6 +540,7 @@ function resolveSettings(base: PidSettings, options: PidOptions): PidSettings {
       oneOf("feedforwardSignal", v, feedforwardSignals),
     ),
     kff: finite("kff", pick("kff")),
+    feedforwardTau: nonNegative("feedforwardTau", pick("feedforwardTau")),
   };
   if (options.derivativeOn !== undefined) {
     const c =
