@@ -53,6 +53,17 @@ export {
   type Setpoint,
 } from "./indices.js";
 export {
+  type LoopMargins,
+  loopMargins,
+  loopResponse,
+  type MarginOptions,
+  type PidGains,
+  type ProcessModel,
+  type SampledDesign,
+  type SampledLimits,
+  simcSampled,
+} from "./margins.js";
+export {
   type AntiWindup,
   type FeedforwardSignal,
   Pid,
