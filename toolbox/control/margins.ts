@@ -132,9 +132,9 @@ function evaluate(
 ): Complex {
   if (h === null) {
     const s: Complex = [0, w];
-    const process = div(mul([gain, 0], expj(-w * theta)), tau === null ? s : [1, w * tau]);
+    const plant = div(mul([gain, 0], expj(-w * theta)), tau === null ? s : [1, w * tau]);
     const controller: Complex = [kp, ki === 0 ? kd * w : kd * w - ki / w];
-    return mul(controller, process);
+    return mul(controller, plant);
   }
   const z = expj(w * h);
   const zm1: Complex = [z[0] - 1, z[1]];
@@ -157,7 +157,7 @@ function evaluate(
     numerator = [(1 - r) * z[0] + (r - a), (1 - r) * z[1]];
     denominator = mul(z, [z[0] - a, z[1]]);
   }
-  const process = mul([gain, 0], mul(div(numerator, denominator), expj(-w * h * d)));
+  const plant = mul([gain, 0], mul(div(numerator, denominator), expj(-w * h * d)));
   let controller: Complex = [kp, 0];
   if (ki > 0) {
     const integral = div(z, zm1);
@@ -167,7 +167,7 @@ function evaluate(
     const derivative = div(zm1, z);
     controller = [controller[0] + (kd / h) * derivative[0], controller[1] + (kd / h) * derivative[1]];
   }
-  return mul(controller, process);
+  return mul(controller, plant);
 }
 
 /** The angle of b relative to a, in (−π, π]: keeps an unwrapped phase continuous between close points. */
