@@ -184,3 +184,16 @@ export function meanMetrics(runs: readonly RunMetrics[]): RunMetrics {
   }
   return out;
 }
+
+/**
+ * Quantile `q` of ascending `sorted` values by linear interpolation between
+ * order statistics (Hyndman & Fan type 7, numpy's default); NaN when empty.
+ */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}

@@ -11,7 +11,7 @@
  */
 import { signals, uniformAt } from "../toolbox/control/index.js";
 import type { Signal } from "../toolbox/control/signals.js";
-import { checkFinite, checkInteger, checkPositive, fail } from "./check.js";
+import { fail, finite, integerAtLeast, positive } from "../toolbox/control/validate.js";
 
 /** A signal of time as plain data (each kind maps to the `signals` function of the same name). */
 export type SignalSpec =
@@ -100,7 +100,7 @@ export function noiseSeed(seed: number, path: string): number {
  * in noise seeds.
  */
 export function toSignal(spec: SignalSpec, seed: number, path = "signal"): Signal {
-  if (typeof spec === "number") return signals.constant(checkFinite(path, spec));
+  if (typeof spec === "number") return signals.constant(finite(path, spec));
   if (spec === null || typeof spec !== "object") fail(path, "a number or a signal spec object", spec, true);
   switch (spec.kind) {
     case "step":
@@ -213,16 +213,16 @@ interface Resolved {
 }
 
 function base(options: QueueBase): Resolved {
-  const duration = checkPositive("duration", options.duration ?? 60);
+  const duration = positive("duration", options.duration ?? 60);
   const bufferSize = options.bufferSize === undefined ? 1000 : options.bufferSize;
   return {
-    workers: checkInteger("workers", options.workers ?? 8, 1),
-    workerRate: checkPositive("workerRate", options.workerRate ?? 25),
-    load: checkPositive("load", options.load ?? 240),
-    setpoint: checkPositive("setpoint", options.setpoint ?? 50),
-    bufferSize: bufferSize === null ? null : checkInteger("bufferSize", bufferSize, 1),
+    workers: integerAtLeast("workers", options.workers ?? 8, 1),
+    workerRate: positive("workerRate", options.workerRate ?? 25),
+    load: positive("load", options.load ?? 240),
+    setpoint: positive("setpoint", options.setpoint ?? 50),
+    bufferSize: bufferSize === null ? null : integerAtLeast("bufferSize", bufferSize, 1),
     duration,
-    at: checkPositive("at", options.at ?? Math.round(duration / 3)),
+    at: positive("at", options.at ?? Math.round(duration / 3)),
   };
 }
 
@@ -245,7 +245,7 @@ function queue(name: string, description: string, r: Resolved, parts: Partial<Qu
 /** Worker capacity drops by `1 − factor` at `at` (default: halves), the headline disturbance. */
 export function capacityStep(options: QueueBase & { factor?: number } = {}): QueueScenario {
   const r = base(options);
-  const factor = checkPositive("factor", options.factor ?? 0.5);
+  const factor = positive("factor", options.factor ?? 0.5);
   return queue(
     "capacity-step",
     `Every worker slows to ${factor * 100} % of its rate at t = ${r.at} s (capacity ${r.workers * r.workerRate} → ${r.workers * r.workerRate * factor} msg/s) under ${r.load} msg/s offered.`,
@@ -260,7 +260,7 @@ export function capacityStep(options: QueueBase & { factor?: number } = {}): Que
 /** The offered load steps from `load` to `to` (default 1.5 × load) at `at`. */
 export function loadStep(options: QueueBase & { to?: number } = {}): QueueScenario {
   const r = base(options);
-  const to = checkPositive("to", options.to ?? r.load * 1.5);
+  const to = positive("to", options.to ?? r.load * 1.5);
   return queue("load-step", `Offered load steps ${r.load} → ${to} msg/s at t = ${r.at} s.`, r, {
     load: { kind: "step", at: r.at, from: r.load, to },
     step: { signal: "load", at: r.at },
@@ -270,8 +270,8 @@ export function loadStep(options: QueueBase & { to?: number } = {}): QueueScenar
 /** A burst of `height` msg/s (default = load) on top of the load for `length` s (default 3) at `at`. */
 export function burst(options: QueueBase & { height?: number; length?: number } = {}): QueueScenario {
   const r = base(options);
-  const height = checkPositive("height", options.height ?? r.load);
-  const length = checkPositive("length", options.length ?? 3);
+  const height = positive("height", options.height ?? r.load);
+  const length = positive("length", options.length ?? 3);
   return queue("burst", `A ${length} s burst of +${height} msg/s on ${r.load} msg/s at t = ${r.at} s.`, r, {
     load: { kind: "burst", start: r.at, duration: length, height, base: r.load },
     step: { signal: "load", at: r.at },
@@ -281,8 +281,8 @@ export function burst(options: QueueBase & { height?: number; length?: number } 
 /** The offered load ramps from `load` to `to` (default 2 × load) between `at` and `end` (default 2·at). */
 export function ramp(options: QueueBase & { to?: number; end?: number } = {}): QueueScenario {
   const r = base(options);
-  const to = checkPositive("to", options.to ?? r.load * 2);
-  const end = checkPositive("end", options.end ?? 2 * r.at);
+  const to = positive("to", options.to ?? r.load * 2);
+  const end = positive("end", options.end ?? 2 * r.at);
   return queue("ramp", `Offered load ramps ${r.load} → ${to} msg/s between t = ${r.at} and ${end} s.`, r, {
     load: { kind: "ramp", start: r.at, end, from: r.load, to },
   });
@@ -291,7 +291,7 @@ export function ramp(options: QueueBase & { to?: number; end?: number } = {}): Q
 /** The backlog setpoint steps from `setpoint` to `to` (default 2 × setpoint) at `at`. */
 export function setpointStep(options: QueueBase & { to?: number } = {}): QueueScenario {
   const r = base(options);
-  const to = checkPositive("to", options.to ?? r.setpoint * 2);
+  const to = positive("to", options.to ?? r.setpoint * 2);
   return queue(
     "setpoint-step",
     `The backlog setpoint steps ${r.setpoint} → ${to} messages at t = ${r.at} s.`,
@@ -310,8 +310,8 @@ export function setpointStep(options: QueueBase & { to?: number } = {}): QueueSc
  */
 export function noise(options: QueueBase & { loadSd?: number; rateSd?: number } = {}): QueueScenario {
   const r = base(options);
-  const loadSd = checkPositive("loadSd", options.loadSd ?? r.load * 0.2);
-  const rateSd = checkPositive("rateSd", options.rateSd ?? r.workerRate * 0.1);
+  const loadSd = positive("loadSd", options.loadSd ?? r.load * 0.2);
+  const rateSd = positive("rateSd", options.rateSd ?? r.workerRate * 0.1);
   return queue(
     "noise",
     `Load ${r.load} ± ${loadSd} msg/s and worker rate ${r.workerRate} ± ${rateSd} msg/s (white noise).`,
@@ -326,7 +326,7 @@ export function noise(options: QueueBase & { loadSd?: number; rateSd?: number } 
 /** The capacity step with noisy load and capacity and a load burst afterwards: everything at once. */
 export function combined(options: QueueBase & { factor?: number } = {}): QueueScenario {
   const r = base(options);
-  const factor = checkPositive("factor", options.factor ?? 0.5);
+  const factor = positive("factor", options.factor ?? 0.5);
   const burstAt = r.at + (r.duration - r.at) / 2;
   return queue(
     "combined",
@@ -393,25 +393,25 @@ export interface CacheBase {
  * capacity that holds the target hit rate grows.
  */
 export function cacheShift(options: CacheBase = {}): CacheScenario {
-  const duration = checkPositive("duration", options.duration ?? 90);
-  const keys = checkInteger("keys", options.keys ?? 20000, 2);
+  const duration = positive("duration", options.duration ?? 90);
+  const keys = integerAtLeast("keys", options.keys ?? 20000, 2);
   const at1 = Math.round(duration / 3);
   const at2 = Math.round((2 * duration) / 3);
-  const zipf = checkPositive("zipf", options.zipf ?? 1);
-  const zipfLater = checkPositive("zipfLater", options.zipfLater ?? 0.8);
-  const setpoint = checkPositive("setpoint", options.setpoint ?? 0.75);
+  const zipf = positive("zipf", options.zipf ?? 1);
+  const zipfLater = positive("zipfLater", options.zipfLater ?? 0.8);
+  const setpoint = positive("setpoint", options.setpoint ?? 0.75);
   if (setpoint >= 1) fail("setpoint", "a hit rate below 1", setpoint);
   return {
     model: "cache",
     name: "cache-shift",
     description: `Zipf(${zipf}) demand over ${keys} keys; the hot keys change at t = ${at1} s and popularity flattens to Zipf(${zipfLater}) at t = ${at2} s.`,
     duration,
-    requestRate: checkPositive("requestRate", options.requestRate ?? 2000),
+    requestRate: positive("requestRate", options.requestRate ?? 2000),
     keys,
     zipf: { kind: "step", at: at2, from: zipf, to: zipfLater },
     shift: { kind: "step", at: at1, from: 0, to: Math.floor(keys / 2) },
     setpoint,
-    initialCapacity: checkInteger("initialCapacity", options.initialCapacity ?? 1000, 1),
+    initialCapacity: integerAtLeast("initialCapacity", options.initialCapacity ?? 1000, 1),
     step: { signal: "zipf", at: at2 },
   };
 }

@@ -39,7 +39,7 @@ import {
   Pie,
   Vegas,
 } from "../toolbox/control/index.js";
-import { fail } from "./check.js";
+import { fail } from "../toolbox/control/validate.js";
 import { ExperimentInputError } from "./experiment.js";
 import { workerPoolColumns } from "./plants/worker-pool.js";
 import type { ControlSetup, PlantSample } from "./runner.js";

@@ -38,9 +38,9 @@ import { LastValueCache } from "./cache/last-value.js";
 import { ServiceCache } from "./cache/service-cache.js";
 import { QueueProxy } from "./proxy/queue-proxy.js";
 import { ServiceProxy } from "./proxy/service-proxy.js";
-import { controlService, type Steerable } from "./proxy/steering.js";
 import type { TapOptions } from "./proxy/tap.js";
 import { TopicProxy } from "./proxy/topic-proxy.js";
+import { controlService, type Steerable } from "./steering.js";
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 

@@ -3,4 +3,13 @@ export * from "./cache/index.js";
 export * from "./control/index.js";
 export * from "./loop/index.js";
 export * from "./proxy/index.js";
+export {
+  type ControlHandlers,
+  type ControlRequest,
+  callControl,
+  controlService,
+  type Steerable,
+  serveControl,
+  steerables,
+} from "./steering.js";
 export * from "./tune/index.js";

@@ -16,7 +16,7 @@
  */
 import { type Observation, Random, signals } from "../../toolbox/control/index.js";
 import type { SignalLike } from "../../toolbox/control/signals.js";
-import { checkInteger, checkObject, checkPositive } from "../check.js";
+import { checkObject, integerAtLeast, positive } from "../../toolbox/control/validate.js";
 import type { ColumnSpec, ExperimentPlant, PlantSample, PlantStats } from "../runner.js";
 
 /** Options of `CachePlant`. */
@@ -105,11 +105,11 @@ export class CachePlant implements ExperimentPlant {
       }
     }
     this.#requestRate = signals.toSignal(options.requestRate, "requestRate");
-    this.#keys = checkInteger("keys", options.keys, 2);
+    this.#keys = integerAtLeast("keys", options.keys, 2);
     this.#zipf = signals.toSignal(options.zipf ?? 1, "zipf");
     this.#shift = signals.toSignal(options.shift ?? 0, "shift");
-    this.#maxCapacity = checkInteger("maxCapacity", options.maxCapacity ?? this.#keys, 1);
-    this.#capacity = checkInteger("capacity", options.capacity ?? 1, 1);
+    this.#maxCapacity = integerAtLeast("maxCapacity", options.maxCapacity ?? this.#keys, 1);
+    this.#capacity = integerAtLeast("capacity", options.capacity ?? 1, 1);
     if (this.#capacity > this.#maxCapacity) {
       throw new RangeError(
         `Expected \`capacity\` to be at most \`maxCapacity\` (${this.#maxCapacity}), got \`${this.#capacity}\``,
@@ -162,7 +162,7 @@ export class CachePlant implements ExperimentPlant {
   }
 
   advance(dt: number): void {
-    checkPositive("dt", dt);
+    positive("dt", dt);
     const t = this.#time;
     const wanted = this.#carry + Math.max(0, this.#requestRate(t)) * dt;
     const count = Math.floor(wanted);

@@ -48,13 +48,14 @@
  */
 import { Graph, type Node, type Subscription } from "../../core/index.js";
 import { Random } from "../../toolbox/control/random.js";
+import { positive } from "../../toolbox/control/validate.js";
 import { queueProxySensor } from "../../toolbox/loop/queue-sensor.js";
 import type { Reading, Sensor } from "../../toolbox/loop/sensor.js";
-import { callControl } from "../../toolbox/loop/steering.js";
 import { WorkerPoolActuator } from "../../toolbox/loop/worker-pool.js";
 import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
 import { QueueProxy } from "../../toolbox/proxy/queue-proxy.js";
-import { checkPositive, quantile } from "../check.js";
+import { callControl } from "../../toolbox/steering.js";
+import { quantile } from "../metrics.js";
 import type { ExperimentPlant, PlantSample, PlantStats } from "../runner.js";
 import type { QueuePlantSpec } from "./registry.js";
 import { workerPoolColumns } from "./worker-pool.js";
@@ -152,7 +153,7 @@ export class LiveWorkerPool implements ExperimentPlant {
     this.#proxy = proxy;
     this.#load = spec.signals.load;
     this.#workerRate = spec.signals.workerRate;
-    this.#baseRate = checkPositive("workerRate(0)", spec.signals.workerRate(0));
+    this.#baseRate = positive("workerRate(0)", spec.signals.workerRate(0));
     this.#bufferSize = s.bufferSize ?? Number.POSITIVE_INFINITY;
     this.#measurementDelay = spec.measurementDelay ?? 0;
     this.#arrivals = new Random(spec.seed, 1);
@@ -356,7 +357,7 @@ export class LiveWorkerPool implements ExperimentPlant {
 
   /** Lets `dt` seconds pass: waits until the next sample is due and takes it. */
   async advance(dt: number): Promise<void> {
-    checkPositive("dt", dt);
+    positive("dt", dt);
     this.#setSpeed(this.#workerRate(this.#now()) / this.#baseRate);
     this.#due += dt * 1000;
     const now = performance.now();

@@ -29,7 +29,8 @@ import {
   signals,
 } from "../../toolbox/control/index.js";
 import type { SignalLike } from "../../toolbox/control/signals.js";
-import { checkInteger, checkNonNegative, checkObject, checkPositive, quantile } from "../check.js";
+import { checkObject, integerAtLeast, nonNegative, positive } from "../../toolbox/control/validate.js";
+import { quantile } from "../metrics.js";
 import type { ColumnSpec, ExperimentPlant, PlantSample, PlantStats } from "../runner.js";
 
 /** Options of `WorkerPool`. */
@@ -252,21 +253,21 @@ export class WorkerPool implements ExperimentPlant {
     }
     this.#load = signals.toSignal(options.load, "load");
     this.#workerRate = signals.toSignal(options.workerRate, "workerRate");
-    this.#minWorkers = checkInteger("minWorkers", options.minWorkers ?? 1, 0);
-    this.#maxWorkers = checkInteger("maxWorkers", options.maxWorkers ?? 256, Math.max(1, this.#minWorkers));
-    const workers = checkInteger("workers", options.workers ?? 1, this.#minWorkers);
+    this.#minWorkers = integerAtLeast("minWorkers", options.minWorkers ?? 1, 0);
+    this.#maxWorkers = integerAtLeast("maxWorkers", options.maxWorkers ?? 256, Math.max(1, this.#minWorkers));
+    const workers = integerAtLeast("workers", options.workers ?? 1, this.#minWorkers);
     if (workers > this.#maxWorkers) {
       throw new RangeError(
         `Expected \`workers\` to be at most \`maxWorkers\` (${this.#maxWorkers}), got \`${workers}\``,
       );
     }
     this.#ready = workers;
-    this.#startDelay = checkNonNegative("workerStartDelay", options.workerStartDelay ?? 0);
+    this.#startDelay = nonNegative("workerStartDelay", options.workerStartDelay ?? 0);
     this.#service = checkShape("service", options.service ?? { kind: "exponential" });
     const buffer = options.bufferSize ?? Number.POSITIVE_INFINITY;
-    this.#bufferSize = buffer === Number.POSITIVE_INFINITY ? buffer : checkInteger("bufferSize", buffer, 1);
-    this.#burstTime = checkPositive("burstTime", options.burstTime ?? 0.05);
-    this.#measurementDelay = checkNonNegative("measurementDelay", options.measurementDelay ?? 0);
+    this.#bufferSize = buffer === Number.POSITIVE_INFINITY ? buffer : integerAtLeast("bufferSize", buffer, 1);
+    this.#burstTime = positive("burstTime", options.burstTime ?? 0.05);
+    this.#measurementDelay = nonNegative("measurementDelay", options.measurementDelay ?? 0);
     const seed = options.seed ?? 1;
     if (typeof seed !== "number" || !Number.isFinite(seed)) {
       throw new RangeError(`Expected \`seed\` to be a finite number, got \`${String(seed)}\``);
@@ -277,7 +278,7 @@ export class WorkerPool implements ExperimentPlant {
     this.#budget = this.#arrivals.exponential(1);
     this.#heapTimes = new Float64Array(this.#maxWorkers);
     this.#heapArrivals = new Float64Array(this.#maxWorkers);
-    const initial = checkInteger("initialBacklog", options.initialBacklog ?? 0, 0);
+    const initial = integerAtLeast("initialBacklog", options.initialBacklog ?? 0, 0);
     if (initial > this.#bufferSize) {
       throw new RangeError(
         `Expected \`initialBacklog\` to be at most \`bufferSize\` (${this.#bufferSize}), got \`${initial}\``,
@@ -365,7 +366,7 @@ export class WorkerPool implements ExperimentPlant {
   }
 
   advance(dt: number): void {
-    checkPositive("dt", dt);
+    positive("dt", dt);
     const t0 = this.#time;
     const end = t0 + dt;
     const rate = Math.max(0, this.#load(t0));

@@ -16,7 +16,8 @@
  * each replies with a {@link SoakProducerStats}.
  */
 import type { Node } from "../../core/index.js";
-import { channelName, checkOptions, fail, positive, positiveInteger } from "../../toolbox/check.js";
+import { checkName } from "../../core/record.js";
+import { checkOptions, fail, positive, positiveInteger } from "../../toolbox/control/validate.js";
 import { serveSoak } from "./service.js";
 
 /** Arguments of the soak producer (plain data). */
@@ -51,7 +52,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export default function soakProducer(node: Node, args: SoakProducerArgs): () => Promise<void> {
   const o = checkOptions(args, ["queue", "base", "rate", "tickMs", "frontTimeoutMs"], "soak producer args");
-  const queue = channelName("queue", o.queue);
+  const queue = checkName(o.queue, "queue");
   if (!Number.isSafeInteger(o.base) || o.base < 0) fail("base", "a non-negative safe integer", o.base);
   const base = o.base;
   const rate = positive("rate", o.rate, 1);

@@ -28,9 +28,9 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Graph, type HostedNode, type NodeStats } from "../../core/index.js";
+import { fail, integerAtLeast, nonNegative, positive } from "../../toolbox/control/validate.js";
 import type { LoopState } from "../../toolbox/loop/feedback-loop.js";
 import type { QueueProxyStats } from "../../toolbox/proxy/queue-proxy.js";
-import { checkInteger, checkNonNegative, checkPositive, fail } from "../check.js";
 import { LatencyHistogram } from "./latency.js";
 import { account, ID_SPAN, type Ledger } from "./ledger.js";
 import { type MemoryGrowth, memoryGrowth, readProcess } from "./memory.js";
@@ -235,26 +235,26 @@ export interface SoakResult {
 /** Applies defaults and checks every option, naming the one that is wrong. */
 export function soakSettings(options: SoakOptions = {}): SoakSettings {
   if (options === null || typeof options !== "object") fail("options", "an object", options, true);
-  const duration = checkPositive("duration", options.duration ?? 180);
-  const rate = checkPositive("rate", options.rate ?? 80_000);
-  const producers = checkInteger("producers", options.producers ?? 2, 1);
-  const workers = checkInteger("workers", options.workers ?? 3, 1);
+  const duration = positive("duration", options.duration ?? 180);
+  const rate = positive("rate", options.rate ?? 80_000);
+  const producers = integerAtLeast("producers", options.producers ?? 2, 1);
+  const workers = integerAtLeast("workers", options.workers ?? 3, 1);
   if (producers > 64) fail("producers", "at most 64", producers);
   if (workers > 64) fail("workers", "at most 64", workers);
-  const capacity = checkPositive("capacity", options.capacity ?? 0.8);
+  const capacity = positive("capacity", options.capacity ?? 0.8);
   const killAt = options.killAt === undefined ? duration / 2 : options.killAt;
   if (killAt !== null) {
-    checkPositive("killAt", killAt);
+    positive("killAt", killAt);
     if (killAt >= duration) fail("killAt", `a second before the end (${duration})`, killAt);
   }
-  const window = checkInteger("window", options.window ?? 1000, 1);
+  const window = integerAtLeast("window", options.window ?? 1000, 1);
   const workerRate = (capacity * rate) / workers;
-  const setpoint = checkPositive("setpoint", options.setpoint ?? Math.round(0.1 * capacity * rate));
-  const ackDelayMs = checkNonNegative("ackDelayMs", options.ackDelayMs ?? 0);
+  const setpoint = positive("setpoint", options.setpoint ?? Math.round(0.1 * capacity * rate));
+  const ackDelayMs = nonNegative("ackDelayMs", options.ackDelayMs ?? 0);
   const warmup = options.warmup ?? 0.2;
   if (typeof warmup !== "number" || !(warmup >= 0 && warmup < 1)) fail("warmup", "a share in [0, 1)", warmup);
-  const rssLimitMiB = checkPositive("rssLimitMiB", options.rssLimitMiB ?? 32);
-  const sampleInterval = checkPositive("sampleInterval", options.sampleInterval ?? 1);
+  const rssLimitMiB = positive("rssLimitMiB", options.rssLimitMiB ?? 32);
+  const sampleInterval = positive("sampleInterval", options.sampleInterval ?? 1);
   return {
     duration,
     rate,

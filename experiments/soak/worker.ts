@@ -26,14 +26,14 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Node } from "../../core/index.js";
+import { checkName } from "../../core/record.js";
 import {
-  channelName,
   checkOptions,
   fail,
   nonNegative,
   positive,
   positiveInteger,
-} from "../../toolbox/check.js";
+} from "../../toolbox/control/validate.js";
 import { type HistogramData, LatencyHistogram } from "./latency.js";
 import { serveSoak } from "./service.js";
 
@@ -92,7 +92,7 @@ export default function soakWorker(node: Node, args: SoakWorkerArgs): () => Prom
     ["queue", "file", "rate", "window", "tickMs", "ackDelayMs"],
     "soak worker args",
   );
-  const queue = channelName("queue", o.queue);
+  const queue = checkName(o.queue, "queue");
   if (typeof o.file !== "string" || o.file === "") fail("file", "a file path", o.file, true);
   const interval = o.rate === undefined ? 0 : 1000 / positive("rate", o.rate, 1);
   const window = positiveInteger("window", o.window, 1000);

@@ -17,9 +17,9 @@ import {
   type Reading,
   type Sensor,
   serveAdmission,
-  serveControl,
 } from "../../toolbox/loop/index.js";
 import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
+import { serveControl } from "../../toolbox/steering.js";
 import { eventually } from "../helpers.js";
 
 const loopModule = new URL("../../toolbox/nodes/feedback-loop.ts", import.meta.url);

@@ -7,7 +7,7 @@
  * its own sample period differences the cumulative `hits` and `lookups`
  * instead.
  */
-import { positive, positiveInteger } from "../check.js";
+import { positive, positiveInteger } from "../control/validate.js";
 
 export class HitWindow {
   readonly windowMs: number;

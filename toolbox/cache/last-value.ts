@@ -23,10 +23,11 @@
  * subscription does not get it again (its node has seen that value).
  */
 import type { Node } from "../../core/node.js";
+import { checkName } from "../../core/record.js";
 import type { TopicRelay } from "../../core/relay.js";
-import { checkOptions, fail, flag, positiveInteger, prefixName } from "../check.js";
+import { checkOptions, fail, flag, positiveInteger } from "../control/validate.js";
 import type { DirectionStats } from "../proxy/service-proxy.js";
-import { register, type Steerable } from "../proxy/steering.js";
+import { register, type Steerable } from "../steering.js";
 
 export interface LastValueCacheOptions {
   /** Topics cached: every topic starting with `prefix` (`""`: all). Required. */
@@ -89,7 +90,7 @@ export class LastValueCache implements Steerable {
       "last-value cache options",
     );
     this.node = node;
-    this.prefix = prefixName("prefix", o.prefix);
+    this.prefix = o.prefix === "" ? "" : checkName(o.prefix, "prefix");
     this.id = `lvc:${this.prefix}`;
     this.#maxTopics = positiveInteger("maxTopics", o.maxTopics, 10_000);
     this.#advertise = flag("advertise", o.advertise, true);

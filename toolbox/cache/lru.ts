@@ -9,7 +9,7 @@
  * dropped when looked up or by `sweep()`; they are counted as expirations,
  * not evictions (an eviction makes room under a capacity).
  */
-import { checkOptions, nonNegative } from "../check.js";
+import { checkOptions, nonNegativeOrUnlimited } from "../control/validate.js";
 
 export interface LruOptions {
   /** Most entries held (rounded down to an integer); `Infinity` for no limit. Default 1 000. */
@@ -47,8 +47,8 @@ export class LruStore<V> {
   constructor(options: LruOptions = {}) {
     const o = checkOptions(options, ["capacity", "maxBytes", "ttlMs", "now"], "LRU options");
     this.#capacity = capacityOption(o.capacity, 1000);
-    this.#maxBytes = nonNegative("maxBytes", o.maxBytes, Number.POSITIVE_INFINITY, true);
-    this.#ttlMs = nonNegative("ttlMs", o.ttlMs, Number.POSITIVE_INFINITY, true);
+    this.#maxBytes = nonNegativeOrUnlimited("maxBytes", o.maxBytes, Number.POSITIVE_INFINITY);
+    this.#ttlMs = nonNegativeOrUnlimited("ttlMs", o.ttlMs, Number.POSITIVE_INFINITY);
     if (o.now !== undefined && typeof o.now !== "function")
       throw new TypeError(`Expected \`now\` to be a function, got \`${String(o.now)}\``);
     this.#now = o.now ?? (() => performance.now());
@@ -80,7 +80,7 @@ export class LruStore<V> {
   }
 
   set maxBytes(value: number) {
-    this.#maxBytes = nonNegative("maxBytes", value, this.#maxBytes, true);
+    this.#maxBytes = nonNegativeOrUnlimited("maxBytes", value, this.#maxBytes);
     this.#fit();
   }
 
@@ -90,7 +90,7 @@ export class LruStore<V> {
   }
 
   set ttlMs(value: number) {
-    this.#ttlMs = nonNegative("ttlMs", value, this.#ttlMs, true);
+    this.#ttlMs = nonNegativeOrUnlimited("ttlMs", value, this.#ttlMs);
   }
 
   /** The live entry for `key` (now the most recently used), or undefined (an expired one is dropped). */
@@ -177,5 +177,5 @@ export class LruStore<V> {
 
 /** A capacity: a number ≥ 0 rounded down (a controller's output may be fractional), or Infinity. */
 function capacityOption(value: unknown, fallback: number): number {
-  return Math.floor(nonNegative("capacity", value, fallback, true));
+  return Math.floor(nonNegativeOrUnlimited("capacity", value, fallback));
 }

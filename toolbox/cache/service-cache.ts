@@ -26,11 +26,19 @@
 import { encode } from "../../core/codec.js";
 import { BusyError, type ErrorData, errorToData, RemoteError } from "../../core/errors.js";
 import type { Node } from "../../core/node.js";
+import { checkName } from "../../core/record.js";
 import type { Subscription } from "../../core/topic.js";
-import { channelName, checkOptions, fail, flag, nonNegative, positive } from "../check.js";
+import {
+  checkNumber,
+  checkOptions,
+  fail,
+  flag,
+  nonNegativeOrUnlimited,
+  positive,
+} from "../control/validate.js";
 import { forwardedError } from "../proxy/errors.js";
 import { leave } from "../proxy/service-proxy.js";
-import { register, type Steerable } from "../proxy/steering.js";
+import { register, type Steerable } from "../steering.js";
 import { HitWindow } from "./hit-window.js";
 import { cacheKey } from "./key.js";
 import { LruStore } from "./lru.js";
@@ -181,7 +189,7 @@ export class ServiceCache implements Steerable {
   private constructor(node: Node, options: ServiceCacheOptions) {
     const o = checkOptions(options, OPTION_KEYS, "service cache options");
     this.node = node;
-    this.service = channelName("service", o.service);
+    this.service = checkName(o.service, "service");
     if (this.service.startsWith("zmp."))
       fail("service", "a service outside the reserved zmp. prefix", o.service);
     this.id = `cache:${this.service}`;
@@ -195,9 +203,12 @@ export class ServiceCache implements Steerable {
     });
     this.#window = new HitWindow(positive("hitRateWindowMs", o.hitRateWindowMs, 10_000), 10, now);
     this.#cacheErrors = flag("cacheErrors", o.cacheErrors, false);
-    this.#timeoutMs = o.timeoutMs === undefined ? undefined : positive("timeoutMs", o.timeoutMs, 0, true);
+    this.#timeoutMs =
+      o.timeoutMs === undefined
+        ? undefined
+        : checkNumber("timeoutMs", o.timeoutMs, "a positive number", (v) => v > 0);
     this.#invalidationTopic =
-      o.invalidationTopic === undefined ? undefined : channelName("invalidationTopic", o.invalidationTopic);
+      o.invalidationTopic === undefined ? undefined : checkName(o.invalidationTopic, "invalidationTopic");
   }
 
   /** Fronts `options.service` on `node`; resolves once the directory lists the front. */
@@ -273,7 +284,7 @@ export class ServiceCache implements Steerable {
   set(values: Record<string, unknown>): void {
     checkOptions(values, SETTINGS, "service cache settings");
     const limit = (name: string, v: unknown, current: number): number =>
-      v === undefined ? current : nonNegative(name, v, current, true);
+      v === undefined ? current : nonNegativeOrUnlimited(name, v, current);
     const capacity = limit("capacity", values.capacity, this.capacity);
     const maxBytes = limit("maxBytes", values.maxBytes, this.maxBytes);
     const ttlMs = limit("ttlMs", values.ttlMs, this.ttlMs);
@@ -331,7 +342,7 @@ export class ServiceCache implements Steerable {
         const service =
           (w as { service?: unknown }).service === undefined
             ? this.service
-            : channelName("service", (w as { service?: unknown }).service);
+            : checkName((w as { service?: unknown }).service, "service");
         key = cacheKey(service, w.request);
       }
       removed = this.#store.delete(key) ? 1 : 0;

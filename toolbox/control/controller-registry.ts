@@ -1,6 +1,10 @@
 /**
  * Build any controller of `toolbox/control` by name, so an experiment or a
- * CLI flag (`--controller pie`) can pick one without importing its class.
+ * CLI flag (`--controller pie`) can pick one without importing its class,
+ * or from plain data (a spec), so a loop's controller can be chosen and
+ * replaced over its service: `{ kind: "pid", options: { kp: 2, ki: 0.5 } }`;
+ * `{ kind: "cascade", options: { outer: spec, inner: spec, ...CascadeOptions } }`
+ * builds a `Cascade` of two.
  */
 import { Aimd, type AimdOptions } from "./baselines/aimd.js";
 import { Codel, type CodelOptions } from "./baselines/codel.js";
@@ -8,9 +12,25 @@ import { FixedRate, type FixedRateOptions } from "./baselines/fixed-rate.js";
 import { Gradient2, type Gradient2Options } from "./baselines/gradient2.js";
 import { Pie, type PieOptions } from "./baselines/pie.js";
 import { Vegas, type VegasOptions } from "./baselines/vegas.js";
+import { Cascade, type CascadeOptions } from "./cascade.js";
 import type { Controller } from "./controller.js";
 import { Pid, type PidOptions } from "./pid.js";
+import { fail } from "./validate.js";
 import { VelocityPid, type VelocityPidOptions } from "./velocity-pid.js";
+
+/** A controller as plain data. */
+export interface ControllerSpec {
+  /** One of `controllerKinds` (`pid`, `velocity-pid`, `pie`, ..., `cascade`). */
+  kind: string;
+  /** The kind's options (plain data); for `cascade`, `outer` and `inner` are specs. Default `{}`. */
+  options?: Record<string, unknown>;
+}
+
+/** The options of a cascade built by kind: the two loops given as specs or as controllers. */
+export interface CascadeSpecOptions extends Omit<CascadeOptions, "outer" | "inner"> {
+  outer: ControllerSpec | Controller;
+  inner: ControllerSpec | Controller;
+}
 
 /** The options each controller kind takes. */
 export interface ControllerOptionsMap {
@@ -22,6 +42,7 @@ export interface ControllerOptionsMap {
   gradient2: Gradient2Options;
   vegas: VegasOptions;
   codel: CodelOptions;
+  cascade: CascadeSpecOptions;
 }
 
 /** A controller name `createController` accepts; equal to the built controller's `kind`. */
@@ -37,6 +58,7 @@ export const controllerKinds: readonly ControllerKind[] = Object.freeze([
   "gradient2",
   "vegas",
   "codel",
+  "cascade",
 ]);
 
 const factories: { [K in ControllerKind]: (options: ControllerOptionsMap[K]) => Controller } = {
@@ -48,7 +70,40 @@ const factories: { [K in ControllerKind]: (options: ControllerOptionsMap[K]) => 
   gradient2: (options) => new Gradient2(options),
   vegas: (options) => new Vegas(options),
   codel: (options) => new Codel(options),
+  cascade: (options) => {
+    const part = (value: ControllerSpec | Controller, name: string): Controller =>
+      isController(value) ? value : createController(checkSpec(value, `options.${name}`));
+    return new Cascade({
+      ...options,
+      outer: part(options.outer, "outer"),
+      inner: part(options.inner, "inner"),
+    });
+  },
 };
+
+function isController(value: unknown): value is Controller {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as Controller).update === "function" &&
+    typeof (value as Controller).reset === "function"
+  );
+}
+
+/** Checks the shape of a spec (kinds and options are checked by the constructors); `name` is used in messages. */
+export function checkSpec(spec: unknown, name = "controller"): ControllerSpec {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec))
+    fail(name, "a controller spec `{ kind, options? }`", spec, true);
+  const s = spec as ControllerSpec;
+  if (typeof s.kind !== "string" || !(controllerKinds as readonly string[]).includes(s.kind))
+    fail(`${name}.kind`, `one of ${controllerKinds.join(", ")}`, s.kind, typeof s.kind !== "string");
+  if (
+    s.options !== undefined &&
+    (s.options === null || typeof s.options !== "object" || Array.isArray(s.options))
+  )
+    fail(`${name}.options`, "an object", s.options, true);
+  return s;
+}
 
 /**
  * Create a controller by kind. The options are the kind's constructor
@@ -61,7 +116,17 @@ export function createController<K extends ControllerKind>(
 ): Controller;
 /** Create a controller from untyped input (a CLI flag, a config file); validated the same way. */
 export function createController(kind: string, options?: Record<string, unknown>): Controller;
-export function createController(kind: string, options: Record<string, unknown> = {}): Controller {
+/** Create the controller a spec describes (`{ kind, options? }`); validated the same way. */
+export function createController(spec: ControllerSpec): Controller;
+export function createController(
+  kindOrSpec: string | ControllerSpec,
+  options: Record<string, unknown> = {},
+): Controller {
+  if (typeof kindOrSpec !== "string") {
+    const spec = checkSpec(kindOrSpec);
+    return createController(spec.kind, spec.options ?? {});
+  }
+  const kind = kindOrSpec;
   if (!Object.hasOwn(factories, kind)) {
     throw new RangeError(
       `Unknown controller kind \`${kind}\`; expected one of ${controllerKinds.join(", ")}`,

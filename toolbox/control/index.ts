@@ -26,8 +26,10 @@ export { Cascade, type CascadeOptions, type InnerSignal } from "./cascade.js";
 export type { Controller, ControllerParams, Observation } from "./controller.js";
 export { observe } from "./controller.js";
 export {
+  type CascadeSpecOptions,
   type ControllerKind,
   type ControllerOptionsMap,
+  type ControllerSpec,
   controllerKinds,
   createController,
 } from "./controller-registry.js";
@@ -149,4 +151,6 @@ export {
   zieglerNicholsStep,
   zieglerNicholsUltimate,
 } from "./tuning.js";
+/** The argument checks every toolbox boundary uses: `validate.positive("rate", x)`, `validate.checkOptions(…)`. */
+export * as validate from "./validate.js";
 export { VelocityPid, type VelocityPidComponents, type VelocityPidOptions } from "./velocity-pid.js";

@@ -12,8 +12,8 @@
  */
 import type { Node } from "../../core/index.js";
 import { checkKeys, fail, oneOf } from "../control/validate.js";
+import { callControl } from "../steering.js";
 import { checkTimeout } from "./sensor.js";
-import { callControl } from "./steering.js";
 
 /** Something a loop can move. */
 export interface Actuator {

@@ -18,8 +18,8 @@ import type { Node } from "../../core/index.js";
 import { Random } from "../control/random.js";
 import { checkKeys, checkNumber, fail, oneOf } from "../control/validate.js";
 import { TokenBucket } from "../proxy/token-bucket.js";
+import { serveControl } from "../steering.js";
 import { type Actuator, localActuator, serviceActuator } from "./actuator.js";
-import { serveControl } from "./steering.js";
 
 /** Options of `AdmissionGate`. */
 export interface AdmissionGateOptions {

@@ -1,36 +1,21 @@
 /**
- * Controllers as plain data, so a loop's controller can be chosen and
- * replaced over its service: `{ kind: "pid", options: { kp: 2, ki: 0.5 } }`
- * builds a `Pid` through `createController`; `{ kind: "cascade", options: {
- * outer: spec, inner: spec, ...CascadeOptions } }` builds a `Cascade` of two.
- *
- * Bumpless transfer (Åström & Hägglund, "Advanced PID Control", ch. 3;
- * Beauregard's "Initialization"): a controller that replaces another, or
- * takes over from a manual output, starts from the output in force.
- * `bumplessStart` does it in place for `Pid` (manual at that output, then auto:
- * the integral absorbs the difference) and `Cascade` (inner loop from the
- * output, outer loop from the inner measurement, so the inner setpoint starts
- * where the inner loop already is); `buildController` passes the output as
- * `initialOutput` (velocity PID, AIMD) or `initialLimit` (Gradient2, Vegas).
- * The other kinds (fixed rate, PIE, CoDel) compute their output from their
- * own state and cannot start elsewhere: a switch to them is not bumpless.
+ * Bumpless transfer for controllers built from specs (Åström & Hägglund,
+ * "Advanced PID Control", ch. 3; Beauregard's "Initialization"): a
+ * controller that replaces another, or takes over from a manual output,
+ * starts from the output in force. `bumplessStart` does it in place for
+ * `Pid` (manual at that output, then auto: the integral absorbs the
+ * difference) and `Cascade` (inner loop from the output, outer loop from the
+ * inner measurement, so the inner setpoint starts where the inner loop
+ * already is); `bumplessSpec` passes the output as `initialOutput` (velocity
+ * PID, AIMD) or `initialLimit` (Gradient2, Vegas) before the controller is
+ * built with `createController`. The other kinds (fixed rate, PIE, CoDel)
+ * compute their output from their own state and cannot start elsewhere: a
+ * switch to them is not bumpless.
  */
 import { Cascade } from "../control/cascade.js";
 import type { Controller, Observation } from "../control/controller.js";
-import { controllerKinds, createController } from "../control/controller-registry.js";
+import type { ControllerSpec } from "../control/controller-registry.js";
 import { Pid } from "../control/pid.js";
-import { fail } from "../control/validate.js";
-
-/** A controller as plain data. */
-export interface ControllerSpec {
-  /** A kind `createController` builds (`pid`, `velocity-pid`, `pie`, ...) or `"cascade"`. */
-  kind: string;
-  /** The kind's options (plain data); for `cascade`, `outer` and `inner` are specs. Default `{}`. */
-  options?: Record<string, unknown>;
-}
-
-/** Every kind a loop can run. */
-export const loopControllerKinds: readonly string[] = Object.freeze([...controllerKinds, "cascade"]);
 
 /** The option through which each kind can start from a given output. */
 const initialOption: Readonly<Record<string, string>> = {
@@ -40,48 +25,25 @@ const initialOption: Readonly<Record<string, string>> = {
   vegas: "initialLimit",
 };
 
-/** Checks the shape of a spec (kinds and options are checked by the constructors). */
-export function checkSpec(spec: unknown, name = "controller"): ControllerSpec {
-  if (spec === null || typeof spec !== "object" || Array.isArray(spec))
-    fail(name, "a controller spec `{ kind, options? }`", JSON.stringify(spec), true);
-  const s = spec as ControllerSpec;
-  if (typeof s.kind !== "string" || !loopControllerKinds.includes(s.kind))
-    fail(`${name}.kind`, `one of ${loopControllerKinds.join(", ")}`, s.kind, typeof s.kind !== "string");
-  if (
-    s.options !== undefined &&
-    (s.options === null || typeof s.options !== "object" || Array.isArray(s.options))
-  )
-    fail(`${name}.options`, "an object", JSON.stringify(s.options), true);
-  return s;
-}
-
 /**
- * Builds the controller a spec describes. With `initialOutput` (a finite
- * number), kinds that can start from an output do (see the module comment;
- * an option given in the spec wins).
+ * The spec with `output` as the starting output of the kinds that take one
+ * (a cascade's inner spec; an option given in the spec wins). A spec of
+ * another shape is returned as is, for `createController` to refuse.
  */
-export function buildController(spec: ControllerSpec, initialOutput?: number): Controller {
-  const s = checkSpec(spec);
-  const options: Record<string, unknown> = { ...(s.options ?? {}) };
-  if (s.kind === "cascade") {
-    const { outer, inner, ...rest } = options;
-    return new Cascade({
-      ...(rest as object),
-      outer: buildController(checkSpec(outer, "controller.options.outer")),
-      inner: buildController(checkSpec(inner, "controller.options.inner"), initialOutput),
-    });
+export function bumplessSpec(spec: ControllerSpec, output: number | undefined): ControllerSpec {
+  if (output === undefined || !Number.isFinite(output)) return spec;
+  const options: Record<string, unknown> = { ...(spec.options ?? {}) };
+  if (spec.kind === "cascade") {
+    const inner = options.inner;
+    if (inner === null || typeof inner !== "object" || typeof (inner as ControllerSpec).kind !== "string")
+      return spec;
+    return { kind: spec.kind, options: { ...options, inner: bumplessSpec(inner as ControllerSpec, output) } };
   }
-  const key = initialOption[s.kind];
-  if (
-    key !== undefined &&
-    initialOutput !== undefined &&
-    Number.isFinite(initialOutput) &&
-    options[key] === undefined
-  ) {
-    // A concurrency limit must stay positive.
-    if (key !== "initialLimit" || initialOutput > 0) options[key] = initialOutput;
-  }
-  return createController(s.kind, options);
+  const key = initialOption[spec.kind];
+  if (key === undefined || options[key] !== undefined) return spec;
+  // A concurrency limit must stay positive.
+  if (key === "initialLimit" && !(output > 0)) return spec;
+  return { kind: spec.kind, options: { ...options, [key]: output } };
 }
 
 /**

@@ -27,19 +27,18 @@
 import { EventEmitter } from "node:events";
 import { ClosedError, type Node, TimeoutError } from "../../core/index.js";
 import type { Controller, ControllerParams, Observation } from "../control/controller.js";
-import { checkKeys, checkNumber, fail, finite, flag } from "../control/validate.js";
-import type { Actuator } from "./actuator.js";
 import {
-  buildController,
-  bumplessStart,
   type ControllerSpec,
   checkSpec,
-  loopControllerKinds,
-  withParams,
-} from "./controller-spec.js";
+  controllerKinds,
+  createController,
+} from "../control/controller-registry.js";
+import { checkKeys, checkNumber, fail, finite, flag } from "../control/validate.js";
+import { controlService, serveControl } from "../steering.js";
+import type { Actuator } from "./actuator.js";
+import { bumplessSpec, bumplessStart, withParams } from "./controller-spec.js";
 import { SampleLog } from "./sample-log.js";
 import type { Reading, Sensor } from "./sensor.js";
-import { controlServiceOf, serveControl } from "./steering.js";
 
 /** The topic a loop publishes its samples on: `loop/<name>/samples`. */
 export const loopTopic = (name: string): string => `loop/${name}/samples`;
@@ -300,7 +299,7 @@ export class FeedbackLoop extends EventEmitter<{ sample: [LoopSample] }> {
     this.node = node;
     this.name = options.name ?? node.name;
     if (typeof this.name !== "string" || this.name.length === 0) fail("name", "a loop name", this.name, true);
-    this.service = controlServiceOf(this.name);
+    this.service = controlService(this.name);
     this.topic = loopTopic(this.name);
     const { sensor, actuator } = options;
     if (sensor === null || typeof sensor !== "object" || typeof sensor.read !== "function")
@@ -339,7 +338,7 @@ export class FeedbackLoop extends EventEmitter<{ sample: [LoopSample] }> {
       this.#spec = null;
     } else {
       this.#spec = checkSpec(options.controller);
-      this.#controller = buildController(this.#spec, initial);
+      this.#controller = createController(bumplessSpec(this.#spec, initial));
     }
     if (initial !== undefined) bumplessStart(this.#controller, initial);
     this.#output = initial ?? this.#controller.output;
@@ -437,7 +436,7 @@ export class FeedbackLoop extends EventEmitter<{ sample: [LoopSample] }> {
       fail("params", "an object of parameters", JSON.stringify(params), true);
     // Build and tune a new controller before touching the running one.
     const spec = changes.controller === undefined ? undefined : checkSpec(changes.controller);
-    const next = spec === undefined ? undefined : buildController(spec, this.#output);
+    const next = spec === undefined ? undefined : createController(bumplessSpec(spec, this.#output));
     if (params !== undefined) (next ?? this.#controller).setParams(params);
 
     if (next !== undefined) {
@@ -478,7 +477,7 @@ export class FeedbackLoop extends EventEmitter<{ sample: [LoopSample] }> {
       setpoint: this.#setpoint,
       manualOutput: Number.isNaN(this.#manualOutput) ? null : this.#manualOutput,
       controller: { kind: this.#controller.kind, params: this.#controller.params(), spec: this.#spec },
-      kinds: loopControllerKinds,
+      kinds: controllerKinds,
       sensor: this.sensor.description,
       actuator: { name: this.actuator.name, description: this.actuator.description },
       output: this.#output,
@@ -551,7 +550,7 @@ export class FeedbackLoop extends EventEmitter<{ sample: [LoopSample] }> {
     // Kinds that start from an option: rebuild from the spec at the manual output.
     if (this.#spec !== null) {
       try {
-        const rebuilt = buildController(this.#spec, output);
+        const rebuilt = createController(bumplessSpec(this.#spec, output));
         this.#controller = rebuilt;
         this.#applySetpoint(rebuilt);
       } catch {

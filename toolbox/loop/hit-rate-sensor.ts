@@ -5,8 +5,8 @@
  */
 import type { Node } from "../../core/index.js";
 import { checkKeys, fail, oneOf } from "../control/validate.js";
+import { callControl } from "../steering.js";
 import { checkTimeout, type Reading, type Sensor } from "./sensor.js";
-import { callControl } from "./steering.js";
 
 /** Options of `hitRateSensor`. */
 export interface HitRateSensorOptions {

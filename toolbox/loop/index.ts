@@ -17,12 +17,7 @@ export {
   serveAdmission,
 } from "./admission.js";
 export { type CacheCapacityOptions, cacheCapacityActuator } from "./cache-capacity.js";
-export {
-  buildController,
-  bumplessStart,
-  type ControllerSpec,
-  loopControllerKinds,
-} from "./controller-spec.js";
+export { bumplessSpec, bumplessStart } from "./controller-spec.js";
 export {
   type CreditHolder,
   creditWindowActuator,
@@ -64,5 +59,4 @@ export {
   type SensorSpec,
   sensorKinds,
 } from "./specs.js";
-export { callControl, controlServiceOf, serveControl } from "./steering.js";
 export { WorkerPoolActuator, type WorkerPoolActuatorOptions } from "./worker-pool.js";

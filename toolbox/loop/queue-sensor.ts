@@ -21,8 +21,8 @@
 import type { Node } from "../../core/index.js";
 import type { Observation } from "../control/controller.js";
 import { checkKeys, checkNumber, fail } from "../control/validate.js";
+import { callControl } from "../steering.js";
 import { checkTimeout, type Reading, type Sensor, statsOf } from "./sensor.js";
-import { callControl } from "./steering.js";
 
 /** Options of `queueSensor`. */
 export interface QueueSensorOptions {

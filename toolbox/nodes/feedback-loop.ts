@@ -18,8 +18,8 @@
  * ```
  */
 import type { Node } from "../../core/index.js";
+import type { ControllerSpec } from "../control/controller-registry.js";
 import { checkKeys, fail } from "../control/validate.js";
-import type { ControllerSpec } from "../loop/controller-spec.js";
 import { FeedbackLoop } from "../loop/feedback-loop.js";
 import { type ActuatorSpec, createActuator, createSensor, type SensorSpec } from "../loop/specs.js";
 

@@ -10,7 +10,8 @@
  * that fails is also reported on stderr.
  */
 import type { Node } from "../../core/node.js";
-import { channelName, checkOptions, positive } from "../check.js";
+import { checkName } from "../../core/record.js";
+import { checkOptions, positive } from "../control/validate.js";
 
 /** Arguments of the load generator (plain data). */
 export interface LoadArgs {
@@ -28,9 +29,9 @@ export interface LoadArgs {
 
 export default function load(node: Node, args: LoadArgs = {}): () => Promise<void> {
   const o = checkOptions(args, ["queue", "service", "request", "topic", "rate"], "load arguments");
-  const queue = o.queue === undefined ? undefined : channelName("queue", o.queue);
-  const service = o.service === undefined ? undefined : channelName("service", o.service);
-  const topic = o.topic === undefined ? undefined : channelName("topic", o.topic);
+  const queue = o.queue === undefined ? undefined : checkName(o.queue, "queue");
+  const service = o.service === undefined ? undefined : checkName(o.service, "service");
+  const topic = o.topic === undefined ? undefined : checkName(o.topic, "topic");
   if (queue === undefined && service === undefined && topic === undefined)
     throw new TypeError("Expected at least one of `queue`, `service`, `topic` in the load arguments");
   const rate = positive("rate", o.rate, 100);

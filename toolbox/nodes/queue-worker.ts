@@ -26,7 +26,7 @@ import type { Node } from "../../core/index.js";
 // Single files, not the barrel: the barrel pulls in mathjs, seconds of start-up for every worker process.
 import { checkShape, type DistributionShape, Random, sampleWithMean } from "../control/random.js";
 import { checkKeys, checkNumber, fail, positive } from "../control/validate.js";
-import { serveControl } from "../loop/steering.js";
+import { serveControl } from "../steering.js";
 
 /** Arguments of the queue worker (plain data, they cross to the host). */
 export interface QueueWorkerArgs {

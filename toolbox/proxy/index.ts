@@ -10,7 +10,6 @@ export {
   type ServiceProxyOptions,
   type ServiceProxyStats,
 } from "./service-proxy.js";
-export { type ControlRequest, controlService, type Steerable, steerables } from "./steering.js";
 export { type TapOptions, type TapStats, tapTopic } from "./tap.js";
 export { TokenBucket, type TokenBucketOptions } from "./token-bucket.js";
 export { TopicProxy, type TopicProxyOptions, type TopicProxyStats } from "./topic-proxy.js";

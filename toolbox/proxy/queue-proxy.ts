@@ -30,19 +30,19 @@
 import type { Encoded } from "../../core/codec.js";
 import type { Node } from "../../core/node.js";
 import type { QueueConsumer, QueueContext } from "../../core/queue.js";
+import { checkName } from "../../core/record.js";
 import {
-  channelName,
   checkOptions,
   fail,
   flag,
   fraction as fractionOption,
-  nonNegative,
+  nonNegativeOrUnlimited,
   positive,
   positiveInteger,
-} from "../check.js";
+} from "../control/validate.js";
+import { register, type Steerable } from "../steering.js";
 import { PauseGate } from "./pause-gate.js";
 import type { DirectionStats } from "./service-proxy.js";
-import { register, type Steerable } from "./steering.js";
 import { replaceTap, type TapOptions, type TapSink, type TapStats } from "./tap.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -170,7 +170,7 @@ export class QueueProxy implements Steerable {
   private constructor(node: Node, options: QueueProxyOptions) {
     const o = checkOptions(options, OPTION_KEYS, "queue proxy options");
     this.node = node;
-    this.queue = channelName("queue", o.queue);
+    this.queue = checkName(o.queue, "queue");
     this.id = `queue:${this.queue}`;
     this.#bucket = new TokenBucket({
       rate: o.rate,
@@ -182,7 +182,7 @@ export class QueueProxy implements Steerable {
     if (o.random !== undefined && typeof o.random !== "function")
       fail("random", "a function", o.random, true);
     this.#random = o.random ?? Math.random;
-    this.#deadLetter = o.deadLetter === undefined ? undefined : channelName("deadLetter", o.deadLetter);
+    this.#deadLetter = o.deadLetter === undefined ? undefined : checkName(o.deadLetter, "deadLetter");
     if (this.#deadLetter !== undefined) node.advertise(this.#deadLetter);
     if (o.tap !== undefined) this.#tap = replaceTap(node, undefined, o.tap, this.queue);
   }
@@ -280,7 +280,7 @@ export class QueueProxy implements Steerable {
    */
   set(values: Record<string, unknown>): void {
     checkOptions(values, SETTINGS, "queue proxy settings");
-    const rate = values.rate === undefined ? undefined : nonNegative("rate", values.rate, 0, true);
+    const rate = values.rate === undefined ? undefined : nonNegativeOrUnlimited("rate", values.rate);
     const burst = values.burst === undefined ? undefined : positive("burst", values.burst, 1);
     const fraction = fractionOption("fraction", values.fraction, this.#fraction);
     const window = values.window === undefined ? undefined : positiveInteger("window", values.window, 1);
@@ -289,7 +289,7 @@ export class QueueProxy implements Steerable {
         ? this.#deadLetter
         : values.deadLetter === null
           ? undefined
-          : channelName("deadLetter", values.deadLetter);
+          : checkName(values.deadLetter, "deadLetter");
     if (values.tap !== undefined) this.#tap = replaceTap(this.node, this.#tap, values.tap, this.queue);
     if (rate !== undefined) this.#bucket.rate = rate;
     if (burst !== undefined) this.#bucket.burst = burst;

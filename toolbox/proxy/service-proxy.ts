@@ -18,10 +18,11 @@
  */
 import { BusyError, PeerLostError } from "../../core/errors.js";
 import type { Node } from "../../core/node.js";
-import { channelName, checkOptions, fail, flag, nonNegative, positive } from "../check.js";
+import { checkName } from "../../core/record.js";
+import { checkNumber, checkOptions, fail, flag, nonNegative } from "../control/validate.js";
+import { register, type Steerable } from "../steering.js";
 import { forwardedError } from "./errors.js";
 import { PauseGate } from "./pause-gate.js";
-import { register, type Steerable } from "./steering.js";
 import { replaceTap, type TapOptions, TapSink, type TapStats } from "./tap.js";
 
 export interface ServiceProxyOptions {
@@ -107,14 +108,17 @@ export class ServiceProxy implements Steerable {
   private constructor(node: Node, options: ServiceProxyOptions) {
     const o = checkOptions(options, OPTION_KEYS, "service proxy options");
     this.node = node;
-    this.service = channelName("service", o.service);
+    this.service = checkName(o.service, "service");
     if (this.service.startsWith("zmp."))
       fail("service", "a service outside the reserved zmp. prefix", o.service);
     this.id = `service:${this.service}`;
     this.#idempotent = flag("idempotent", o.idempotent, false);
     this.#retries = nonNegative("retries", o.retries, 3);
     if (!Number.isInteger(this.#retries)) fail("retries", "a non-negative integer", o.retries);
-    this.#timeoutMs = o.timeoutMs === undefined ? undefined : positive("timeoutMs", o.timeoutMs, 0, true);
+    this.#timeoutMs =
+      o.timeoutMs === undefined
+        ? undefined
+        : checkNumber("timeoutMs", o.timeoutMs, "a positive number", (v) => v > 0);
     if (o.tap !== undefined) this.#tap = new TapSink(node, o.tap, this.service);
   }
 
@@ -172,7 +176,7 @@ export class ServiceProxy implements Steerable {
         ? this.#timeoutMs
         : values.timeoutMs === null
           ? undefined
-          : positive("timeoutMs", values.timeoutMs, 0, true);
+          : checkNumber("timeoutMs", values.timeoutMs, "a positive number", (v) => v > 0);
     if (values.tap !== undefined) this.#tap = replaceTap(this.node, this.#tap, values.tap, this.service);
     this.#idempotent = idempotent;
     this.#retries = retries;

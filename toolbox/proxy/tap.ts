@@ -6,7 +6,7 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { Node } from "../../core/node.js";
-import { checkOptions, fail, positiveInteger } from "../check.js";
+import { checkOptions, fail, positiveInteger } from "../control/validate.js";
 
 export interface TapOptions {
   /**

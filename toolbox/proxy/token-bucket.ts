@@ -9,7 +9,7 @@
  * while messages flow; changing it first credits the tokens earned at the
  * old rate, so a change never creates or loses tokens retroactively.
  */
-import { checkOptions, nonNegative, positive } from "../check.js";
+import { checkOptions, nonNegativeOrUnlimited, positive } from "../control/validate.js";
 
 export interface TokenBucketOptions {
   /** Tokens (messages) added per second; `Infinity` (or `null`) admits everything. Default Infinity. */
@@ -39,7 +39,7 @@ export class TokenBucket {
     this.#now = o.now ?? (() => performance.now());
     if (typeof this.#now !== "function")
       throw new TypeError(`Expected \`now\` to be a function, got \`${String(o.now)}\``);
-    this.#rate = nonNegative("rate", o.rate, Number.POSITIVE_INFINITY, true);
+    this.#rate = nonNegativeOrUnlimited("rate", o.rate, Number.POSITIVE_INFINITY);
     this.#burstSet = o.burst !== undefined;
     this.#burst = this.#burstSet ? positive("burst", o.burst, 1) : defaultBurst(this.#rate);
     this.#tokens = this.#burst;
@@ -52,7 +52,7 @@ export class TokenBucket {
   }
 
   set rate(value: number) {
-    const rate = nonNegative("rate", value, Number.POSITIVE_INFINITY, true);
+    const rate = nonNegativeOrUnlimited("rate", value, Number.POSITIVE_INFINITY);
     this.#refill();
     this.#rate = rate;
     if (!this.#burstSet) this.#burst = defaultBurst(rate);

@@ -12,11 +12,12 @@
  * here, and subscribers see them as sequence gaps).
  */
 import type { Node } from "../../core/node.js";
+import { checkName } from "../../core/record.js";
 import type { TopicRelay } from "../../core/relay.js";
-import { checkOptions, flag, prefixName } from "../check.js";
+import { checkOptions, flag } from "../control/validate.js";
+import { register, type Steerable } from "../steering.js";
 import { RateMeter } from "./rate.js";
 import type { DirectionStats } from "./service-proxy.js";
-import { register, type Steerable } from "./steering.js";
 import { replaceTap, type TapOptions, type TapSink, type TapStats } from "./tap.js";
 
 export interface TopicProxyOptions {
@@ -65,7 +66,7 @@ export class TopicProxy implements Steerable {
   private constructor(node: Node, options: TopicProxyOptions) {
     const o = checkOptions(options, ["prefix", "tap", "steering"], "topic proxy options");
     this.node = node;
-    this.prefix = prefixName("prefix", o.prefix);
+    this.prefix = o.prefix === "" ? "" : checkName(o.prefix, "prefix");
     this.id = `topic:${this.prefix}`;
     if (o.tap !== undefined) this.#tap = replaceTap(node, undefined, o.tap, this.prefix, this.prefix);
     this.#rate = new RateMeter(() => this.#relay?.stats().messagesDown ?? 0);

@@ -10,8 +10,8 @@
  * msg/s), so without the loop the backlog grows by 50 messages a second.
  */
 import { Graph, type HostedNode, type Node } from "../../core/index.js";
+import type { ControllerSpec } from "../control/controller-registry.js";
 import { remoteAdmissionActuator } from "../loop/admission.js";
-import type { ControllerSpec } from "../loop/controller-spec.js";
 import { FeedbackLoop } from "../loop/feedback-loop.js";
 import { queueProxySensor } from "../loop/queue-sensor.js";
 import { QueueProxy } from "../proxy/queue-proxy.js";

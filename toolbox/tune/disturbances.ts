@@ -16,8 +16,8 @@
  */
 import type { Node, NodeRecord } from "../../core/index.js";
 import { statsOf } from "../loop/sensor.js";
-import { callControl, controlServiceOf } from "../loop/steering.js";
 import type { QueueWorkerState } from "../nodes/queue-worker.js";
+import { callControl, controlService } from "../steering.js";
 
 /** What the page can disturb, as found in the graph. */
 export interface DisturbanceTargets {
@@ -38,7 +38,7 @@ export async function findTargets(
   if (queue === null) return { queue, workers: [], producers: [] };
   const records = node.nodes();
   const pullers = records.filter(
-    (r) => r.queues.some((q) => q.name === queue) && r.services.includes(controlServiceOf(r.name)),
+    (r) => r.queues.some((q) => q.name === queue) && r.services.includes(controlService(r.name)),
   );
   const workers = (
     await Promise.all(

@@ -6,7 +6,7 @@
  */
 import type { NodeRecord } from "../../core/index.js";
 import { loopTopic } from "../loop/feedback-loop.js";
-import { controlServiceOf } from "../loop/steering.js";
+import { controlService } from "../steering.js";
 
 /** A loop found in the directory. */
 export interface LoopInfo {
@@ -29,7 +29,7 @@ export function findLoops(records: readonly NodeRecord[]): LoopInfo[] {
     for (const topic of record.topics) {
       const name = SAMPLES.exec(topic)?.[1];
       if (name === undefined || loops.has(name)) continue;
-      const service = controlServiceOf(name);
+      const service = controlService(name);
       if (!record.services.includes(service)) continue;
       loops.set(name, { name, node: record.name, service, topic: loopTopic(name) });
     }

@@ -27,7 +27,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { type Node, RemoteError, TimeoutError, UnknownServiceError } from "../../core/index.js";
 import type { LoopChanges, LoopState } from "../loop/feedback-loop.js";
-import { callControl } from "../loop/steering.js";
+import { callControl } from "../steering.js";
 import { findLoops, type LoopInfo } from "./loops.js";
 import { tunePage } from "./page.js";
 import { ConflictError, LoopSession } from "./session.js";

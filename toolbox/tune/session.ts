@@ -13,7 +13,7 @@
  */
 import { type Node, type Subscription, UnknownServiceError } from "../../core/index.js";
 import type { LoopChanges, LoopLog, LoopSample, LoopState } from "../loop/feedback-loop.js";
-import { callControl } from "../loop/steering.js";
+import { callControl } from "../steering.js";
 import { type DisturbanceTargets, findTargets, pushBurst, setWorkerSpeed } from "./disturbances.js";
 import { queueOfSensor } from "./loops.js";
 import { type CapacityStep, latestStep, type StepOptions, type StepReport, stepOptions } from "./steps.js";
