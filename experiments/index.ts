@@ -43,7 +43,6 @@ export {
   type MetricOptions,
   meanMetrics,
   metricKeys,
-  movingAverage,
   type RunMetrics,
   timeAverage,
 } from "./metrics.js";

@@ -5,7 +5,7 @@
  * scenario's step (`stepInfo`), and the plant's whole-run figures (goodput,
  * shed, latency quantiles).
  */
-import { loopPerformance, stepInfo } from "../toolbox/control/index.js";
+import { loopPerformance, movingAverage, stepInfo } from "../toolbox/control/index.js";
 import type { RunLog } from "./runner.js";
 import type { StepMark } from "./scenarios.js";
 
@@ -84,25 +84,6 @@ export interface MetricOptions {
   stepWindow?: number;
 }
 
-/**
- * Centered moving average over `width` samples (an odd count; shorter at the
- * ends): offline analysis may look ahead, so the average does not lag.
- */
-export function movingAverage(values: readonly number[], width: number): number[] {
-  const half = Math.max(0, Math.floor(width / 2));
-  if (half === 0) return values.slice();
-  const n = values.length;
-  const prefix = new Float64Array(n + 1);
-  for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + values[i]!;
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const lo = Math.max(0, i - half);
-    const hi = Math.min(n, i + half + 1);
-    out[i] = (prefix[hi]! - prefix[lo]!) / (hi - lo);
-  }
-  return out;
-}
-
 /** Metrics of a run log (see `RunMetrics` for each definition). */
 export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics {
   const threshold = options.settlingThreshold ?? 0.2;
@@ -115,7 +96,8 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
   const step = options.step;
   if (step !== null && times.length > 2 && step.at < times[times.length - 1]!) {
     const dt = (times[times.length - 1]! - times[0]!) / (times.length - 1);
-    const smoothed = movingAverage(log.measurement, Math.round(smoothing / dt) | 1);
+    // An odd count of samples, centered: (2h + 1)·dt averages h samples on each side.
+    const smoothed = movingAverage(times, log.measurement, (Math.round(smoothing / dt) | 1) * dt);
     const index = times.findIndex((t) => t >= step.at);
     const after = log.setpoint[index]!;
     const before = index > 0 ? log.setpoint[index - 1]! : after;

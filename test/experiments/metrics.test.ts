@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { computeMetrics, meanMetrics, movingAverage, timeAverage } from "../../experiments/metrics.js";
+import { computeMetrics, meanMetrics, timeAverage } from "../../experiments/metrics.js";
+import { movingAverage } from "../../toolbox/control/index.js";
 import type { RunLog } from "../../experiments/runner.js";
 
 function log(times: number[], setpoint: number[], measurement: number[], applied?: number[]): RunLog {
@@ -111,8 +112,12 @@ describe("metrics", () => {
   });
 
   it("metrics – centered moving average and time average", () => {
-    expect(movingAverage([0, 3, 6, 9], 3)).toEqual([1.5, 3, 6, 7.5]);
-    expect(movingAverage([1, 2], 1)).toEqual([1, 2]);
+    // A window of 3 samples on a 1 s grid: one sample each side, fewer at the ends.
+    expect(movingAverage([0, 1, 2, 3], [0, 3, 6, 9], 3)).toEqual([1.5, 3, 6, 7.5]);
+    // On a 0.1 s grid (float times), 3 samples = 0.3 s still takes exactly one each side.
+    const t = [0, 1, 2, 3, 4].map((k) => k * 0.1);
+    expect(movingAverage(t, [0, 3, 6, 9, 12], 0.3)).toEqual([1.5, 3, 6, 9, 10.5]);
+    expect(movingAverage([0, 1], [1, 2], 1)).toEqual([1, 2]);
     expect(timeAverage([0, 1, 3], [0, 2, 2])).toBeCloseTo(5 / 3, 12);
   });
 

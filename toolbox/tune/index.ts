@@ -14,7 +14,6 @@ export {
   type CapacityStep,
   type DisturbanceInfo,
   latestStep,
-  movingAverage,
   type StepOptions,
   type StepReport,
 } from "./steps.js";

@@ -22,6 +22,7 @@
  *   and `disturbance` says how far the measurement went off the setpoint,
  *   when, how long until it came back within the band, and the IAE.
  */
+import { movingAverage } from "../control/smoothing.js";
 import { type StepInfo, stepInfo } from "../control/step-info.js";
 import type { LoopSample } from "../loop/feedback-loop.js";
 
@@ -229,20 +230,4 @@ function seriesOf(
     values.push(v);
   }
   return { times, values };
-}
-
-/** Centered moving average: each value the mean of those within ±width/2 seconds (fewer at the ends). */
-export function movingAverage(times: readonly number[], values: readonly number[], width: number): number[] {
-  if (!(width > 0)) return values.slice();
-  const half = width / 2;
-  const out = new Array<number>(values.length);
-  let lo = 0;
-  let hi = 0;
-  let sum = 0;
-  for (let k = 0; k < values.length; k++) {
-    while (hi < values.length && times[hi]! <= times[k]! + half) sum += values[hi++]!;
-    while (times[lo]! < times[k]! - half) sum -= values[lo++]!;
-    out[k] = sum / (hi - lo);
-  }
-  return out;
 }
