@@ -108,8 +108,8 @@ export {
   toSignal,
 } from "./scenarios.js";
 export {
-  type QueueContext,
   type QueueController,
+  type QueuePlantFacts,
   queueControllers,
   queueDefaults,
   queueGrid,

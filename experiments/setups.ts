@@ -61,7 +61,7 @@ export const queueControllers = Object.freeze([
 export type QueueController = (typeof queueControllers)[number];
 
 /** What the wiring needs to know about the plant (as an operator would, from its configuration). */
-export interface QueueContext {
+export interface QueuePlantFacts {
   /** Backlog setpoint at the start, messages. */
   setpoint: number;
   /** Capacity at the start (workers × per-worker rate), msg/s. */
@@ -103,7 +103,7 @@ const backlogOnly = (sample: PlantSample) => ({ measurement: sample.observation.
  */
 export function queueSetup(
   name: QueueController,
-  context: QueueContext,
+  context: QueuePlantFacts,
   params: Readonly<Record<string, number>> = {},
 ): ControlSetup {
   if (!(queueControllers as readonly string[]).includes(name)) {
@@ -292,7 +292,7 @@ function offeredRate(sample: PlantSample): number {
  * the rest a stated choice: fixed rate at 90 % of the nominal capacity,
  * additive increase of 5 % of the nominal capacity per second.
  */
-export function queueDefaults(name: QueueController, context: QueueContext): Record<string, number> {
+export function queueDefaults(name: QueueController, context: QueuePlantFacts): Record<string, number> {
   switch (name) {
     case "fixed-rate":
       return { share: 0.9 };
@@ -366,7 +366,7 @@ export function checkQueueInputs(
   controllers: readonly string[],
   allowed: readonly string[],
   params: Readonly<Record<string, number>>,
-  context: QueueContext,
+  context: QueuePlantFacts,
 ): Map<QueueController, Record<string, number>> {
   try {
     const names = checkQueueControllers(controllers, allowed);
@@ -393,7 +393,7 @@ export function checkQueueInputs(
  * which makes the comparison with the model-tuned PID conservative. Empty
  * for the PID family (tuned from the identified model) and `none`.
  */
-export function queueGrid(name: QueueController, context: QueueContext): Record<string, number>[] {
+export function queueGrid(name: QueueController, context: QueuePlantFacts): Record<string, number>[] {
   const grid = (axes: Record<string, readonly number[]>): Record<string, number>[] => {
     let points: Record<string, number>[] = [{}];
     for (const [key, values] of Object.entries(axes)) {

@@ -35,7 +35,7 @@ import { createPlant } from "../plants/registry.js";
 import { runOn } from "../runner.js";
 import { capacityStep, queueSignals } from "../scenarios.js";
 import { keyValueTable, measuredRun, metricTable, Progress, queueCharts } from "../sections.js";
-import { checkQueueInputs, type QueueContext, queueSetup } from "../setups.js";
+import { checkQueueInputs, type QueuePlantFacts, queueSetup } from "../setups.js";
 
 const name = "autotune";
 
@@ -75,7 +75,7 @@ async function runAutotune(ctx: ExperimentContext): Promise<ExperimentResult> {
     ...(ctx.setpoint === undefined ? {} : { setpoint: ctx.setpoint }),
   });
   const signals = queueSignals(scenario, ctx.seed);
-  const context: QueueContext = {
+  const context: QueuePlantFacts = {
     setpoint: signals.setpoint(0),
     nominalCapacity: scenario.workers * signals.workerRate(0),
     sampleTime: h,

@@ -13,8 +13,8 @@ import { measuredRun, metricTable, Progress, queueCharts } from "../sections.js"
 import {
   checkQueueInputs,
   isPidSetup,
-  type QueueContext,
   type QueueController,
+  type QueuePlantFacts,
   queueControllers,
   queueSetup,
 } from "../setups.js";
@@ -41,7 +41,7 @@ async function runBacklogStep(ctx: ExperimentContext): Promise<ExperimentResult>
   });
   const h = ctx.sampleTime;
   const signals = queueSignals(scenario, ctx.seed);
-  const context: QueueContext = {
+  const context: QueuePlantFacts = {
     setpoint: signals.setpoint(0),
     nominalCapacity: scenario.workers * signals.workerRate(0),
     sampleTime: h,

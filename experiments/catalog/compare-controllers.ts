@@ -27,8 +27,8 @@ import { measuredRun, metricTable, Progress, queueCharts } from "../sections.js"
 import {
   checkQueueInputs,
   isPidSetup,
-  type QueueContext,
   type QueueController,
+  type QueuePlantFacts,
   queueControllers,
   queueDefaults,
   queueGrid,
@@ -69,7 +69,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
   );
   const first = scenarios[0]!;
   const signals0 = queueSignals(first, ctx.seed);
-  const context: QueueContext = {
+  const context: QueuePlantFacts = {
     setpoint: signals0.setpoint(0),
     nominalCapacity: first.workers * signals0.workerRate(0),
     sampleTime: h,
@@ -314,7 +314,7 @@ function describeParams(params: Record<string, number>): string {
 /** Tries every grid point of a baseline on the tuning seed; the best geometric-mean IAE wins. */
 async function gridSearch(
   controller: QueueController,
-  context: QueueContext,
+  context: QueuePlantFacts,
   scenarios: QueueScenario[],
   ctx: ExperimentContext,
   h: number,

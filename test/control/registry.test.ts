@@ -65,7 +65,9 @@ describe("controller registry", () => {
     expect(cascade.kind).toBe("cascade");
     expect(cascade.params()).toMatchObject({ "outer.kp": 1, "inner.kp": 0.5 });
     expect(() => createController({ kind: "pied" })).toThrow(/^Expected `controller.kind` to be one of pid/);
-    expect(() => createController({ kind: "pid", options: [] as unknown as Record<string, unknown> })).toThrow(TypeError);
+    expect(() =>
+      createController({ kind: "pid", options: [] as unknown as Record<string, unknown> }),
+    ).toThrow(TypeError);
     expect(() => createController("cascade", { outer: { kind: "pid" } })).toThrow(
       /^Expected `options.inner` to be a controller spec/,
     );

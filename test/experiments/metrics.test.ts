@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { computeMetrics, meanMetrics, timeAverage } from "../../experiments/metrics.js";
-import { movingAverage } from "../../toolbox/control/index.js";
 import type { RunLog } from "../../experiments/runner.js";
+import { movingAverage } from "../../toolbox/control/index.js";
 
 function log(times: number[], setpoint: number[], measurement: number[], applied?: number[]): RunLog {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NodeRecord } from "../../core/index.js";
-import type { LoopSample } from "../../toolbox/loop/index.js";
 import { movingAverage } from "../../toolbox/control/index.js";
+import type { LoopSample } from "../../toolbox/loop/index.js";
 import { findLoops, latestStep } from "../../toolbox/tune/index.js";
 import { queueOfSensor } from "../../toolbox/tune/loops.js";
 

@@ -103,9 +103,9 @@ export {
   type TimeResponse,
 } from "./response.js";
 export type { Signal, SignalLike } from "./signals.js";
-export { movingAverage } from "./smoothing.js";
 /** Time-varying inputs: `signals.step({ at: 5, from: 100, to: 60 })`, `signals.sum(...)`. */
 export * as signals from "./signals.js";
+export { movingAverage } from "./smoothing.js";
 export {
   type StepInfo,
   type StepInfoOfOptions,
