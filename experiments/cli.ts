@@ -13,6 +13,7 @@
  * a plain line per 10 % otherwise.
  */
 import { parseArgs } from "node:util";
+import { UsageError } from "../core/cli.js";
 import { getExperiment, listExperiments, plantsOf } from "./catalog/index.js";
 import { type ExperimentContext, ExperimentInputError } from "./experiment.js";
 import { hasPlant, type PlantMode } from "./plants/registry.js";
@@ -27,11 +28,6 @@ export interface CliIo {
 }
 
 const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr };
-
-/** A usage error: the command prints it and returns 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 const runUsage = `Usage: zmp experiment run NAME [options]
 

@@ -13,7 +13,6 @@ export {
   experimentRun,
   type ParsedRun,
   parseRunArgs,
-  UsageError,
 } from "./cli.js";
 export {
   type ChartSpec,

@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError } from "../../core/cli.js";
 import { cases } from "./cases/index.js";
 import { Cleanup } from "./cleanup.js";
 import { type Row, runCase } from "./harness.js";
@@ -92,10 +93,6 @@ async function main(argv: string[]): Promise<number> {
   if (values.json !== undefined) write(values.json, `${JSON.stringify(rows, null, 2)}\n`);
   if (values.markdown !== undefined) write(values.markdown, `${markdownTable(rows, info)}\n`);
   return 0;
-}
-
-class UsageError extends Error {
-  override readonly name = "UsageError";
 }
 
 function positiveInt(value: string | undefined, option: string, fallback: number): number {

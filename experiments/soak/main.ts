@@ -11,6 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError } from "../../core/cli.js";
 import { runSoak, type SoakOptions, soakSettings } from "./soak.js";
 import { soakTable } from "./table.js";
 
@@ -47,10 +48,6 @@ const flags: Record<string, string> = {
   ackDelayMs: "--ack-delay",
   rssLimitMiB: "--rss-limit",
 };
-
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 function number(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;

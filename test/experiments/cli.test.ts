@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { UsageError } from "../../core/cli.js";
 import {
   type CliIo,
   experimentCommand,
   experimentList,
   experimentRun,
   parseRunArgs,
-  UsageError,
 } from "../../experiments/cli.js";
 import { tempDir } from "../helpers.js";
 
