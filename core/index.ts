@@ -18,6 +18,7 @@ export {
   ZmpError,
 } from "./errors.js";
 export type { FaultCounts, Faults } from "./faults.js";
+export type { ForwarderStats, Tap, TopicForwarder } from "./forwarder.js";
 export { Graph, type GraphOptions, type SpawnOptions } from "./graph.js";
 export { type ExitInfo, HostedNode } from "./host.js";
 export type { NodeInit, Teardown } from "./host-run.js";
@@ -41,7 +42,6 @@ export type {
   QueueReader,
 } from "./queue.js";
 export type { FrontRecord, HostKind, NodeRecord, QueueRecord } from "./record.js";
-export type { RelayStats, Tap, TopicRelay } from "./relay.js";
 export { keyPair, type SecurityOptions } from "./security.js";
 export type { CallContext, CallOptions, Handler, ProvideOptions } from "./service.js";
 export type { SubscribeOptions, Subscription, TopicMessage } from "./topic.js";

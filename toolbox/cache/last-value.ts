@@ -4,7 +4,7 @@
  * and gives it at once to a subscriber that joins late — only to the
  * newcomer.
  *
- * How only the newcomer gets it: the cache relays batches unchanged (the
+ * How only the newcomer gets it: the cache forwards batches unchanged (the
  * publisher's id and sequence numbers stay). When a subscription reaches it,
  * it re-sends, for each matching topic, the last message as a batch
  * `[publisherId, lastSeq, lastMessage]`. ZeroMQ sends it to every subscriber
@@ -22,9 +22,10 @@
  * that already subscribed to a matching prefix and opens a second
  * subscription does not get it again (its node has seen that value).
  */
+
+import type { TopicForwarder } from "../../core/forwarder.js";
 import type { Node } from "../../core/node.js";
 import { checkName } from "../../core/record.js";
-import type { TopicRelay } from "../../core/relay.js";
 import { checkOptions, fail, flag, positiveInteger } from "../control/validate.js";
 import type { DirectionStats } from "../proxy/service-proxy.js";
 import { register, type Steerable } from "../steering.js";
@@ -77,7 +78,7 @@ export class LastValueCache implements Steerable {
   readonly #advertise: boolean;
   #maxTopics: number;
   readonly #last = new Map<string, Last>();
-  #relay: TopicRelay | undefined;
+  #forwarder: TopicForwarder | undefined;
   #replayed = 0;
   #subscriptions = 0;
   #unregister: (() => void) | undefined;
@@ -100,23 +101,23 @@ export class LastValueCache implements Steerable {
   static async start(node: Node, options: LastValueCacheOptions): Promise<LastValueCache> {
     const cache = new LastValueCache(node, options);
     const steering = flag("steering", options.steering, true);
-    const relay = await node.relay(cache.prefix);
-    cache.#relay = relay;
-    relay.onBatch = (topic, batch) => cache.#remember(topic, batch);
-    relay.onSubscription = (prefix, delta) => {
+    const forwarder = await node.relay(cache.prefix);
+    cache.#forwarder = forwarder;
+    forwarder.onBatch = (topic, batch) => cache.#remember(topic, batch);
+    forwarder.onSubscription = (prefix, delta) => {
       if (delta > 0) cache.#replay(prefix);
     };
-    relay.pin();
+    forwarder.pin();
     if (steering) cache.#unregister = register(node, cache);
     return cache;
   }
 
   get paused(): boolean {
-    return this.#relay?.paused ?? false;
+    return this.#forwarder?.paused ?? false;
   }
 
   get closed(): boolean {
-    return this.#relay?.closed ?? true;
+    return this.#forwarder?.closed ?? true;
   }
 
   /** The last message on `topic`, or undefined. */
@@ -131,11 +132,11 @@ export class LastValueCache implements Steerable {
 
   /** Stops passing messages on and replaying last values (it still records them) until `resume()`. */
   pause(): void {
-    this.#relay?.pause();
+    this.#forwarder?.pause();
   }
 
   resume(): void {
-    this.#relay?.resume();
+    this.#forwarder?.resume();
   }
 
   /** Changes `maxTopics` (forgetting the least recently published topics beyond it). */
@@ -163,7 +164,7 @@ export class LastValueCache implements Steerable {
   }
 
   stats(): LastValueCacheStats {
-    const s = this.#relay?.stats();
+    const s = this.#forwarder?.stats();
     return {
       kind: "lvc",
       id: this.id,
@@ -185,7 +186,7 @@ export class LastValueCache implements Steerable {
   /** Stops caching: unfronts the prefix (subscribers go back to the publishers) and forgets the values. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#relay?.close();
+      this.#forwarder?.close();
       if (this.node.state === "running") await this.node.synced();
       this.#unregister?.();
       this.#last.clear();
@@ -214,11 +215,11 @@ export class LastValueCache implements Steerable {
 
   #replay(prefix: string): void {
     this.#subscriptions++;
-    const relay = this.#relay;
-    if (relay === undefined || relay.paused || relay.closed) return;
+    const forwarder = this.#forwarder;
+    if (forwarder === undefined || forwarder.paused || forwarder.closed) return;
     for (const [topic, last] of this.#last) {
       if (!topic.startsWith(prefix)) continue;
-      relay.send(topic, [last.publisher, last.seq, last.value]);
+      forwarder.send(topic, [last.publisher, last.seq, last.value]);
       this.#replayed++;
     }
   }

@@ -2,7 +2,7 @@
  * A message rate from a growing count: an exponentially weighted moving
  * average with the core meters' time constant (τ = 1 s), updated every
  * 100 ms from the count's differences, α = 1 − e^(−Δt/τ). For counters the
- * core does not meter (a relay's messages).
+ * core does not meter (a topic forwarder's messages).
  */
 const TICK_MS = 100;
 const TAU_S = 1;

@@ -5,15 +5,16 @@
  * to what its subscribers ask for. Batches pass through unchanged, with the
  * publisher's id and sequence numbers, so subscribers still count drops
  * exactly and switch between the proxy and the direct path without a lost or
- * repeated message. Built on the core's `node.relay(prefix)`, adding
+ * repeated message. Built on the core's topic forwarder (`node.relay(prefix)`), adding
  * steering, a tap and a steering service.
  *
  * Pausing drops what arrives (topics are best-effort; the drops are counted
  * here, and subscribers see them as sequence gaps).
  */
+
+import type { TopicForwarder } from "../../core/forwarder.js";
 import type { Node } from "../../core/node.js";
 import { checkName } from "../../core/record.js";
-import type { TopicRelay } from "../../core/relay.js";
 import { checkOptions, flag } from "../control/validate.js";
 import { register, type Steerable } from "../steering.js";
 import { RateMeter } from "./rate.js";
@@ -57,7 +58,7 @@ export class TopicProxy implements Steerable {
   readonly node: Node;
   readonly prefix: string;
   readonly id: string;
-  #relay: TopicRelay | undefined;
+  #forwarder: TopicForwarder | undefined;
   #tap: TapSink | undefined;
   #unregister: (() => void) | undefined;
   #closing: Promise<void> | undefined;
@@ -69,7 +70,7 @@ export class TopicProxy implements Steerable {
     this.prefix = o.prefix === "" ? "" : checkName(o.prefix, "prefix");
     this.id = `topic:${this.prefix}`;
     if (o.tap !== undefined) this.#tap = replaceTap(node, undefined, o.tap, this.prefix, this.prefix);
-    this.#rate = new RateMeter(() => this.#relay?.stats().messagesDown ?? 0);
+    this.#rate = new RateMeter(() => this.#forwarder?.stats().messagesDown ?? 0);
   }
 
   /** Fronts the topics under `options.prefix` on `node`; resolves once the directory lists the front. */
@@ -77,7 +78,7 @@ export class TopicProxy implements Steerable {
     const proxy = new TopicProxy(node, options);
     const steering = flag("steering", options.steering, true);
     try {
-      proxy.#relay = await node.relay(proxy.prefix);
+      proxy.#forwarder = await node.relay(proxy.prefix);
     } catch (error) {
       await proxy.#tap?.close();
       proxy.#rate.stop();
@@ -89,20 +90,20 @@ export class TopicProxy implements Steerable {
   }
 
   get paused(): boolean {
-    return this.#relay?.paused ?? false;
+    return this.#forwarder?.paused ?? false;
   }
 
   get closed(): boolean {
-    return this.#relay?.closed ?? true;
+    return this.#forwarder?.closed ?? true;
   }
 
   /** Drops (and counts) what arrives until `resume()`. */
   pause(): void {
-    this.#relay?.pause();
+    this.#forwarder?.pause();
   }
 
   resume(): void {
-    this.#relay?.resume();
+    this.#forwarder?.resume();
   }
 
   /** Changes `tap` (an options object, or null to remove it). */
@@ -124,7 +125,7 @@ export class TopicProxy implements Steerable {
   }
 
   stats(): TopicProxyStats {
-    const s = this.#relay?.stats();
+    const s = this.#forwarder?.stats();
     return {
       kind: "topic",
       id: this.id,
@@ -144,13 +145,13 @@ export class TopicProxy implements Steerable {
   }
 
   /**
-   * Stops relaying: unfronts the prefix (subscribers go back to the
+   * Stops forwarding: unfronts the prefix (subscribers go back to the
    * publishers, overlapping both paths for a grace period so nothing is lost
    * or repeated). Safe to call twice.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#relay?.close();
+      this.#forwarder?.close();
       this.#rate.stop();
       if (this.node.state === "running") await this.node.synced();
       this.#unregister?.();
@@ -160,14 +161,14 @@ export class TopicProxy implements Steerable {
   }
 
   #installTap(): void {
-    const relay = this.#relay;
-    if (relay === undefined) return;
+    const forwarder = this.#forwarder;
+    if (forwarder === undefined) return;
     const tap = this.#tap;
-    relay.tap =
+    forwarder.tap =
       tap === undefined
         ? undefined
         : (topic, messages) => {
-            if (relay.paused) return;
+            if (forwarder.paused) return;
             for (const data of messages) tap.offer(() => ({ topic, data }));
           };
   }
