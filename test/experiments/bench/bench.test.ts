@@ -1,0 +1,99 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { alive, eventually, tempDir } from "../../helpers.js";
+
+const main = fileURLToPath(new URL("../../../experiments/bench/main.ts", import.meta.url));
+
+interface Run {
+  child: ReturnType<typeof spawn>;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const runs: Run[] = [];
+
+function bench(args: string[]): Run {
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), main, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const run = { child, stderr: () => err, exited };
+  runs.push(run);
+  return run;
+}
+
+/** The child pids the harness logged for its cases. */
+function childPids(stderr: string): number[] {
+  return [...stderr.matchAll(/child pids ([\d ]+)\)/g)].flatMap((m) => m[1]!.trim().split(/\s+/).map(Number));
+}
+
+afterEach(async () => {
+  for (const run of runs.splice(0)) {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
+    await run.exited;
+    for (const pid of childPids(run.stderr())) if (alive(pid)) process.kill(pid, "SIGKILL");
+  }
+});
+
+const summary = {
+  label: expect.any(String),
+  sockets: expect.any(String),
+  unit: expect.any(String),
+  median: expect.any(Number),
+  min: expect.any(Number),
+  max: expect.any(Number),
+};
+
+describe("bench", () => {
+  it("bench – a quick run writes rows { case, zmp, raw, ratio } and leaves no process behind", async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const file = join(dir, "rows.json");
+      const run = bench(["--quick", "--only", "queue ipc 16B,service rtt 16B", "--json", file]);
+      expect(await run.exited, run.stderr()).toBe(0);
+      const rows = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>[];
+      expect(rows.map((r) => r.case)).toEqual([
+        "queue ipc 16B",
+        "service rtt p50 16B",
+        "service rtt p99 16B",
+      ]);
+      for (const row of rows) {
+        expect(row).toMatchObject({
+          case: expect.any(String),
+          zmp: summary,
+          raw: summary,
+          ratio: expect.any(Number),
+        });
+        const r = row as { zmp: { median: number; unit: string }; raw: { median: number }; ratio: number };
+        expect(r.zmp.median).toBeGreaterThan(0);
+        expect(r.raw.median).toBeGreaterThan(0);
+        expect(r.ratio).toBeGreaterThan(0);
+      }
+      expect((rows[0] as { zmp: { unit: string } }).zmp.unit).toBe("msg/s");
+      expect((rows[1] as { zmp: { unit: string } }).zmp.unit).toBe("µs");
+      const pids = childPids(run.stderr());
+      expect(pids.length).toBeGreaterThanOrEqual(4);
+      await eventually(() => pids.every((pid) => !alive(pid)), "every child process to end");
+    } finally {
+      remove();
+    }
+  }, 120_000);
+
+  it("bench – Ctrl-C closes every child process and socket", async () => {
+    const run = bench(["--quick", "--only", "topic 1->4 256B", "--reps", "50"]);
+    await eventually(() => /ready in/.test(run.stderr()), "the case to be ready", { timeoutMs: 60_000 });
+    const pids = childPids(run.stderr());
+    expect(pids.length).toBe(8); // 4 zmp subscribers, 4 raw subscribers
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(130);
+    await eventually(() => pids.every((pid) => !alive(pid)), "every child process to end");
+  }, 120_000);
+});
