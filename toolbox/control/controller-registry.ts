@@ -9,11 +9,13 @@
 import { Aimd, type AimdOptions } from "./baselines/aimd.js";
 import { Codel, type CodelOptions } from "./baselines/codel.js";
 import { FixedRate, type FixedRateOptions } from "./baselines/fixed-rate.js";
+import { FixedWindow, type FixedWindowOptions } from "./baselines/fixed-window.js";
 import { Gradient2, type Gradient2Options } from "./baselines/gradient2.js";
 import { Pie, type PieOptions } from "./baselines/pie.js";
 import { Vegas, type VegasOptions } from "./baselines/vegas.js";
 import { Cascade, type CascadeOptions } from "./cascade.js";
 import type { Controller } from "./controller.js";
+import { DelayWindow, type DelayWindowOptions } from "./delay-window.js";
 import { Pid, type PidOptions } from "./pid.js";
 import { fail } from "./validate.js";
 import { VelocityPid, type VelocityPidOptions } from "./velocity-pid.js";
@@ -43,6 +45,8 @@ export interface ControllerOptionsMap {
   vegas: VegasOptions;
   codel: CodelOptions;
   cascade: CascadeSpecOptions;
+  "fixed-window": FixedWindowOptions;
+  "delay-window": DelayWindowOptions;
 }
 
 /** A controller name `createController` accepts; equal to the built controller's `kind`. */
@@ -59,6 +63,8 @@ export const controllerKinds: readonly ControllerKind[] = Object.freeze([
   "vegas",
   "codel",
   "cascade",
+  "fixed-window",
+  "delay-window",
 ]);
 
 const factories: { [K in ControllerKind]: (options: ControllerOptionsMap[K]) => Controller } = {
@@ -79,6 +85,8 @@ const factories: { [K in ControllerKind]: (options: ControllerOptionsMap[K]) => 
       inner: part(options.inner, "inner"),
     });
   },
+  "fixed-window": (options) => new FixedWindow(options),
+  "delay-window": (options) => new DelayWindow(options),
 };
 
 function isController(value: unknown): value is Controller {

@@ -8,15 +8,22 @@ export {
   Codel,
   type CodelComponents,
   type CodelOptions,
+  CodelQueue,
+  type CodelQueueOptions,
   FixedRate,
   type FixedRateOptions,
+  FixedWindow,
+  type FixedWindowOptions,
   Gradient2,
   type Gradient2Components,
   type Gradient2Options,
   Pie,
   type PieComponents,
   type PieOptions,
+  PieQueue,
+  type PieQueueOptions,
   pieAutoTuneScale,
+  type QueueDiscipline,
   Vegas,
   type VegasComponents,
   type VegasOptions,
@@ -33,6 +40,7 @@ export {
   controllerKinds,
   createController,
 } from "./controller-registry.js";
+export { DelayWindow, type DelayWindowComponents, type DelayWindowOptions } from "./delay-window.js";
 export { type DiscretizeOptions, discretize } from "./discretize.js";
 export {
   type FitQuality,
@@ -107,6 +115,8 @@ export type { Signal, SignalLike } from "./signals.js";
 export * as signals from "./signals.js";
 export { movingAverage } from "./smoothing.js";
 export {
+  type MeasuredStepOptions,
+  measuredStepInfo,
   type StepInfo,
   type StepInfoOfOptions,
   type StepInfoOptions,

@@ -25,7 +25,13 @@ export interface StepInfo {
   overshoot: number;
   /** Largest excursion in the direction opposite to the step, % of the step size (0 if none). */
   undershoot: number;
-  /** Largest absolute deviation from the initial value, |y − initialValue| (python-control's "peak absolute value" when the initial value is 0). */
+  /**
+   * The absolute value of the response where it deviates most from the
+   * initial value, |y| at max |y − initialValue|: on the scale of
+   * `steadyStateValue`, so a step from 40 to 80 that overshoots to 85
+   * reports 85 (python-control's "peak absolute value" max |y| when the
+   * initial value is 0).
+   */
   peak: number;
   /** Time of `peak` from the step (first occurrence). */
   peakTime: number;
@@ -62,7 +68,7 @@ const stepInfoKeys = ["settlingThreshold", "riseTimeLimits", "finalValue", "init
  * - settling time: the sample after the last one with |(y − y₀)/Δ − 1| ≥ threshold (NaN if that is the last sample);
  * - overshoot: 100·(max sign(Δ)·(y − y₀) − |Δ|)/|Δ| if positive, else 0;
  * - undershoot: 100·max(0, −min sign(Δ)·(y − y₀))/|Δ|;
- * - peak: max |y − y₀| and its time.
+ * - peak: |y| at max |y − y₀| (on the response's own scale) and its time.
  * Metrics are read at the samples (no interpolation), so times are accurate to
  * one sample. Differences from python-control: NaN (not Inf) for peak and
  * peakTime without a final value, NaN instead of an IndexError when a rise
@@ -166,7 +172,7 @@ export function stepInfo(
     settlingMax,
     overshoot,
     undershoot,
-    peak: Math.abs(dev[peakIndex]!),
+    peak: Math.abs(dev[peakIndex]! + y0),
     peakTime: t[peakIndex]!,
     steadyStateValue: yFinal,
   };
@@ -208,4 +214,66 @@ export function stepInfoOf(sys: TransferFunction, options: StepInfoOfOptions = {
 
 function isStable(sys: TransferFunction): boolean {
   return poles(sys).every((p) => (sys.isDiscrete ? Math.hypot(p.re, p.im) < 1 : p.re < 0));
+}
+
+/** Options of `measuredStepInfo`. */
+export interface MeasuredStepOptions {
+  /** Time of the step, seconds. Required. */
+  stepTime: number;
+  /** The initial value is the mean of the samples this many seconds before the step, > 0. Default 2. */
+  before?: number;
+  /** The final value is the median of the samples in the last `finalWindow` seconds, > 0. Default 5. */
+  finalWindow?: number;
+  /** As `stepInfo`'s (fraction of the measured step). Default 0.02. */
+  settlingThreshold?: number;
+  /** As `stepInfo`'s. Default [0.1, 0.9]. */
+  riseTimeLimits?: readonly [number, number];
+}
+
+/**
+ * `stepInfo` of a measured, noisy response to a step at `stepTime`: the
+ * initial value is the mean of the samples in the `before` seconds before
+ * the step (where the response really started, not a nominal level), and the
+ * final value is the median of the samples in the last `finalWindow`
+ * seconds (robust to the noise and the odd outlier a last sample carries).
+ * Overshoot, settling band and rise levels are then fractions of that
+ * measured step, and `peak` is on the response's scale. NaN metrics when
+ * either window holds no sample.
+ */
+export function measuredStepInfo(
+  times: readonly number[],
+  values: readonly number[],
+  options: MeasuredStepOptions,
+): StepInfo & { initialValue: number } {
+  checkKeys("measuredStepInfo", options, [
+    "stepTime",
+    "before",
+    "finalWindow",
+    "settlingThreshold",
+    "riseTimeLimits",
+  ]);
+  const stepTime = finite("stepTime", options.stepTime);
+  const before = checkNumber("before", options.before ?? 2, "a positive number", (v) => v > 0);
+  const window = checkNumber("finalWindow", options.finalWindow ?? 5, "a positive number", (v) => v > 0);
+  const end = times.at(-1) ?? Number.NaN;
+  const head: number[] = [];
+  const tail: number[] = [];
+  for (let k = 0; k < times.length; k++) {
+    const t = times[k]!;
+    if (t >= stepTime - before && t < stepTime) head.push(values[k]!);
+    if (t > end - window && t >= stepTime) tail.push(values[k]!);
+  }
+  if (head.length === 0 || tail.length === 0) return { ...noStepInfo(Number.NaN), initialValue: Number.NaN };
+  const initialValue = head.reduce((a, b) => a + b, 0) / head.length;
+  tail.sort((a, b) => a - b);
+  const mid = tail.length >> 1;
+  const finalValue = tail.length % 2 === 1 ? tail[mid]! : (tail[mid - 1]! + tail[mid]!) / 2;
+  const info = stepInfo(times, values, {
+    stepTime,
+    initialValue,
+    finalValue,
+    ...(options.settlingThreshold === undefined ? {} : { settlingThreshold: options.settlingThreshold }),
+    ...(options.riseTimeLimits === undefined ? {} : { riseTimeLimits: options.riseTimeLimits }),
+  });
+  return { ...info, initialValue };
 }

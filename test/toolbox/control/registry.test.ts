@@ -24,7 +24,19 @@ function optionsFor(kind: string): Record<string, unknown> {
 describe("controller registry", () => {
   it("registry – builds every kind, and the controller's kind is its name", () => {
     expect([...controllerKinds].sort()).toEqual(
-      ["aimd", "cascade", "codel", "fixed-rate", "gradient2", "pid", "pie", "vegas", "velocity-pid"].sort(),
+      [
+        "aimd",
+        "cascade",
+        "codel",
+        "delay-window",
+        "fixed-rate",
+        "fixed-window",
+        "gradient2",
+        "pid",
+        "pie",
+        "vegas",
+        "velocity-pid",
+      ].sort(),
     );
     for (const kind of controllerKinds) {
       const controller = createController(kind, optionsFor(kind));

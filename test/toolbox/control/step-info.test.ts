@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { discretize } from "../../../toolbox/control/discretize.js";
 import { stepResponse } from "../../../toolbox/control/response.js";
-import { type StepInfo, stepInfo, stepInfoOf } from "../../../toolbox/control/step-info.js";
+import { measuredStepInfo, type StepInfo, stepInfo, stepInfoOf } from "../../../toolbox/control/step-info.js";
 import { tf } from "../../../toolbox/control/tf.js";
 
 const grid = (end: number, dt: number) => Array.from({ length: Math.round(end / dt) + 1 }, (_, k) => k * dt);
@@ -163,7 +163,8 @@ describe("stepInfo of data", () => {
     expect(Math.abs(info.riseTime - Math.log(9))).toBeLessThanOrEqual(dt);
     expect(Math.abs(info.settlingTime - Math.log(50))).toBeLessThanOrEqual(dt);
     expect(info.steadyStateValue).toBe(15);
-    expect(info.peak).toBeCloseTo(5, 6);
+    // The peak is on the response's scale, as the steady state: 15, not the deviation 5.
+    expect(info.peak).toBeCloseTo(15, 6);
     expect(info.settlingMax).toBe(15);
   });
 
@@ -179,7 +180,7 @@ describe("stepInfo of data", () => {
     expect(info.overshoot / (100 * os)).toBeCloseTo(1, 4);
     expect(info.undershoot).toBe(0);
     expect(info.settlingMin).toBeCloseTo(10 - 10 * os, 5);
-    expect(info.peak).toBeCloseTo(10 * (1 + os), 5);
+    expect(info.peak).toBeCloseTo(10 - 10 * os, 5); // |y| where y is furthest from 20
     const unit = stepInfo(r.times, r.values, { finalValue: 1 });
     expect(info.riseTime).toBe(unit.riseTime);
     expect(info.settlingTime).toBe(unit.settlingTime);
@@ -217,5 +218,36 @@ describe("stepInfo of data", () => {
     expect(() => stepInfo([0, 1], [0, 1], { settlingTreshold: 0.05 } as never)).toThrow(
       /^Unknown stepInfo option `settlingTreshold`/,
     );
+  });
+});
+
+describe("measuredStepInfo", () => {
+  it("measuredStepInfo – measures a noisy step 40 → 80 from the measured start to a robust final value", () => {
+    // 40 ± 1 before t = 5; then 85 for 0.5 s, then 80 ± 1 with one outlier of 200 in the last second.
+    const times = Array.from({ length: 101 }, (_, k) => k / 10);
+    const values = times.map((t, k) => {
+      if (t < 5) return 40 + (k % 2 === 0 ? 1 : -1);
+      if (t < 5.5) return 85;
+      if (k === 99) return 200;
+      return 80 + (k % 2 === 0 ? 1 : -1);
+    });
+    const info = measuredStepInfo(times, values, { stepTime: 5, before: 2, finalWindow: 3 });
+    // Initial value: the mean of 40 ± 1 over [3, 5) = 40; final value: the median of (7, 10] = 80 or 81.
+    expect(info.initialValue).toBeCloseTo(40, 12);
+    expect([80, 81, 79]).toContain(info.steadyStateValue);
+    // The peak of the response (85, on the same scale as the steady state) and the overshoot past it.
+    expect(info.peak).toBe(200); // the outlier is the largest deviation, reported as it is
+    expect(info.peakTime).toBeCloseTo(4.9, 9);
+    const clean = measuredStepInfo(
+      times,
+      values.map((v) => (v === 200 ? 80 : v)),
+      { stepTime: 5, finalWindow: 3 },
+    );
+    expect(clean.peak).toBe(85);
+    expect(clean.overshoot).toBeCloseTo(
+      (100 * (85 - clean.steadyStateValue)) / (clean.steadyStateValue - 40),
+      9,
+    );
+    expect(measuredStepInfo(times, values, { stepTime: 0 }).overshoot).toBeNaN();
   });
 });

@@ -44,7 +44,7 @@ describe("tune steps", () => {
     expect(step.info.riseTime).toBeCloseTo(0.8, 9);
     // The peak 22 is 12 above the start: 20 % past the step of 10.
     expect(step.info.overshoot).toBeCloseTo(20, 9);
-    expect(step.info.peak).toBe(12);
+    expect(step.info.peak).toBe(22);
     expect(step.info.peakTime).toBeCloseTo(1.2, 9);
     // Last sample off by ≥ 0.5 (5 % of 10) is 21 at t = 2.3: settled from t = 2.4.
     expect(step.info.settlingTime).toBeCloseTo(1.4, 9);

@@ -27,6 +27,7 @@
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
 import { checkKeys, finite, nonNegative, picker, positive } from "../validate.js";
+import type { QueueDiscipline } from "./discipline.js";
 
 export interface CodelOptions {
   /** Acceptable standing sojourn time TARGET, seconds, > 0; also readable as `setpoint`. Default 0.005 (RFC 8289 §4). */
@@ -211,4 +212,134 @@ function resolve(base: CodelSettings, options: CodelOptions): CodelSettings {
     maxPacket: nonNegative("maxPacket", pick("maxPacket")),
     sampleTime: positive("sampleTime", pick("sampleTime")),
   };
+}
+
+/** Options of `CodelQueue`: CoDel's `target`, `interval` and `maxPacket`. */
+export type CodelQueueOptions = Omit<CodelOptions, "sampleTime">;
+
+/**
+ * CoDel in the data path (RFC 8289 §5), the native form: at every dequeue
+ * the head's sojourn time (its wait in the queue) is compared with
+ * `target`; once it has stayed at or above target for a whole `interval`
+ * (and more than `maxPacket` messages wait) CoDel enters the dropping
+ * state, drops the head, and then drops heads at the times of the control
+ * law drop_next = t + interval/√count until a head's sojourn falls under
+ * target; re-entering within 16 intervals resumes from the previous drop
+ * rate. Each `onDequeue` call is one head: a drop makes the queue offer
+ * the next one, as the RFC's dequeue loop does.
+ *
+ * It also implements `Controller` so an experiment can log it: `update`
+ * changes nothing and returns the share of dequeued messages served (not
+ * dropped) since the previous `update`.
+ */
+export class CodelQueue implements QueueDiscipline, Controller {
+  readonly kind = "codel";
+  #s: Omit<CodelSettings, "sampleTime">;
+  #firstAboveTime = Number.NaN;
+  #dropping = false;
+  #dropNext = Number.NaN;
+  #count = 0;
+  #lastCount = 0;
+  #sojourn = 0;
+  #dequeued = 0;
+  #dropped = 0;
+  #output = 1;
+
+  constructor(options: CodelQueueOptions = {}) {
+    checkKeys("CodelQueue", options, ["target", "interval", "maxPacket"]);
+    const { sampleTime: _, ...settings } = resolve(defaults, options);
+    this.#s = settings;
+  }
+
+  /** The target sojourn time, seconds. */
+  get setpoint(): number {
+    return this.#s.target;
+  }
+
+  set setpoint(value: number) {
+    this.#s = { ...this.#s, target: positive("setpoint", value) };
+  }
+
+  /** Share of the dequeued messages served over the last `update` period. */
+  get output(): number {
+    return this.#output;
+  }
+
+  get components(): Readonly<Record<string, number>> {
+    return {
+      dropping: this.#dropping ? 1 : 0,
+      count: this.#count,
+      delay: this.#sojourn,
+      dropNext: this.#dropping ? this.#dropNext : Number.NaN,
+    };
+  }
+
+  advance(_now: number, queued: number): void {
+    // RFC 8289 dodequeue(): an empty queue resets the above-target timer.
+    if (queued === 0) this.#firstAboveTime = Number.NaN;
+  }
+
+  onEnqueue(): boolean {
+    return false;
+  }
+
+  onDequeue(now: number, sojourn: number, queued: number): boolean {
+    this.#sojourn = sojourn;
+    this.#dequeued++;
+    const { target, interval, maxPacket } = this.#s;
+    // dodequeue(): is it OK to drop this head?
+    let okToDrop = false;
+    if (sojourn < target || queued <= maxPacket) this.#firstAboveTime = Number.NaN;
+    else if (Number.isNaN(this.#firstAboveTime)) this.#firstAboveTime = now + interval;
+    else if (now >= this.#firstAboveTime) okToDrop = true;
+    let drop = false;
+    if (this.#dropping) {
+      if (!okToDrop) this.#dropping = false;
+      else if (now >= this.#dropNext) {
+        drop = true;
+        this.#count++;
+        this.#dropNext = this.#dropNext + interval / Math.sqrt(this.#count);
+      }
+    } else if (okToDrop) {
+      drop = true;
+      this.#dropping = true;
+      const delta = this.#count - this.#lastCount;
+      this.#count = delta > 1 && now - this.#dropNext < 16 * interval ? delta : 1;
+      this.#dropNext = now + interval / Math.sqrt(this.#count);
+      this.#lastCount = this.#count;
+    }
+    if (drop) this.#dropped++;
+    return drop;
+  }
+
+  /** Changes nothing (the queue acts through the hooks); returns the share served since the last call. */
+  update(input: number | Observation, _dt?: number): number {
+    finite("measurement", observe(input).measurement);
+    this.#output = this.#dequeued > 0 ? 1 - this.#dropped / this.#dequeued : 1;
+    this.#dequeued = 0;
+    this.#dropped = 0;
+    return this.#output;
+  }
+
+  params(): ControllerParams {
+    return { ...this.#s };
+  }
+
+  setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
+    checkKeys("CodelQueue", params, ["target", "interval", "maxPacket"]);
+    const { sampleTime: _, ...settings } = resolve({ ...this.#s, sampleTime: 1 }, params as CodelOptions);
+    this.#s = settings;
+  }
+
+  reset(): void {
+    this.#firstAboveTime = Number.NaN;
+    this.#dropping = false;
+    this.#dropNext = Number.NaN;
+    this.#count = 0;
+    this.#lastCount = 0;
+    this.#sojourn = 0;
+    this.#dequeued = 0;
+    this.#dropped = 0;
+    this.#output = 1;
+  }
 }

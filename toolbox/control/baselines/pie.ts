@@ -25,7 +25,17 @@
  */
 import type { Controller, ControllerParams, Observation } from "../controller.js";
 import { observe } from "../controller.js";
-import { checkKeys, finite, flag, nonNegative, nullable, picker, positive } from "../validate.js";
+import {
+  checkKeys,
+  checkNumber,
+  finite,
+  flag,
+  nonNegative,
+  nullable,
+  picker,
+  positive,
+} from "../validate.js";
+import type { QueueDiscipline } from "./discipline.js";
 
 export interface PieOptions {
   /** Target queueing delay QDELAY_REF, seconds, > 0; also readable as `setpoint`. Default 0.015 (RFC 8033 §4.2). */
@@ -237,4 +247,168 @@ function resolve(base: PieSettings, options: PieOptions): PieSettings {
     minBacklog: nonNegative("minBacklog", pick("minBacklog")),
     sampleTime: nullable(pick("sampleTime"), (v) => positive("sampleTime", v)),
   };
+}
+
+/** Options of `PieQueue`: PIE's own (`tUpdate` is the timer period) plus the departure-rate estimator's. */
+export interface PieQueueOptions extends Omit<PieOptions, "sampleTime"> {
+  /**
+   * Queue length at which a departure-rate measurement cycle starts, and
+   * the messages it counts before it ends, ≥ 1 — RFC 8033's DQ_THRESHOLD
+   * (16 KB) in messages of about 1.5 KB. Default 10.
+   */
+  dqThreshold?: number;
+  /** Weight of a new measurement in the averaged departure rate, in (0, 1]. Default 1/8 (Linux sch_pie). */
+  dqWeight?: number;
+}
+
+/**
+ * PIE in the data path (RFC 8033), the native form: every `tUpdate`
+ * seconds the drop probability p is recomputed from the queueing delay
+ * qdelay = queue length / avg_dq_rate — the departure-rate estimate of
+ * §4.3 and Appendix B: a measurement cycle starts when the queue holds
+ * `dqThreshold` messages and ends after `dqThreshold` more have left, its
+ * rate (messages over the cycle's duration) averaged with weight `dqWeight`;
+ * before the first cycle the delay reads 0. Each arriving message is then
+ * dropped with probability p unless drops are suspended (§4.1 drop_early:
+ * burst allowance left, or qdelay_old < target/2 with p < 20 %, or at most
+ * `minBacklog` messages waiting). The update itself is `Pie`'s (§4.2 with
+ * the auto-tuning table, §5.5 cap, decay while idle, §4.4 burst allowance).
+ *
+ * It also implements `Controller` so an experiment can log it: `update`
+ * changes nothing and returns the admission share 1 − p in force.
+ */
+export class PieQueue implements QueueDiscipline, Controller {
+  readonly kind = "pie";
+  readonly #pie: Pie;
+  #dqThreshold: number;
+  #dqWeight: number;
+  #nextUpdate: number;
+  #avgDqRate = 0;
+  /** Messages counted in the current measurement cycle; −1 when none runs. */
+  #dqCount = -1;
+  #dqStart = 0;
+  #delay = 0;
+
+  constructor(options: PieQueueOptions = {}) {
+    const { dqThreshold, dqWeight, ...pie } = options;
+    checkKeys(
+      "PieQueue",
+      pie,
+      paramKeys.filter((k) => k !== "sampleTime"),
+    );
+    this.#pie = new Pie(pie);
+    this.#dqThreshold = checkNumber(
+      "dqThreshold",
+      dqThreshold ?? 10,
+      "an integer ≥ 1",
+      (v) => Number.isInteger(v) && v >= 1,
+    );
+    this.#dqWeight = checkNumber("dqWeight", dqWeight ?? 1 / 8, "a number in (0, 1]", (v) => v > 0 && v <= 1);
+    this.#nextUpdate = this.#pie.params().tUpdate as number;
+  }
+
+  /** The target queueing delay, seconds. */
+  get setpoint(): number {
+    return this.#pie.setpoint;
+  }
+
+  set setpoint(value: number) {
+    this.#pie.setpoint = value;
+  }
+
+  /** The admission share 1 − p for messages arriving now (drops are random at enqueue). */
+  get output(): number {
+    return 1 - (this.#pie.components.p ?? 0);
+  }
+
+  get components(): Readonly<Record<string, number>> {
+    const c = this.#pie.components;
+    return { p: c.p, burstAllowance: c.burstAllowance, delay: this.#delay, departureRate: this.#avgDqRate };
+  }
+
+  advance(now: number, queued: number): void {
+    const tUpdate = this.#pie.params().tUpdate as number;
+    while (now >= this.#nextUpdate - 1e-12) {
+      this.#delay = this.#avgDqRate > 0 ? queued / this.#avgDqRate : 0;
+      this.#pie.update({ measurement: queued, delay: this.#delay }, tUpdate);
+      this.#nextUpdate += tUpdate;
+    }
+  }
+
+  onEnqueue(now: number, queued: number, random: () => number): boolean {
+    this.advance(now, queued);
+    const c = this.#pie.components;
+    const target = this.#pie.setpoint;
+    const minBacklog = this.#pie.params().minBacklog as number;
+    if (c.burstAllowance > 0 || c.p === 0) return false;
+    if (c.delay < target / 2 && c.p < 0.2) return false;
+    if (queued <= minBacklog) return false;
+    return random() < c.p;
+  }
+
+  onDequeue(now: number, _sojourn: number, queued: number): boolean {
+    this.advance(now, queued + 1);
+    // Departure-rate estimation (RFC 8033 Appendix B): a cycle starts with a long enough queue.
+    if (this.#dqCount < 0 && queued + 1 >= this.#dqThreshold) {
+      this.#dqCount = 0;
+      this.#dqStart = now;
+    }
+    if (this.#dqCount >= 0) {
+      this.#dqCount++;
+      if (this.#dqCount >= this.#dqThreshold) {
+        const span = now - this.#dqStart;
+        if (span > 0) {
+          const rate = this.#dqCount / span;
+          this.#avgDqRate =
+            this.#avgDqRate === 0 ? rate : (1 - this.#dqWeight) * this.#avgDqRate + this.#dqWeight * rate;
+        }
+        if (queued < this.#dqThreshold) this.#dqCount = -1;
+        else {
+          this.#dqCount = 0;
+          this.#dqStart = now;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Changes nothing (the queue acts through the hooks); returns the admission share 1 − p. */
+  update(input: number | Observation, _dt?: number): number {
+    finite("measurement", observe(input).measurement);
+    return this.output;
+  }
+
+  params(): ControllerParams {
+    const { sampleTime: _, ...pie } = this.#pie.params();
+    return { ...pie, dqThreshold: this.#dqThreshold, dqWeight: this.#dqWeight };
+  }
+
+  setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
+    const { dqThreshold, dqWeight, ...pie } = params;
+    checkKeys(
+      "PieQueue",
+      pie,
+      paramKeys.filter((k) => k !== "sampleTime"),
+    );
+    const threshold =
+      dqThreshold === undefined
+        ? this.#dqThreshold
+        : checkNumber("dqThreshold", dqThreshold, "an integer ≥ 1", (v) => Number.isInteger(v) && v >= 1);
+    const weight =
+      dqWeight === undefined
+        ? this.#dqWeight
+        : checkNumber("dqWeight", dqWeight, "a number in (0, 1]", (v) => v > 0 && v <= 1);
+    this.#pie.setParams(pie);
+    this.#dqThreshold = threshold;
+    this.#dqWeight = weight;
+  }
+
+  reset(): void {
+    this.#pie.reset();
+    this.#nextUpdate = this.#pie.params().tUpdate as number;
+    this.#avgDqRate = 0;
+    this.#dqCount = -1;
+    this.#dqStart = 0;
+    this.#delay = 0;
+  }
 }
