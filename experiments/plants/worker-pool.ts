@@ -24,6 +24,7 @@ import {
   checkShape,
   type DistributionShape,
   type Observation,
+  type QueueDiscipline,
   Random,
   sampleWithMean,
   signals,
@@ -59,8 +60,20 @@ export interface WorkerPoolOptions {
    * the rate. Default 0.05.
    */
   burstTime?: number;
-  /** Age of the backlog the controller sees, seconds (sample-and-hold at step boundaries). Default 0. */
+  /**
+   * Age of the reading the controller sees, seconds: the whole observation
+   * (backlog, rates, latency) is the one taken that long ago, held between
+   * samples — a stale reading, as a slow or lagging meter gives. The logged
+   * columns stay current. Default 0.
+   */
   measurementDelay?: number;
+  /**
+   * An active queue manager in the data path (`PieQueue`, `CodelQueue`):
+   * called at every enqueue and dequeue of the waiting queue, it may drop
+   * messages (counted as shed). Its actuator `aqm` only logs its state.
+   * Default none.
+   */
+  discipline?: QueueDiscipline | null;
   /** Seed of the random streams (arrivals, admission, service). Default 1. */
   seed?: number;
 }
@@ -77,6 +90,7 @@ const optionKeys = [
   "initialBacklog",
   "burstTime",
   "measurementDelay",
+  "discipline",
   "seed",
 ];
 
@@ -178,18 +192,23 @@ function heapPop(keys: Float64Array, data: Float64Array, size: number): void {
  * An offered message must pass all admission actuators; one refused is
  * counted as shed, never silently lost.
  *
- * Observation: `measurement` = backlog (aged by `measurementDelay`),
- * `delay` = measurement / capacity (Little's-law estimate, s; NaN without
- * capacity), `latency` = mean sojourn of the messages served during the last
- * period (held when none; NaN before the first), `arrivalRate` = admitted,
- * `serviceRate` = served per second over the last period, `inflight` = the
- * backlog, `congested` = the last period dropped messages.
+ * Observation (all of it aged by `measurementDelay`): `measurement` =
+ * backlog, `serviceRate` = served per second over the last period, `delay`
+ * = backlog / serviceRate (the departure-rate estimate of the delay, s; NaN
+ * when nothing was served), `latency` = mean sojourn of the messages served
+ * during the last period (held when none; NaN before the first),
+ * `arrivalRate` = admitted per second, `inflight` = the backlog,
+ * `congested` = the last period dropped messages at the full buffer.
+ *
+ * With a `discipline` (PIE, CoDel in the data path) the plant also has the
+ * actuator `aqm`: it changes nothing (the discipline acts at each message)
+ * and returns the value given, so a run logs the discipline's state.
  */
 export class WorkerPool implements ExperimentPlant {
   readonly model = "worker-pool";
   readonly mode = "sim";
   readonly columns = workerPoolColumns;
-  readonly actuators: readonly string[] = Object.freeze(["rate", "fraction", "window", "workers"]);
+  readonly actuators: readonly string[];
 
   readonly #load: (t: number) => number;
   readonly #workerRate: (t: number) => number;
@@ -203,6 +222,9 @@ export class WorkerPool implements ExperimentPlant {
   readonly #arrivals: Random;
   readonly #admission: Random;
   readonly #serviceRandom: Random;
+  readonly #discipline: QueueDiscipline | null;
+  readonly #draw = () => this.#admission.next();
+  #advancing = false;
 
   #time = 0;
   #budget: number;
@@ -240,7 +262,8 @@ export class WorkerPool implements ExperimentPlant {
   // The last advance, for the rates and the per-period latency.
   #period = { dt: 0, offered: 0, admitted: 0, served: 0, shed: 0, dropped: 0, firstSojourn: 0 };
   #latency = Number.NaN;
-  #history: { times: number[]; values: number[]; head: number } = { times: [0], values: [0], head: 0 };
+  /** Observations at the end of each advance, for a stale reading (`measurementDelay`). */
+  #history: { times: number[]; values: Observation[]; head: number } = { times: [], values: [], head: 0 };
 
   constructor(options: WorkerPoolOptions) {
     checkObject("options", options);
@@ -268,6 +291,19 @@ export class WorkerPool implements ExperimentPlant {
     this.#bufferSize = buffer === Number.POSITIVE_INFINITY ? buffer : integerAtLeast("bufferSize", buffer, 1);
     this.#burstTime = positive("burstTime", options.burstTime ?? 0.05);
     this.#measurementDelay = nonNegative("measurementDelay", options.measurementDelay ?? 0);
+    const discipline = options.discipline ?? null;
+    if (
+      discipline !== null &&
+      (typeof discipline !== "object" || typeof discipline.onDequeue !== "function")
+    ) {
+      throw new TypeError(`Expected \`discipline\` to be a QueueDiscipline, got \`${String(discipline)}\``);
+    }
+    this.#discipline = discipline;
+    this.actuators = Object.freeze(
+      discipline === null
+        ? ["rate", "fraction", "window", "workers"]
+        : ["rate", "fraction", "window", "workers", "aqm"],
+    );
     const seed = options.seed ?? 1;
     if (typeof seed !== "number" || !Number.isFinite(seed)) {
       throw new RangeError(`Expected \`seed\` to be a finite number, got \`${String(seed)}\``);
@@ -289,7 +325,8 @@ export class WorkerPool implements ExperimentPlant {
       this.#fifoPush(0);
     }
     this.#startWaiting();
-    this.#history.values[0] = this.#inSystem;
+    this.#history.times.push(0);
+    this.#history.values.push(this.#current());
   }
 
   /** Simulated time, seconds. */
@@ -297,21 +334,28 @@ export class WorkerPool implements ExperimentPlant {
     return this.#time;
   }
 
+  /** What the meters read now (the observation before any ageing). */
+  #current(): Observation {
+    const p = this.#period;
+    const dt = p.dt;
+    const serviceRate = dt > 0 ? p.served / dt : 0;
+    return {
+      measurement: this.#inSystem,
+      delay: serviceRate > 0 ? this.#inSystem / serviceRate : Number.NaN,
+      latency: this.#latency,
+      arrivalRate: dt > 0 ? p.admitted / dt : 0,
+      serviceRate,
+      inflight: this.#inSystem,
+      congested: p.dropped > 0,
+    };
+  }
+
   observe(): PlantSample {
     const t = this.#time;
     const capacity = this.#ready * Math.max(0, this.#workerRate(t));
     const p = this.#period;
     const dt = p.dt;
-    const measured = this.#measuredBacklog();
-    const observation: Observation = {
-      measurement: measured,
-      delay: capacity > 0 ? measured / capacity : Number.NaN,
-      latency: this.#latency,
-      arrivalRate: dt > 0 ? p.admitted / dt : 0,
-      serviceRate: dt > 0 ? p.served / dt : 0,
-      inflight: this.#inSystem,
-      congested: p.dropped > 0,
-    };
+    const observation = this.#measured();
     const periodSojourns = this.#sojourns.subarray(p.firstSojourn, this.#sojournCount);
     let mean = Number.NaN;
     if (periodSojourns.length > 0) {
@@ -358,6 +402,9 @@ export class WorkerPool implements ExperimentPlant {
         return this.#window;
       case "workers":
         return this.#setWorkers(value);
+      case "aqm":
+        if (this.#discipline !== null) return value;
+        throw new RangeError("Actuator `aqm` needs a `discipline` in the data path");
       default:
         throw new RangeError(
           `Unknown actuator \`${actuator}\`; expected one of ${this.actuators.join(", ")}`,
@@ -383,6 +430,9 @@ export class WorkerPool implements ExperimentPlant {
     const perWorker = mean === Number.POSITIVE_INFINITY ? 0 : 1 / mean;
     let t = t0;
     let nextArrival = rate > 0 ? t + this.#budget / rate : Number.POSITIVE_INFINITY;
+    this.#period = period;
+    this.#advancing = true;
+    const discipline = this.#discipline;
     for (;;) {
       const nextDeparture = this.#busy > 0 ? this.#heapTimes[0]! : Number.POSITIVE_INFINITY;
       const nextReady = this.#pending.length > 0 ? this.#pending[0]! : Number.POSITIVE_INFINITY;
@@ -390,6 +440,8 @@ export class WorkerPool implements ExperimentPlant {
       if (next > end) break;
       this.#integrate(next - t, perWorker);
       t = next;
+      // The discipline's timers that fell due ran on the queue as it stood until now.
+      discipline?.advance(t, this.#fifoSize);
       if (next === nextReady) {
         this.#pending.shift();
         this.#ready++;
@@ -414,6 +466,10 @@ export class WorkerPool implements ExperimentPlant {
           period.dropped++;
           continue;
         }
+        if (discipline?.onEnqueue(t, this.#fifoSize, this.#draw)) {
+          period.shed++;
+          continue;
+        }
         this.#inSystem++;
         this.#fifoPush(t);
         this.#startWaiting(t, mean);
@@ -421,13 +477,14 @@ export class WorkerPool implements ExperimentPlant {
     }
     if (rate > 0) this.#budget = rate * (nextArrival - end);
     this.#integrate(end - t, perWorker);
+    discipline?.advance(end, this.#fifoSize);
+    this.#advancing = false;
     this.#time = end;
     this.#offered += period.offered;
     this.#admitted += period.admitted;
     this.#served += period.served;
     this.#shed += period.shed;
     this.#dropped += period.dropped;
-    this.#period = period;
     if (period.served > 0) {
       let sum = 0;
       for (let i = period.firstSojourn; i < this.#sojournCount; i++) sum += this.#sojourns[i]!;
@@ -435,7 +492,7 @@ export class WorkerPool implements ExperimentPlant {
     }
     if (this.#measurementDelay > 0) {
       this.#history.times.push(end);
-      this.#history.values.push(this.#inSystem);
+      this.#history.values.push(this.#current());
     }
   }
 
@@ -521,10 +578,17 @@ export class WorkerPool implements ExperimentPlant {
     return target;
   }
 
-  /** Starts waiting messages on idle ready workers. */
+  /** Starts waiting messages on idle ready workers (the discipline may drop heads on the way). */
   #startWaiting(t = this.#time, mean = 1 / Math.max(0, this.#workerRate(this.#time))): void {
     while (this.#fifoSize > 0 && this.#busy < this.#ready) {
       const arrival = this.#fifoShift();
+      if (this.#discipline?.onDequeue(t, t - arrival, this.#fifoSize)) {
+        this.#inSystem--;
+        this.#period.shed++;
+        // Outside `advance` (a worker added by the actuator) the period's counts are already in the totals.
+        if (!this.#advancing) this.#shed++;
+        continue;
+      }
       const service =
         mean === Number.POSITIVE_INFINITY ? mean : sampleWithMean(this.#serviceRandom, this.#service, mean);
       heapPush(this.#heapTimes, this.#heapArrivals, this.#busy, t + service, arrival);
@@ -532,9 +596,10 @@ export class WorkerPool implements ExperimentPlant {
     }
   }
 
-  #measuredBacklog(): number {
+  /** The observation `measurementDelay` seconds old (the newest one at least that old). */
+  #measured(): Observation {
     const delay = this.#measurementDelay;
-    if (delay === 0) return this.#inSystem;
+    if (delay === 0) return this.#current();
     const h = this.#history;
     const limit = this.#time - delay + 1e-9 * Math.max(1, this.#time);
     while (h.head + 1 < h.times.length && h.times[h.head + 1]! <= limit) h.head++;
@@ -544,7 +609,7 @@ export class WorkerPool implements ExperimentPlant {
       h.values.splice(0, h.head);
       h.head = 0;
     }
-    return h.values[h.head]!;
+    return { ...h.values[h.head]! };
   }
 
   #fifoPush(arrival: number): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CachePlant } from "../../experiments/plants/cache.js";
 import { WorkerPool, workerPoolColumns } from "../../experiments/plants/worker-pool.js";
-import { EventQueue } from "../../toolbox/control/index.js";
+import { CodelQueue, EventQueue, PieQueue } from "../../toolbox/control/index.js";
 
 /** Erlang C: probability that an arrival waits in M/M/c with offered traffic a = λ/μ (a < c). */
 function erlangC(c: number, a: number): number {
@@ -128,6 +128,52 @@ describe("worker pool", () => {
       // Sample-and-hold at step boundaries: the backlog of 3 steps before (0 before any).
       expect(s.observation.measurement).toBe(k >= 3 ? truth[k - 3] : 0);
     }
+  });
+
+  it("worker pool – a stale reading ages the whole observation, rates and sojourn included", () => {
+    const fresh = new WorkerPool({ load: 240, workerRate: 25, workers: 8, seed: 4 });
+    const stale = new WorkerPool({ load: 240, workerRate: 25, workers: 8, seed: 4, measurementDelay: 0.2 });
+    const seen: ReturnType<WorkerPool["observe"]>["observation"][] = [];
+    for (let k = 0; k < 30; k++) {
+      fresh.advance(0.1);
+      stale.advance(0.1);
+      seen.push(fresh.observe().observation);
+      // The same seed and no actuation: the stale plant reads what the fresh one read two samples before.
+      if (k >= 2) expect(stale.observe().observation).toEqual(seen[k - 2]);
+      // The logged columns stay current.
+      expect(stale.observe().values).toEqual(fresh.observe().values);
+    }
+    // The delay estimate is the backlog over the measured departure rate, not over a nominal capacity.
+    const o = fresh.observe().observation;
+    expect(o.delay).toBeCloseTo(o.measurement / o.serviceRate!, 12);
+  });
+
+  it("worker pool – PIE and CoDel in the data path drop messages, counted as shed", () => {
+    // 240 msg/s offered to 200 msg/s: without control the queue grows by 40 msg/s.
+    const run = (discipline: PieQueue | CodelQueue | null) => {
+      const plant = new WorkerPool({ load: 240, workerRate: 25, workers: 8, seed: 5, discipline });
+      advance(plant, 30);
+      const sojourns = plant.sojournTimes();
+      const tail = Array.from(sojourns.slice(-1000));
+      return { stats: plant.stats(), meanTail: tail.reduce((a, b) => a + b, 0) / tail.length, plant };
+    };
+    const none = run(null);
+    const pie = run(new PieQueue({ target: 0.05 }));
+    const codel = run(new CodelQueue({ target: 0.02, interval: 0.1 }));
+    expect(none.stats.shed).toBe(0);
+    expect(none.meanTail).toBeGreaterThan(3);
+    for (const r of [pie, codel]) {
+      // Dropping about the 1/6 excess keeps the late sojourns near the targets instead of seconds.
+      expect(r.stats.shed).toBeGreaterThan(0.1);
+      expect(r.stats.shed).toBeLessThan(0.4);
+      expect(r.meanTail).toBeLessThan(0.5);
+      expect(r.stats.extra.offered).toBe(
+        r.stats.extra.served! + r.stats.extra.shedCount! + r.plant.observe().values[col("backlog")]!,
+      );
+    }
+    expect(pie.plant.actuators).toContain("aqm");
+    expect(none.plant.actuators).not.toContain("aqm");
+    expect(() => none.plant.apply("aqm", 1)).toThrow(/`aqm`/);
   });
 
   it("worker pool – the same seed gives the same run, another seed another", () => {
