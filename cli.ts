@@ -1,24 +1,30 @@
 #!/usr/bin/env node
 /**
- * `zmp`: the command-line tool. Dispatches to the commands of each layer
- * (core, toolbox, experiments); each command is a function of its argv.
+ * `zmp`: the command-line tool. Assembles the commands of each layer — the
+ * graph's and the toolbox's (toolbox/cli/), the experiments' (loaded only
+ * when run) — and dispatches to them; each command is a function of its argv.
  */
-import { type Command, coreCommands, UsageError } from "./core/cli.js";
-import { toolboxCommands } from "./toolbox/cli.js";
-import { tuneCommand } from "./toolbox/tune/cli.js";
+import { type Command, coreCommands, helpText, toolboxCommands, UsageError } from "./toolbox/cli/index.js";
 
 /** A command whose module loads only when it runs (the experiments pull in a lot: ~1 s at startup). */
 function lazy(summary: string, usage: string, load: () => Promise<Command>): Command {
-  return { summary, usage, run: async (argv) => (await load()).run(argv) };
+  return {
+    summary,
+    usage,
+    help: async (argv) => {
+      const command = await load();
+      return command.help ? command.help(argv) : helpText(command);
+    },
+    run: async (argv) => (await load()).run(argv),
+  };
 }
 
 const commands: Record<string, Command> = {
   ...coreCommands,
   ...toolboxCommands,
-  tune: tuneCommand,
   experiment: lazy(
     "list the experiments, or run one and write its data.csv, summary.json and report",
-    "zmp experiment list [--json] | zmp experiment run NAME [options] (zmp experiment run --help)",
+    "zmp experiment list [--json]\n       zmp experiment run NAME [options]",
     async () => (await import("./experiments/cli.js")).experimentCommand,
   ),
 };
@@ -37,11 +43,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (command === undefined) {
-    process.stderr.write(`zmp: unknown command "${name}"\n\n${help()}`);
+    process.stderr.write(`zmp: unknown command "${name}"; zmp --help lists the commands\n`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`usage: ${command.usage}\n${command.summary}\n`);
+    process.stdout.write(command.help ? await command.help(rest) : helpText(command));
     return 0;
   }
   try {

@@ -13,7 +13,7 @@
  * a plain line per 10 % otherwise.
  */
 import { parseArgs } from "node:util";
-import { UsageError } from "../core/cli.js";
+import { UsageError } from "../toolbox/cli/command.js";
 import { getExperiment, listExperiments, plantsOf } from "./catalog/index.js";
 import { type ExperimentContext, ExperimentInputError } from "./experiment.js";
 import { hasPlant, type PlantMode } from "./plants/registry.js";
@@ -52,6 +52,10 @@ Options:
 const listUsage = `Usage: zmp experiment list [--json]
 
 Lists the experiments, the controllers each accepts and the plants it runs on.
+
+Options:
+  --json              the list as JSON
+  -h, --help          this help
 `;
 
 function number(flag: string, text: string, what: "number" | "positive" | "integer"): number {
@@ -107,6 +111,11 @@ function progressPrinter(
   };
 }
 
+/** An error message on one line (parseArgs' messages may span several). */
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ");
+}
+
 /** `zmp experiment list`: prints the catalog. Returns the exit code. */
 export async function experimentList(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let values: { json?: boolean; help?: boolean };
@@ -118,7 +127,7 @@ export async function experimentList(argv: readonly string[], io: CliIo = proces
       allowPositionals: false,
     }));
   } catch (error) {
-    io.stderr.write(`zmp experiment list: ${(error as Error).message}\n\n${listUsage}`);
+    io.stderr.write(`zmp experiment list: ${oneLine(error)}; see zmp experiment list --help\n`);
     return 2;
   }
   if (values.help) {
@@ -265,7 +274,7 @@ export function parseRunArgs(argv: readonly string[]): ParsedRun {
   return { name, context, out: v.out ?? null, png: !v["no-png"], quiet: v.quiet ?? false, help: false };
 }
 
-const runOptions = {
+export const runOptions = {
   controller: { type: "string", multiple: true },
   kp: { type: "string" },
   ki: { type: "string" },
@@ -292,7 +301,7 @@ export async function experimentRun(argv: readonly string[], io: CliIo = process
     parsed = parseRunArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`zmp experiment run: ${error.message}\n\n${runUsage}`);
+    io.stderr.write(`zmp experiment run: ${oneLine(error)}; see zmp experiment run --help\n`);
     return 2;
   }
   if (parsed.help) {
@@ -337,13 +346,19 @@ export async function experimentRun(argv: readonly string[], io: CliIo = process
  */
 export const experimentCommand = {
   summary: "list the experiments, or run one and write its data.csv, summary.json and report",
-  usage: "zmp experiment list [--json] | zmp experiment run NAME [options] (zmp experiment run --help)",
+  usage: "zmp experiment list [--json]\n       zmp experiment run NAME [options]",
+  /** `--help` of `zmp experiment run` and `zmp experiment list`, or of both. */
+  help(argv: string[]): string {
+    if (argv[0] === "run") return runUsage;
+    if (argv[0] === "list") return listUsage;
+    return `${listUsage}\n${runUsage}`;
+  },
   async run(argv: string[], io: CliIo = processIo): Promise<number> {
     const [sub, ...rest] = argv;
     if (sub === "list") return experimentList(rest, io);
     if (sub === "run") return experimentRun(rest, io);
     io.stderr.write(
-      `zmp experiment: expected \`list\` or \`run\`, got ${sub === undefined ? "nothing" : `"${sub}"`}\n\n${listUsage}\n${runUsage}`,
+      `zmp experiment: expected \`list\` or \`run\`, got ${sub === undefined ? "nothing" : `"${sub}"`}; see zmp experiment --help\n`,
     );
     return 2;
   },

@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError } from "../../core/cli.js";
+import { UsageError } from "../../toolbox/cli/command.js";
 import { cases } from "./cases/index.js";
 import { Cleanup } from "./cleanup.js";
 import { type Row, runCase } from "./harness.js";

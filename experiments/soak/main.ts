@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError } from "../../core/cli.js";
+import { UsageError } from "../../toolbox/cli/command.js";
 import { runSoak, type SoakOptions, soakSettings } from "./soak.js";
 import { soakTable } from "./table.js";
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
+import type { ChannelStats, NodeRecord, NodeStats } from "../../../core/index.js";
 import {
-  ArrivalWindow,
   channelRows,
   formatMs,
   formatRate,
   type GraphEntry,
   graphTable,
   statsTable,
-} from "../../../core/cli.js";
-import type { ChannelStats, NodeRecord, NodeStats } from "../../../core/index.js";
+} from "../../../toolbox/cli/format.js";
+import { ArrivalWindow } from "../../../toolbox/cli/hz.js";
 
 const channel = (over: Partial<ChannelStats> = {}): ChannelStats => ({
   messagesIn: 0,

@@ -5,9 +5,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../../core/cli.js";
 import { Graph, type Node } from "../../../core/index.js";
-import { toolboxCommands } from "../../../toolbox/cli.js";
+import { toolboxCommands, UsageError } from "../../../toolbox/cli/index.js";
 import { controlService } from "../../../toolbox/index.js";
 import { load } from "../../fixtures/toolbox-loops.js";
 import { eventually } from "../../helpers.js";

@@ -2,9 +2,17 @@
  * Usage errors of every core command, in-process: each is refused with a
  * one-line `UsageError` and exit code 2 before anything touches the network.
  * (`cli.test.ts` checks the same end to end for a few, through the real CLI.)
+ * And every command's `--help` explains each flag its usage shows.
  */
 import { describe, expect, it } from "vitest";
-import { coreCommands, UsageError } from "../../../core/cli.js";
+import { experimentCommand, runOptions } from "../../../experiments/cli.js";
+import {
+  type Command,
+  coreCommands,
+  helpText,
+  toolboxCommands,
+  UsageError,
+} from "../../../toolbox/cli/index.js";
 
 const D = ["--directory", "tcp://127.0.0.1:9"];
 
@@ -60,6 +68,37 @@ describe("cli usage", () => {
     for (const [name, command] of Object.entries(coreCommands)) {
       expect(command.usage).toMatch(new RegExp(`^zmp ${name}\\b`));
       expect(command.summary.length).toBeGreaterThan(10);
+    }
+  });
+
+  it("cli help – every flag a command's usage shows is explained under options", async () => {
+    const helpOf = async (command: Command, argv: string[]): Promise<string> =>
+      command.help ? await command.help(argv) : helpText(command);
+    const pages: [string, string, string][] = [];
+    for (const [name, command] of Object.entries({ ...coreCommands, ...toolboxCommands })) {
+      if (name === "proxy" || name === "cache") {
+        const subs = name === "proxy" ? ["service", "queue", "topic"] : ["service", "topic"];
+        const ops = ["stats", "pause", "resume", "stop", "set", ...(name === "cache" ? ["invalidate"] : [])];
+        for (const sub of [...subs, ...ops]) {
+          const help = await helpOf(command, [sub]);
+          pages.push([`${name} ${sub}`, help.split("\n")[0]!, help]);
+        }
+      } else {
+        const help = await helpOf(command, []);
+        pages.push([name, command.usage, help]);
+      }
+    }
+    // The experiments' usage line says [options]: check every option their parser takes.
+    const runFlags = Object.keys(runOptions).map((flag) => `--${flag}`);
+    pages.push(["experiment run", runFlags.join(" "), experimentCommand.help(["run"])]);
+    pages.push(["experiment list", "--json", experimentCommand.help(["list"])]);
+    for (const [what, usage, help] of pages) {
+      const flags = [...usage.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]);
+      expect(flags.length + (what === "selftest" ? 1 : 0), what).toBeGreaterThan(0);
+      const options = help.slice(help.search(/\n(options|Options):/));
+      expect(options.length, `${what} has an options section`).toBeGreaterThan(1);
+      for (const flag of flags)
+        expect(options, `${what}: ${flag}`).toMatch(new RegExp(`(^\\s+|, )(-\\w, )?${flag}\\b`, "m"));
     }
   });
 });

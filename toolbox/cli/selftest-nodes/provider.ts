@@ -6,7 +6,7 @@
  * sleep the caller gave up on does not hold the stop up.
  */
 import { threadId } from "node:worker_threads";
-import type { Node } from "../node.js";
+import type { Node } from "../../../core/node.js";
 
 export default function provider(node: Node): () => void {
   const sleepers = new Set<() => void>();

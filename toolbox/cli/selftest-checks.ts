@@ -1,7 +1,7 @@
 /**
- * `zmp selftest`: starts a small graph of its own (an embedded directory, not
- * advertised), with nodes in child processes and worker threads, and checks
- * services, topics, queues, meters and a provider killed mid-call across
+ * The checks of `zmp selftest`: it starts a small graph of its own (an
+ * embedded directory, not advertised), with nodes in child processes and
+ * worker threads, and checks services, topics, queues, meters and a provider killed mid-call across
  * them. Each check has a time budget, so a fault shows as a failed check,
  * never a hang; every node, host and temp file is gone when it returns, also
  * after a failure or an abort (Ctrl-C).
@@ -12,13 +12,13 @@
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { PeerLostError, RemoteError, TimeoutError } from "./errors.js";
-import { Graph } from "./graph.js";
-import type { HostedNode } from "./host.js";
-import type { Node, NodeStats } from "./node.js";
+import { PeerLostError, RemoteError, TimeoutError } from "../../core/errors.js";
+import { Graph } from "../../core/graph.js";
+import type { HostedNode } from "../../core/host.js";
+import type { Node, NodeStats } from "../../core/node.js";
+import { BuiltinService } from "../../core/wire.js";
 import type { SourceArgs } from "./selftest-nodes/source.js";
 import type { WorkerArgs, WorkerCounts } from "./selftest-nodes/worker.js";
-import { BuiltinService } from "./wire.js";
 
 export interface SelftestOptions {
   /** Fewer messages (1 000 per channel instead of 10 000) and ipc only (the full run adds tcp). Default false. */
@@ -198,12 +198,12 @@ async function runPass(pass: Pass): Promise<void> {
 
     await check("services", "call from a thread to a process", async () => {
       const reply = await ctl.call<{ request: unknown; pid: number }>(
-        "selftest.relay",
-        { service: "selftest.echo", node: "provider", request: "relayed" },
+        "selftest.forward",
+        { service: "selftest.echo", node: "provider", request: "forwarded" },
         { node: WORKERS[1], timeoutMs: 3000 },
       );
       echoes++;
-      expect(reply.request === "relayed" && reply.pid === c.provider.pid, `reply ${JSON.stringify(reply)}`);
+      expect(reply.request === "forwarded" && reply.pid === c.provider.pid, `reply ${JSON.stringify(reply)}`);
     });
 
     await check("services", "a handler's error arrives as RemoteError", async () => {

@@ -1,16 +1,15 @@
 /**
- * CurveZMQ on the command line: `zmp keygen`, and the key options every
- * command understands, as flags or environment variables:
+ * CurveZMQ on the command line: the key options every command that joins a
+ * graph understands, as flags or environment variables:
  *
  * - `--keys FILE` / `ZMP_KEYS` — this process's key pair (a file `zmp keygen` wrote);
  * - `--directory-key KEY` / `ZMP_DIRECTORY_KEY` — the directory's public key;
  * - `--allow FILE` / `ZMP_ALLOW` — public keys allowed to connect, one per line
  *   (`#` comments allowed) — for `zmp directory` and `zmp run`.
  */
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
-import type { Command, Parsed } from "./cli.js";
-import { parse, UsageError } from "./cli.js";
-import { checkKey, keyPair, type SecurityOptions } from "./security.js";
+import { readFileSync } from "node:fs";
+import { checkKey, type SecurityOptions } from "../../core/security.js";
+import { type OptionHelp, type Parsed, UsageError } from "./command.js";
 
 /** The flags of commands that may join a secured graph. */
 export const securityFlags = {
@@ -18,6 +17,13 @@ export const securityFlags = {
   "directory-key": { type: "string" },
   allow: { type: "string" },
 } as const;
+
+/** How `--help` lists `securityFlags`. */
+export const securityFlagsHelp: readonly OptionHelp[] = [
+  ["--keys FILE", "this process's CurveZMQ key pair, from `zmp keygen --out FILE` (or ZMP_KEYS)"],
+  ["--directory-key KEY", "the directory's public key (or ZMP_DIRECTORY_KEY)"],
+  ["--allow FILE", "public keys allowed to connect, one per line, # comments (or ZMP_ALLOW)"],
+];
 
 function readKeys(file: string): { publicKey: string; secretKey: string } {
   let parsed: { publicKey?: unknown; secretKey?: unknown };
@@ -82,23 +88,3 @@ export function securityFrom(values: Parsed["values"], forDirectory = false): Se
     ...(allowFile ? { allow: readAllow(allowFile) } : {}),
   };
 }
-
-export const keygenCommand: Command = {
-  summary: "make a CurveZMQ key pair for a secured graph",
-  usage: "zmp keygen [--out FILE]",
-  async run(argv) {
-    const { values } = parse(argv, { out: { type: "string" } }, this.usage, false);
-    const keys = keyPair();
-    const json = `${JSON.stringify(keys, null, 2)}\n`;
-    if (typeof values.out === "string") {
-      try {
-        writeFileSync(values.out, json, { mode: 0o600, flag: "wx" });
-        chmodSync(values.out, 0o600);
-      } catch (error) {
-        throw new UsageError(`cannot write ${values.out}: ${(error as Error).message}`, 1);
-      }
-      process.stdout.write(`key pair written to ${values.out} (mode 600)\npublic key: ${keys.publicKey}\n`);
-    } else process.stdout.write(json);
-    return 0;
-  },
-};

@@ -4,7 +4,7 @@
  * `selftest.push` with `{ n, peers }`), once `peers` subscribers or pullers
  * are connected, so the receivers can count exactly.
  */
-import type { Node } from "../node.js";
+import type { Node } from "../../../core/node.js";
 
 export interface SourceArgs {
   topic: string;

@@ -8,23 +8,16 @@
  * Without `--demo` it joins the graph (`--directory`, `ZMP_DIRECTORY`, or
  * the newest graph on this machine) as an unlisted node and shows `--loop`,
  * or the only loop running, or a list of them. With `--demo` it starts a
- * small live graph of its own to tune (toolbox/tune/demo.ts: load → queue
+ * small live graph of its own to tune (../tune/demo.ts: load → queue
  * proxy → worker processes, and the loop `backlog`), advertised so `zmp
  * graph` and `zmp call backlog.control …` work from another terminal.
  */
 import { spawn } from "node:child_process";
-import {
-  type Command,
-  cliNode,
-  nameArgument,
-  parse,
-  positiveOption,
-  resolveDirectory,
-  UsageError,
-  untilSignal,
-} from "../../core/cli.js";
-import type { Node } from "../../core/index.js";
-import type { TuneServer } from "./server.js";
+import type { Node } from "../../core/node.js";
+import type { TuneServer } from "../tune/server.js";
+import { type Command, nameArgument, parse, positiveOption, UsageError } from "./command.js";
+import { cliNode, graphFlagsHelp, resolveDirectory } from "./graph-client.js";
+import { untilSignal } from "./signals.js";
 
 const usage =
   "zmp tune [--loop NAME] [--directory ENDPOINT] [--port 0] [--open] [--queue NAME] [--timeout-ms 3000] | zmp tune --demo [--workers 2] [--port 0] [--open]";
@@ -54,6 +47,18 @@ function portOption(value: unknown): number {
 export const tuneCommand: Command = {
   summary: "serve a live tuning page for a running feedback loop (charts, gains, setpoint, disturbances)",
   usage,
+  options: [
+    ["--loop NAME", "the loop to show (default: the only one running, else the page lists them)"],
+    ...graphFlagsHelp,
+    ["--port N", "the page's port on 127.0.0.1 (default 0: any free port)"],
+    ["--open", "open the page in the desktop's browser"],
+    [
+      "--queue NAME",
+      "the queue whose workers the disturbance buttons slow down (default: found from the loop)",
+    ],
+    ["--demo", "start a small live graph of its own to tune (no other graph needed)"],
+    ["--workers N", "with --demo, worker processes behind the queue (default 2, at most 16)"],
+  ],
   async run(argv) {
     const { values } = parse(
       argv,
@@ -80,7 +85,7 @@ export const tuneCommand: Command = {
     const workers = positiveOption(values.workers, "workers", 2, true);
     if (workers > 16) throw new UsageError(`--workers expects at most 16, got "${String(values.workers)}"`);
     // The server and the demo load only now: `zmp --help` stays fast.
-    const { TuneServer: Server } = await import("./server.js");
+    const { TuneServer: Server } = await import("../tune/server.js");
 
     let node: Node;
     let stopGraph: () => Promise<void>;
@@ -88,7 +93,7 @@ export const tuneCommand: Command = {
     if (demo) {
       if (values.directory !== undefined)
         throw new UsageError(`--demo starts its own graph; drop --directory`);
-      const { startTuneDemo } = await import("./demo.js");
+      const { startTuneDemo } = await import("../tune/demo.js");
       process.stdout.write(`starting the demo graph (${workers} worker processes)…\n`);
       const graph = await startTuneDemo({ workers });
       node = graph.node;

@@ -3,10 +3,10 @@
  * receives on `args.topic` and handles from `args.queue` (with the sum of
  * their numbers, so loss and duplicates both show), reports them with
  * `selftest.counts`, tells where it runs with `selftest.whoami`, and calls a
- * service on another node for the caller with `selftest.relay`.
+ * service on another node for the caller with `selftest.forward`.
  */
 import { threadId } from "node:worker_threads";
-import type { Node } from "../node.js";
+import type { Node } from "../../../core/node.js";
 
 export interface WorkerArgs {
   topic: string;
@@ -43,7 +43,7 @@ export default function worker(node: Node, args: WorkerArgs): () => Promise<void
   node.provide("selftest.counts", () => counts);
   node.provide("selftest.whoami", () => ({ node: node.name, pid: process.pid, threadId }));
   node.provide(
-    "selftest.relay",
+    "selftest.forward",
     ({ service, node: target, request }: { service: string; node: string; request: unknown }) =>
       node.call(service, request, { node: target, timeoutMs: 2000 }),
   );
