@@ -73,6 +73,8 @@ export interface PlantStats {
   latencyP99: number;
   /** Plant-specific extras (counts, means), plain numbers. */
   extra: Readonly<Record<string, number>>;
+  /** Every served message: when it left (s since the start) and its sojourn (s), in completion order; plants that keep them. */
+  departures?: { times: ArrayLike<number>; sojourns: ArrayLike<number> };
 }
 
 /** A plant an experiment can drive: simulated (synchronous) or live (asynchronous). See the module comment. */

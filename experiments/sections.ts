@@ -93,14 +93,25 @@ export const metricLabels: Readonly<Record<keyof RunMetrics, string>> = Object.f
   dropped: "dropped %",
   latencyP50: "p50 ms",
   latencyP99: "p99 ms",
-  effort: "effort",
+  latencyP99After: "p99 after step ms",
+  iade: "IADE s·s",
+  meanDelay: "mean W̄ s",
+  delaySettling: "delay settling s",
+  delayPeak: "delay peak s",
+  tv: "relative TV /s",
+  duAutocorrelation: "Δu lag-1 autocorr.",
+  atLimit: "at limit %",
+  backlogAutocorrelation: "min backlog autocorr.",
+  ownGoal: "own goal",
+  effort: "effort (actuator units)",
   meanMeasurement: "mean backlog",
 });
 
 /** Rounds for tables: fractions become percentages with one decimal, the rest 3 significant digits (integers from 1000 on). */
 export function tableValue(key: keyof RunMetrics, value: number): number | null {
   if (!Number.isFinite(value)) return null;
-  if (key === "goodput" || key === "shed" || key === "dropped") return Math.round(value * 1000) / 10;
+  if (key === "goodput" || key === "shed" || key === "dropped" || key === "atLimit")
+    return Math.round(value * 1000) / 10;
   return Math.abs(value) >= 1000 ? Math.round(value) : Number(value.toPrecision(3));
 }
 

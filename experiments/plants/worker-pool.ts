@@ -239,6 +239,7 @@ export class WorkerPool implements ExperimentPlant {
   #fifoHead = 0;
   #fifoSize = 0;
   #sojourns = new Float64Array(4096);
+  #departureTimes = new Float64Array(4096);
   #sojournCount = 0;
 
   // Actuators.
@@ -452,7 +453,7 @@ export class WorkerPool implements ExperimentPlant {
         this.#busy--;
         this.#inSystem--;
         period.served++;
-        this.#recordSojourn(sojourn);
+        this.#recordSojourn(sojourn, t);
         this.#startWaiting(t, mean);
       } else {
         nextArrival = t - Math.log(1 - this.#arrivals.next()) / rate;
@@ -517,6 +518,10 @@ export class WorkerPool implements ExperimentPlant {
         meanBacklog: time > 0 ? this.#backlogArea / time : Number.NaN,
         meanWorkers: time > 0 ? this.#workerArea / time : Number.NaN,
         servedPerCapacity: this.#capacityArea > 0 ? this.#served / this.#capacityArea : Number.NaN,
+      },
+      departures: {
+        times: this.#departureTimes.slice(0, this.#sojournCount),
+        sojourns: this.#sojourns.slice(0, this.#sojournCount),
       },
     };
   }
@@ -632,12 +637,16 @@ export class WorkerPool implements ExperimentPlant {
     return value;
   }
 
-  #recordSojourn(value: number): void {
+  #recordSojourn(value: number, time: number): void {
     if (this.#sojournCount === this.#sojourns.length) {
       const grown = new Float64Array(this.#sojourns.length * 2);
       grown.set(this.#sojourns);
       this.#sojourns = grown;
+      const times = new Float64Array(this.#departureTimes.length * 2);
+      times.set(this.#departureTimes);
+      this.#departureTimes = times;
     }
+    this.#departureTimes[this.#sojournCount] = time;
     this.#sojourns[this.#sojournCount++] = value;
   }
 }

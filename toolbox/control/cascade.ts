@@ -16,10 +16,18 @@
  * trims the backlog (Åström & Hägglund 2006 on feedforward from a measured
  * disturbance).
  *
- * Windup between the loops: when the inner loop cannot reach its setpoint the
- * outer integral keeps growing. Bound the inner setpoint (`innerSetpointMin`,
- * `innerSetpointMax`) and give the outer controller the same output limits
- * (a `Pid` with `outputMin`/`outputMax` stops integrating at its limits).
+ * Windup between the loops: when the inner setpoint is bounded
+ * (`innerSetpointMin`, `innerSetpointMax`), an outer integral that kept
+ * growing past the bound would hold the inner setpoint there long after the
+ * error reversed. With `trackLimits` (the default) the outer controller's
+ * output limits follow the bounds minus the feedforward in force, so a `Pid`
+ * outer loop stops integrating exactly where the inner setpoint saturates
+ * (conditional integration). Limit the inner controller's output to what the
+ * actuator can do as well (an admission rate cannot exceed what is offered),
+ * or its own integral winds up. The inner loop must be faster than the
+ * outer one (a closed-loop time constant several times shorter); the outer
+ * loop then sees the inner one as a short lag and is tuned with it counted
+ * in its dead time.
  */
 import { type Controller, type ControllerParams, type Observation, observe } from "./controller.js";
 import type { FeedforwardSignal } from "./pid.js";
@@ -31,6 +39,7 @@ import {
   checkOrder,
   fail,
   finite,
+  flag,
   nullable,
   oneOf,
 } from "./validate.js";
@@ -78,10 +87,18 @@ export interface CascadeOptions {
   outerEvery?: number;
   /** Setpoint of the outer loop, measurement units. Default: the outer controller's setpoint. */
   setpoint?: number;
+  /**
+   * Set the outer controller's `outputMin`/`outputMax` (when it takes them,
+   * as `Pid` does) to the inner setpoint bounds minus the feedforward before
+   * each outer update, so its integral stops where the inner setpoint is
+   * bounded. Default true.
+   */
+  trackLimits?: boolean;
 }
 
 /** The parameters `setParams` takes besides the children's (`outer.kp`, `inner.ki`, ...). */
 const ownKeys = [
+  "trackLimits",
   "innerSignal",
   "feedforwardSignal",
   "kff",
@@ -92,6 +109,7 @@ const ownKeys = [
 const optionKeys: readonly string[] = [...ownKeys, "outer", "inner", "setpoint"];
 
 interface CascadeSettings {
+  trackLimits: boolean;
   innerSignal: InnerSignal;
   feedforwardSignal: FeedforwardSignal | null;
   kff: number;
@@ -113,6 +131,7 @@ function resolve(base: CascadeSettings, options: Record<string, unknown>): Casca
   const pick = (key: keyof CascadeSettings): unknown =>
     options[key] === undefined ? base[key] : options[key];
   const s: CascadeSettings = {
+    trackLimits: flag("trackLimits", pick("trackLimits")),
     innerSignal: oneOf("innerSignal", pick("innerSignal"), innerSignals),
     feedforwardSignal: nullable(pick("feedforwardSignal"), (v) =>
       oneOf("feedforwardSignal", v, feedforwardSignals),
@@ -175,6 +194,7 @@ export class Cascade implements Controller {
     this.inner = options.inner;
     this.#s = resolve(
       {
+        trackLimits: true,
         innerSignal: "arrivalRate",
         feedforwardSignal: null,
         kff: 1,
@@ -224,16 +244,17 @@ export class Cascade implements Controller {
     const observation = observe(input);
     finite("measurement", observation.measurement);
     const s = this.#s;
+    this.#ff =
+      s.feedforwardSignal === null ? 0 : s.kff * this.#field(observation, s.feedforwardSignal, "feedforward");
     if (this.#calls % s.outerEvery === 0) {
       const outerDt = dt === undefined ? undefined : this.#pendingDt + dt;
+      if (s.trackLimits) this.#trackOuterLimits();
       this.#outerOutput = this.outer.update(observation, outerDt);
       this.#pendingDt = 0;
     } else if (dt !== undefined) {
       this.#pendingDt += dt;
     }
     this.#calls++;
-    this.#ff =
-      s.feedforwardSignal === null ? 0 : s.kff * this.#field(observation, s.feedforwardSignal, "feedforward");
     const request = this.#outerOutput + this.#ff;
     this.#innerSetpoint = Math.min(s.innerSetpointMax, Math.max(s.innerSetpointMin, request));
     this.inner.setpoint = this.#innerSetpoint;
@@ -244,6 +265,7 @@ export class Cascade implements Controller {
   params(): ControllerParams {
     const s = this.#s;
     const out: Record<string, number | boolean | string | null> = {
+      trackLimits: s.trackLimits,
       innerSignal: s.innerSignal,
       feedforwardSignal: s.feedforwardSignal,
       kff: s.kff,
@@ -294,6 +316,20 @@ export class Cascade implements Controller {
     this.#innerSetpoint = Number.NaN;
     this.#innerMeasurement = Number.NaN;
     this.#ff = 0;
+  }
+
+  /** The outer output limits that keep the inner setpoint within its bounds, given the feedforward. */
+  #trackOuterLimits(): void {
+    const s = this.#s;
+    if (!Number.isFinite(s.innerSetpointMin) && !Number.isFinite(s.innerSetpointMax)) return;
+    const keys = Object.keys(this.outer.params());
+    if (!keys.includes("outputMin") || !keys.includes("outputMax")) return;
+    const lo = s.innerSetpointMin - this.#ff;
+    const hi = s.innerSetpointMax - this.#ff;
+    this.outer.setParams({
+      outputMin: Number.isFinite(lo) ? lo : null,
+      outputMax: Number.isFinite(hi) ? hi : null,
+    });
   }
 
   #field(observation: Observation, field: InnerSignal, role: string): number {

@@ -392,13 +392,15 @@ export class Pid implements Controller {
     let u = Math.min(hi, Math.max(lo, v));
     if (u !== v) {
       if (s.antiWindup === "clamp") {
-        // Conditional integration: do not integrate in the direction that
-        // pushes the output further into the limit; integrate the other way.
-        if ((u < v && di > 0) || (u > v && di < 0)) {
-          i = this.#i;
-          v = rest + i;
-          u = Math.min(hi, Math.max(lo, v));
-        }
+        // Conditional integration: integrate up to where the output meets the
+        // limit and no further in that direction (the integral neither winds
+        // past it nor is thrown back); the other way integrates freely. An
+        // increment that crosses the limit in one sample is cut there rather
+        // than dropped whole, which would leave the output short of it.
+        if (u < v && di > 0) i = Math.max(this.#i, Math.min(i, u - rest));
+        else if (u > v && di < 0) i = Math.min(this.#i, Math.max(i, u - rest));
+        v = rest + i;
+        u = Math.min(hi, Math.max(lo, v));
       } else if (s.antiWindup === "backCalculation" && s.ki > 0) {
         // dI/dt = ki·e + (u − v)/tt (Åström–Hägglund ch. 3), backward Euler
         // and implicit in v, so it is stable for any dt/tt:

@@ -66,6 +66,32 @@ describe("cascade", () => {
     expect(c.components.outerI).toBeCloseTo(1.3, 12);
   });
 
+  it("cascade – the outer integral stops where the inner setpoint is bounded (no windup between the loops)", () => {
+    // Outer I only (ki = 1), inner P (kp = 1); inner setpoint at most 10, feedforward 4:
+    // the outer output may reach 6 at most. A large error for 20 s would wind a free integral to 200.
+    const make = (trackLimits: boolean) =>
+      new Cascade({
+        outer: new Pid({ kp: 0, ki: 1, setpoint: 100 }),
+        inner: new Pid({ kp: 1 }),
+        innerSetpointMax: 10,
+        feedforwardSignal: "serviceRate",
+        trackLimits,
+      });
+    const tracked = make(true);
+    const free = make(false);
+    for (let k = 0; k < 20; k++) {
+      tracked.update({ measurement: 90, arrivalRate: 0, serviceRate: 4 }, 1);
+      free.update({ measurement: 90, arrivalRate: 0, serviceRate: 4 }, 1);
+    }
+    expect(tracked.components.outerI).toBeCloseTo(6, 12);
+    expect(free.components.outerI).toBeCloseTo(200, 12);
+    // The error reverses: the tracked cascade leaves the bound at once, the wound-up one stays there.
+    tracked.update({ measurement: 110, arrivalRate: 0, serviceRate: 4 }, 1);
+    free.update({ measurement: 110, arrivalRate: 0, serviceRate: 4 }, 1);
+    expect(tracked.components.innerSetpoint).toBeCloseTo(4 + 6 - 10, 12);
+    expect(free.components.innerSetpoint).toBe(10);
+  });
+
   it("cascade – a missing inner or feedforward field throws a RangeError naming it", () => {
     expect(() => pOnly().update({ measurement: 5 }, 0.1)).toThrow(/`arrivalRate`/);
     expect(() =>

@@ -209,6 +209,17 @@ describe("Pid", () => {
     expect(pid.update(9, 0.1)).toBeCloseTo(1 + 0.05, 12);
   });
 
+  it("pid – clamped integration reaches the limit when one increment would cross it", () => {
+    // I only: ki·e·dt = 10·10·1 = 100 in one sample against a limit of 6. The integral stops at the
+    // limit (the output is 6, not 0 as when the whole increment was refused), and never winds past it.
+    const pid = new Pid({ kp: 0, ki: 10, setpoint: 10, outputMax: 6 });
+    expect(pid.update(0, 1)).toBe(6);
+    expect(pid.update(0, 1)).toBe(6);
+    expect(pid.components.i).toBe(6);
+    // The error reverses: the output leaves the limit at once (6 − 10·1·1).
+    expect(pid.update(11, 1)).toBe(-4);
+  });
+
   it("pid – the deadband is continuous at its edge", () => {
     // P only: the output just inside and just outside the band differ by kp·2ε, not by kp·deadband.
     const output = (y: number) => new Pid({ kp: 4, setpoint: 10, deadband: 1 }).update(y, 0.1);
