@@ -12,7 +12,8 @@ import { checkEndpoint, makeIpcDir, removeIpcDir, type Transport, transportOf } 
 import { ClosedError } from "./errors.js";
 import { HostedNode } from "./host.js";
 import type { NodeInit } from "./host-run.js";
-import { Node, type NodeOptions } from "./node.js";
+import { Node } from "./node.js";
+import type { NodeOptions } from "./node-options.js";
 import { checkName, type HostKind, type NodeRecord } from "./record.js";
 import type { SecurityOptions } from "./security.js";
 import { DirectoryService } from "./wire.js";

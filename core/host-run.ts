@@ -7,7 +7,8 @@
  * function runs when the node stops.
  */
 import type { ErrorData } from "./errors.js";
-import { Node, type NodeOptions } from "./node.js";
+import { Node } from "./node.js";
+import type { NodeOptions } from "./node-options.js";
 import type { HostKind } from "./record.js";
 
 /** A node module's init function. */

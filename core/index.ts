@@ -26,12 +26,11 @@ export type { ChannelStats } from "./meter.js";
 export {
   metersTopic,
   Node,
-  type NodeOptions,
   type NodeState,
   type NodeStats,
   type RejectCounts,
-  type TraceMode,
 } from "./node.js";
+export type { NodeOptions, TraceMode } from "./node-options.js";
 export type {
   ConsumeOptions,
   PullOptions,

@@ -1,0 +1,184 @@
+/**
+ * A node's options: what each one means and its default, applied and checked
+ * in one place (`resolveOptions`), so a bad option fails at construction with
+ * a message naming it.
+ */
+import { checkEndpoint, type Transport, transportOf } from "./endpoint.js";
+import { checkName, type HostKind } from "./record.js";
+import { checkSecurity, type SecurityOptions } from "./security.js";
+
+/** How a failed call's error points at its caller (see {@link NodeOptions.traceCalls}). */
+export type TraceMode = boolean | "async";
+
+/** Checks a `traceCalls` / `trace` value. */
+export function traceMode(value: unknown, name: string, fallback: TraceMode): TraceMode {
+  if (value === undefined) return fallback;
+  if (value === true || value === false || value === "async") return value;
+  throw new TypeError(`Expected \`${name}\` to be true, false or "async", got \`${String(value)}\``);
+}
+
+export interface NodeOptions {
+  /** The node's name, unique among live nodes of the graph. */
+  name: string;
+  /** Endpoint of the directory to register with (a `Graph` fills it in). */
+  directory: string;
+  /**
+   * Transport for this node's own sockets. Default: the directory's transport
+   * (`inproc` works only for nodes in the directory's thread).
+   */
+  transport?: Transport;
+  /** Folder for ipc socket files. Default: a private temp folder, removed at stop. */
+  ipcDir?: string;
+  /** Interface tcp sockets bind on. Default `127.0.0.1` (loopback only). */
+  bindHost?: string;
+  /** Host name or address other hosts use to reach this node over tcp. Default: `bindHost`. */
+  advertiseHost?: string;
+  /** Where the node runs, as shown by `zmp graph`. Default `"inline"`. */
+  host?: HostKind;
+  /** Timeout of `call()` when the call gives none, in ms. Default 30 000. */
+  callTimeoutMs?: number;
+  /** Longest `stop()` waits for handlers in progress, in ms. Default 5 000. */
+  drainTimeoutMs?: number;
+  /** How long closing sockets may keep sending queued messages, in ms. Default 1 000. */
+  lingerMs?: number;
+  /** Largest message accepted, in bytes (bigger ones are refused with an error). Default 16 MiB. */
+  maxMessageSize?: number;
+  /**
+   * How a failed call's error points at its caller. `"async"` (default): its
+   * stack is taken where the call is awaited, so it lists the awaiting async
+   * functions with file and line (V8's async stack traces) and costs nothing
+   * for calls that succeed; a `.then()` chain keeps the error's own stack.
+   * `true`: record the whole synchronous stack at every call (about 2 µs per
+   * call), for callers that do not `await`. `false`: neither.
+   */
+  traceCalls?: TraceMode;
+  /** Longest `start()` waits for the directory, in ms. Default 10 000. */
+  startTimeoutMs?: number;
+  /**
+   * Keep meters (counts, rates, backlogs, latency percentiles) for every
+   * channel endpoint. Default true; `false` saves their small per-message cost.
+   */
+  metering?: boolean;
+  /** ZeroMQ high-water mark of topic sockets, in frames (each a batch of messages). Default 1 000. */
+  topicHighWaterMark?: number;
+  /** Messages a producer keeps per queue when no puller has credit, before push() waits. Default 1 000. */
+  pushBuffer?: number;
+  /**
+   * With a value, a connection whose peer sends nothing (not even ZMTP
+   * heartbeats, sent every third of it) for this long is dropped, so calls on
+   * a half-open connection to a host cut off the network fail at once with
+   * `PeerLostError`. Default 0: off — the directory's heartbeats already
+   * evict such a host within its bound and fail the calls then, and libzmq
+   * 4.3.5 can abort (`!_io_error` in stream_engine_base.cpp) when a ZMTP
+   * heartbeat fires on a connection that just failed.
+   */
+  peerTimeoutMs?: number;
+  /**
+   * Allow `injectFaults()` and the built-in `zmp.faults` service (drop and
+   * delay incoming messages; for tests and experiments). Default false.
+   */
+  faultInjection?: boolean;
+  /**
+   * CurveZMQ key pair, the directory's public key and the public keys allowed
+   * to connect: encrypted and authenticated traffic (see README "Security").
+   * Default: none (ipc and loopback only by default).
+   */
+  security?: SecurityOptions;
+  /**
+   * List this node in the directory. Default true. A node started with
+   * `false` only calls, subscribes and pushes (CLI tools use it): it is not
+   * listed, provides nothing and cannot pull from queues.
+   */
+  register?: boolean;
+}
+
+/** Options only the directory uses: bind fixed endpoints, do not register. */
+export interface InternalOptions {
+  bind?: string[];
+  isDirectory?: boolean;
+}
+
+/** The options with their defaults applied. */
+export interface ResolvedOptions {
+  name: string;
+  directory: string;
+  transport: Transport;
+  ipcDir: string | undefined;
+  bindHost: string;
+  advertiseHost: string | undefined;
+  host: HostKind;
+  callTimeoutMs: number;
+  drainTimeoutMs: number;
+  lingerMs: number;
+  maxMessageSize: number;
+  traceCalls: TraceMode;
+  startTimeoutMs: number;
+  metering: boolean;
+  faultInjection: boolean;
+  peerTimeoutMs: number;
+  security: SecurityOptions | undefined;
+  topicHighWaterMark: number;
+  pushBuffer: number;
+  register: boolean;
+  bind: string[] | undefined;
+  isDirectory: boolean;
+}
+
+function positive(value: unknown, option: string, fallback: number, allowInfinity = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0) || (!allowInfinity && !Number.isFinite(value))) {
+    throw new RangeError(`Expected \`${option}\` to be a positive number, got \`${String(value)}\``);
+  }
+  return value;
+}
+
+/** Applies defaults and validates options in one place. */
+export function resolveOptions(options: NodeOptions & InternalOptions): ResolvedOptions {
+  if (options === null || typeof options !== "object") throw new TypeError("Expected node options object");
+  const isDirectory = options.isDirectory === true;
+  const name = checkName(options.name, "name");
+  const directory = isDirectory ? "" : checkEndpoint(options.directory, "directory");
+  const firstBind = options.bind?.[0];
+  const transport =
+    options.transport ?? (firstBind !== undefined ? transportOf(firstBind) : transportOf(directory));
+  if (!["inproc", "ipc", "tcp"].includes(transport))
+    throw new TypeError(`Expected \`transport\` to be inproc, ipc or tcp, got \`${String(transport)}\``);
+  return {
+    name,
+    directory,
+    transport,
+    ipcDir: options.ipcDir ?? (options.bind !== undefined ? dirOf(options.bind) : undefined),
+    bindHost: options.bindHost ?? (firstBind?.startsWith("tcp://") ? hostOf(firstBind) : "127.0.0.1"),
+    advertiseHost: options.advertiseHost,
+    host: options.host ?? "inline",
+    callTimeoutMs: positive(options.callTimeoutMs, "callTimeoutMs", 30_000, true),
+    drainTimeoutMs: positive(options.drainTimeoutMs, "drainTimeoutMs", 5_000),
+    lingerMs: positive(options.lingerMs, "lingerMs", 1_000),
+    maxMessageSize: positive(options.maxMessageSize, "maxMessageSize", 16 * 1024 * 1024),
+    traceCalls: traceMode(options.traceCalls, "traceCalls", "async"),
+    startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
+    metering: options.metering ?? true,
+    peerTimeoutMs:
+      options.peerTimeoutMs === 0 ? 0 : positive(options.peerTimeoutMs, "peerTimeoutMs", 0, true),
+    faultInjection: options.faultInjection === true,
+    security: options.security === undefined ? undefined : checkSecurity(options.security, isDirectory),
+    topicHighWaterMark: positive(options.topicHighWaterMark, "topicHighWaterMark", 1000),
+    pushBuffer: positive(options.pushBuffer, "pushBuffer", 1000),
+    register: options.register ?? true,
+    bind: options.bind,
+    isDirectory,
+  };
+}
+
+function hostOf(tcpEndpoint: string): string {
+  const rest = tcpEndpoint.slice("tcp://".length);
+  const host = rest.slice(0, rest.lastIndexOf(":"));
+  return host.startsWith("[") ? host.slice(1, -1) : host;
+}
+
+function dirOf(endpoints: string[]): string | undefined {
+  const ipc = endpoints.find((e) => e.startsWith("ipc://"));
+  if (ipc === undefined) return undefined;
+  const path = ipc.slice("ipc://".length);
+  return path.slice(0, path.lastIndexOf("/"));
+}
