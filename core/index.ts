@@ -23,13 +23,8 @@ export { Graph, type GraphOptions, type SpawnOptions } from "./graph.js";
 export { type ExitInfo, HostedNode } from "./host.js";
 export type { NodeInit, Teardown } from "./host-run.js";
 export type { ChannelStats } from "./meter.js";
-export {
-  metersTopic,
-  Node,
-  type NodeState,
-  type NodeStats,
-  type RejectCounts,
-} from "./node.js";
+export { Node, type NodeState } from "./node.js";
+export { metersTopic, type NodeStats, type RejectCounts } from "./node-meters.js";
 export type { NodeOptions, TraceMode } from "./node-options.js";
 export type {
   ConsumeOptions,

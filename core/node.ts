@@ -21,7 +21,7 @@ import {
   TimeoutError,
 } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
-import { type ChannelStats, MeterGroup, TICK_MS } from "./meter.js";
+import { emptySnapshot, metersTopic, NodeMeters, type NodeStats, type RejectCounts } from "./node-meters.js";
 import {
   type InternalOptions,
   type NodeOptions,
@@ -41,14 +41,7 @@ import {
   QueueReader,
   refusePush,
 } from "./queue.js";
-import {
-  checkName,
-  type DirectoryChange,
-  type FrontRecord,
-  type HostKind,
-  type NodeRecord,
-  parseRecord,
-} from "./record.js";
+import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord, parseRecord } from "./record.js";
 import { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import { client, serve, zap } from "./security.js";
@@ -60,7 +53,16 @@ import {
   ServiceClient,
   ServiceServer,
 } from "./service.js";
-import { closeTracked, trackObserver, trackSocket } from "./sockets.js";
+import {
+  closeTracked,
+  kick,
+  liveness,
+  observe,
+  setServerKey,
+  trackObserver,
+  trackSocket,
+  withoutOptionWarning,
+} from "./sockets.js";
 import { type SubscribeOptions, Subscription, TopicPublisher, TopicSubscriber } from "./topic.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
 
@@ -83,44 +85,12 @@ async function traced(reply: Promise<unknown>): Promise<unknown> {
   }
 }
 
+export type { NodeStats, RejectCounts } from "./node-meters.js";
+export { metersTopic } from "./node-meters.js";
+
 const BUILTIN = new Set<string>(Object.values(BuiltinService));
 
 export type NodeState = "idle" | "starting" | "running" | "stopping" | "stopped";
-
-/** A node's meters, as plain data (what `stats()`, the `zmp.stats` service and the meters topic give). */
-export interface NodeStats {
-  name: string;
-  id: string;
-  host: HostKind;
-  pid: number;
-  /** When the snapshot was taken, ms since the epoch (the sample's own timestamp). */
-  time: number;
-  uptimeMs: number;
-  /** Services this node serves, by name. */
-  services: Record<string, ChannelStats>;
-  /** Services this node calls, by name. */
-  calls: Record<string, ChannelStats>;
-  /** Topics this node publishes, by topic. */
-  published: Record<string, ChannelStats>;
-  /** This node's subscriptions, by prefix. */
-  subscribed: Record<string, ChannelStats>;
-  /** Queues this node pushes to, by name. */
-  pushed: Record<string, ChannelStats>;
-  /** Queues this node pulls from, by name. */
-  pulled: Record<string, ChannelStats>;
-  rejects: RejectCounts;
-}
-
-/** The meters topic of a node: `zmp/meters/<node name>`. */
-export const metersTopic = (node: string): string => `zmp/meters/${node}`;
-
-/** Counters of frames this node refused. */
-export interface RejectCounts {
-  /** Frames that could not be decoded or had the wrong shape. */
-  malformed: number;
-  /** Frames larger than `maxMessageSize` plus one batch. */
-  oversized: number;
-}
 
 export class Node {
   readonly name: string;
@@ -179,18 +149,7 @@ export class Node {
   #handshakeWaiters: (() => void)[] = [];
   /** SUB connections no longer wanted, closed after a grace period (switching paths without loss). */
   readonly #subDropping = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #meters:
-    | {
-        services: MeterGroup;
-        calls: MeterGroup;
-        published: MeterGroup;
-        subscribed: MeterGroup;
-        pushed: MeterGroup;
-        pulled: MeterGroup;
-      }
-    | undefined;
-  #meterTick: ReturnType<typeof setInterval> | undefined;
-  #lastTick = 0;
+  readonly #meters: NodeMeters | undefined;
   /** Largest frame accepted: one message of `maxMessageSize` on top of a full batch. */
   readonly #frameLimit: number;
 
@@ -211,14 +170,7 @@ export class Node {
     this.#client.traceCalls = this.#o.traceCalls === true;
     this.#client.maxMessageSize = this.#o.maxMessageSize;
     if (this.#o.metering) {
-      this.#meters = {
-        services: new MeterGroup(),
-        calls: new MeterGroup(),
-        published: new MeterGroup(),
-        subscribed: new MeterGroup(),
-        pushed: new MeterGroup(),
-        pulled: new MeterGroup(),
-      };
+      this.#meters = new NodeMeters();
       this.#client.meters = this.#meters.calls;
       this.#server.meters = this.#meters.services;
     }
@@ -393,11 +345,7 @@ export class Node {
       this.#watch(this.#observer),
       this.#receiveSubscriptions(pub),
     ];
-    if (this.#meters !== undefined) {
-      this.#lastTick = performance.now();
-      this.#meterTick = setInterval(() => this.#tickMeters(), TICK_MS);
-      this.#meterTick.unref();
-    }
+    this.#meters?.start();
     this.#unsubscribeReplica = this.#replica.subscribe((change) => this.#onChange(change));
 
     if (o.isDirectory) return;
@@ -473,8 +421,7 @@ export class Node {
     this.#unsubscribeReplica = undefined;
     this.#server.attach(undefined);
     this.#publisher.attach(undefined);
-    clearInterval(this.#meterTick);
-    this.#meterTick = undefined;
+    this.#meters?.stop();
     this.#faults.clear();
     this.#faults.set({});
     this.#inbox?.close();
@@ -1048,8 +995,6 @@ export class Node {
    * percentiles. Also served remotely as the built-in `zmp.stats` service.
    */
   stats(): NodeStats {
-    const m = this.#meters;
-    const empty = {};
     return {
       name: this.name,
       id: this.#id,
@@ -1057,12 +1002,7 @@ export class Node {
       pid: process.pid,
       time: Date.now(),
       uptimeMs: this.#startedAt > 0 ? Date.now() - this.#startedAt : 0,
-      services: m?.services.snapshot() ?? empty,
-      calls: m?.calls.snapshot() ?? empty,
-      published: m?.published.snapshot() ?? empty,
-      subscribed: m?.subscribed.snapshot() ?? empty,
-      pushed: m?.pushed.snapshot() ?? empty,
-      pulled: m?.pulled.snapshot() ?? empty,
+      ...(this.#meters?.snapshot() ?? emptySnapshot()),
       rejects: { ...this.rejects },
     };
   }
@@ -1081,17 +1021,6 @@ export class Node {
     }, periodMs);
     timer.unref();
     return () => clearInterval(timer);
-  }
-
-  #tickMeters(): void {
-    const m = this.#meters;
-    if (m === undefined) return;
-    const now = performance.now();
-    const dt = (now - this.#lastTick) / 1000;
-    this.#lastTick = now;
-    if (dt <= 0) return;
-    const wall = Date.now();
-    for (const group of Object.values(m)) group.tick(dt, wall);
   }
 
   // ---------------------------------------------------------------- directory
@@ -1326,17 +1255,10 @@ export class Node {
 
   #connect(peer: NodeRecord): void {
     if (this.#peers.has(peer.id)) return;
-    // zeromq.js warns (process.emitWarning) whenever ZMQ_CONNECT_ROUTING_ID is set on a
-    // socket that already has endpoints, although the option is meant for the very next
-    // connect, which follows at once. Silence exactly that synchronous call.
-    const emitWarning = process.emitWarning;
-    process.emitWarning = () => undefined;
-    try {
-      if (this.#o.security !== undefined) setServerKey(this.#outbound!, peer.publicKey);
-      this.#outbound!.connect(peer.endpoint, { routingId: peer.id });
-    } finally {
-      process.emitWarning = emitWarning;
-    }
+    const outbound = this.#outbound!;
+    if (this.#o.security !== undefined) setServerKey(outbound, peer.publicKey);
+    // ZMQ_CONNECT_ROUTING_ID is meant for the very next connect, which follows at once.
+    withoutOptionWarning(() => outbound.connect(peer.endpoint, { routingId: peer.id }));
     kick(this.#outbound!, peer.endpoint);
     this.#peers.set(peer.id, peer.endpoint);
     this.#peerByEndpoint.set(peer.endpoint, peer.id);
@@ -1545,61 +1467,6 @@ export class Node {
   /** @internal Construct a node with internal options (the directory). */
   static _internal(options: NodeOptions & InternalOptions): Node {
     return new Node(options);
-  }
-}
-
-/** ZMTP heartbeat options (RFC 37) dropping a connection silent for `timeoutMs`. */
-function liveness(timeoutMs: number): Partial<{
-  heartbeatInterval: number;
-  heartbeatTimeout: number;
-  heartbeatTimeToLive: number;
-}> {
-  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return {};
-  const t = Math.round(timeoutMs);
-  return { heartbeatInterval: Math.max(1, Math.round(t / 3)), heartbeatTimeout: t, heartbeatTimeToLive: t };
-}
-
-/**
- * Sets the CURVE server key for the next connect. zeromq.js warns whenever an
- * option is set on a socket that already has endpoints, although this one is
- * meant for the very next connect: silence exactly that synchronous call.
- */
-function setServerKey(socket: zmq.Socket, key: string | undefined): void {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => undefined;
-  try {
-    (socket as zmq.Socket & { curveServerKey: string | null }).curveServerKey = key ?? null;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
-
-/**
- * An inproc connect is carried out at once in this thread, and a receive
- * already pending on the socket then never wakes (zeromq.js waits for an edge
- * on ZMQ_FD that the connect consumed). Reading ZMQ_EVENTS (`readable`)
- * re-arms it. Harmless for other transports.
- */
-function kick(socket: zmq.Socket, endpoint: string): void {
-  // Only for inproc: on a tcp/ipc connect, a message may already wait in the pipe when
-  // ZMQ_EVENTS is read here, and reading it then swallows the edge the pending receive needs.
-  if (endpoint.startsWith("inproc://")) void socket.readable;
-}
-
-/**
- * Opens an event observer on `socket`. zeromq.js names the monitor endpoint
- * after the observer's memory address; right after another socket closed,
- * libzmq may still hold that name (its reaper closes monitors asynchronously)
- * and the new observer fails with EADDRINUSE. Retry briefly.
- */
-async function observe(socket: zmq.Socket): Promise<zmq.Observer> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return new zmq.Observer(socket);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EADDRINUSE" || attempt >= 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5 + attempt));
-    }
   }
 }
 
