@@ -31,6 +31,7 @@ import {
   traceMode,
 } from "./node-options.js";
 import { BATCH_BYTES, Outbox } from "./outbox.js";
+import { Peers } from "./peers.js";
 import {
   type ConsumeOptions,
   type PullOptions,
@@ -61,7 +62,6 @@ import {
   setServerKey,
   trackObserver,
   trackSocket,
-  withoutOptionWarning,
 } from "./sockets.js";
 import { type SubscribeOptions, Subscription, TopicPublisher, TopicSubscriber } from "./topic.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
@@ -117,12 +117,9 @@ export class Node {
   #updateScheduled = false;
   #synced: Promise<void> = Promise.resolve();
   #refreshing: Promise<void> | undefined;
-  /** Endpoints the connecting socket is connected to, by peer id. */
-  #peers = new Map<string, string>();
-  #peerByEndpoint = new Map<string, string>();
-  #retired = new Set<string>();
   #unsubscribeReplica: (() => void) | undefined;
   readonly #replica = new Replica();
+  readonly #peers: Peers;
   readonly #server = new ServiceServer();
   readonly #client: ServiceClient;
   readonly #directoryPeer: NodeRecord;
@@ -143,10 +140,6 @@ export class Node {
   readonly #fronts = new Map<string, FrontRecord>();
   readonly #relays = new Set<TopicRelay>();
   readonly #faults = new FaultInjector();
-  /** Endpoints whose security handshake failed (a clear error instead of a bare timeout). */
-  readonly #handshakeFailures = new Map<string, string>();
-  /** Waiting for the monitor to report a handshake failure (see {@link #refusedHandshake}). */
-  #handshakeWaiters: (() => void)[] = [];
   /** SUB connections no longer wanted, closed after a grace period (switching paths without loss). */
   readonly #subDropping = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #meters: NodeMeters | undefined;
@@ -158,13 +151,26 @@ export class Node {
     this.name = this.#o.name;
     this.#frameLimit = this.#o.maxMessageSize + BATCH_BYTES + 1024;
     this.#server.maxMessageSize = this.#o.maxMessageSize;
+    this.#peers = new Peers({
+      socket: () => this.#outbound,
+      secured: this.#o.security !== undefined,
+      busyWith: (peer) => this.#client.outstanding(peer) > 0 || this.#producer.unackedAt(peer) > 0,
+      dropped: (peer, graceful) => {
+        // Gracefully: what is still open never ran and may go elsewhere. Otherwise whatever
+        // was in flight on the connection is lost (at-most-once).
+        this.#client.suspect(peer);
+        if (graceful) this.#client.retryElsewhere(peer);
+        else this.#client.peerLost(peer, "the connection to it dropped");
+        this.#producer.pullerLost(peer);
+      },
+    });
     this.#client = new ServiceClient({
       id: () => this.#id,
       outbox: () => this.#outbox,
       // Every node serves the built-in services (zmp.stats, zmp.ping).
       providers: (service) =>
         BUILTIN.has(service) ? this.#replica.all() : this.#replica.route("service", service),
-      connect: (peer) => this.#connect(peer),
+      connect: (peer) => this.#peers.connect(peer),
       refresh: () => this.#refresh(),
     });
     this.#client.traceCalls = this.#o.traceCalls === true;
@@ -186,7 +192,7 @@ export class Node {
     this.#producer = new QueueProducer({
       outbox: () => this.#outbox,
       pullers: (queue) => this.#replica.route("queue", queue),
-      connect: (peer) => this.#connect(peer),
+      connect: (peer) => this.#peers.connect(peer),
       meters: () => this.#meters?.pushed,
       now: () => performance.now(),
     });
@@ -342,7 +348,7 @@ export class Node {
       // the replies, acknowledgements and directory traffic coming back to it.
       this.#receive(inbound, (f) => this.#onInbound(f), this.#faults),
       this.#receive(outbound, (f) => this.#onOutbound(f)),
-      this.#watch(this.#observer),
+      this.#peers.watch(this.#observer),
       this.#receiveSubscriptions(pub),
     ];
     this.#meters?.start();
@@ -449,8 +455,6 @@ export class Node {
     this.#subLoop = undefined;
     this.#subConnected.clear();
     this.#peers.clear();
-    this.#peerByEndpoint.clear();
-    this.#retired.clear();
     this.#replica.clear();
     if (this.#ownIpcDir !== undefined) {
       removeIpcDir(this.#ownIpcDir);
@@ -1075,7 +1079,7 @@ export class Node {
   }
 
   #beat(): void {
-    if (this.#retired.size > 0) this.#sweepRetired();
+    this.#peers.sweep();
     this.#replica.expire();
     if (this.#beating || this.#state !== "running") return;
     this.#beating = true;
@@ -1127,7 +1131,7 @@ export class Node {
     if (!first) return error;
     const refused =
       error instanceof TimeoutError || error instanceof PeerLostError
-        ? await this.#refusedHandshake()
+        ? await this.#peers.refusedHandshake(this.#o.directory)
         : undefined;
     if (refused !== undefined) {
       return new SecurityError(
@@ -1143,28 +1147,6 @@ export class Node {
       );
     }
     return error;
-  }
-
-  /**
-   * After the first contact with the directory failed (lost or timed out):
-   * the security handshake's verdict, if it refused this node. The monitor
-   * reports it asynchronously, sometimes after the failed send that the
-   * refusal caused, so with security on this waits up to `graceMs` for it.
-   */
-  async #refusedHandshake(graceMs = 1000): Promise<string | undefined> {
-    const directory = this.#o.directory;
-    if (this.#o.security === undefined || this.#handshakeFailures.has(directory))
-      return this.#handshakeFailures.get(directory);
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#handshakeWaiters = this.#handshakeWaiters.filter((w) => w !== done);
-        resolve();
-      };
-      const timer = setTimeout(done, graceMs);
-      this.#handshakeWaiters.push(done);
-    });
-    return this.#handshakeFailures.get(directory);
   }
 
   /** Fetches a snapshot (coalesced: one request at a time). */
@@ -1196,72 +1178,16 @@ export class Node {
         // puller its closing acknowledgement handing back what it will not handle. Keep
         // the connection until those are in (or the connection drops).
         this.#producer.retire(change.id);
-        if (this.#busyWith(change.id)) this.#retired.add(change.id);
-        else this.#forgetPeer(change.id);
+        this.#peers.left(change.id, true);
       } else {
         this.#client.peerLost(change.id, `it left the graph (${change.reason})`);
         this.#producer.pullerLost(change.id);
-        this.#forgetPeer(change.id);
+        this.#peers.left(change.id, false);
       }
     }
     if (change.op === "up") this.#client.trust(change.node.id);
     // Queues follow the route: new pullers or fronts, or fronts gone.
     this.#producer.refreshAll();
-  }
-
-  /** Whether calls or queue messages to `peer` still await an answer. */
-  #busyWith(peer: string): boolean {
-    return this.#client.outstanding(peer) > 0 || this.#producer.unackedAt(peer) > 0;
-  }
-
-  #onDisconnect(address: string): void {
-    const peer = this.#peerByEndpoint.get(address);
-    if (peer === undefined) return;
-    // The monitor can report the drop before we have read the replies that came in just
-    // before it (they wait in the socket): read what is queued first.
-    const outbound = this.#outbound;
-    if (outbound !== undefined && !outbound.closed && outbound.readable) {
-      setImmediate(() => this.#onDisconnect(address));
-      return;
-    }
-    // A peer that left gracefully answered every call it ran before closing: what is still
-    // open never ran and may go elsewhere. Otherwise the connection dropped and whatever was
-    // in flight on it is lost (at-most-once).
-    this.#client.suspect(peer);
-    if (this.#retired.has(peer)) this.#client.retryElsewhere(peer);
-    else this.#client.peerLost(peer, "the connection to it dropped");
-    this.#producer.pullerLost(peer);
-    if (this.#retired.has(peer)) this.#forgetPeer(peer);
-  }
-
-  /** Disconnects from a peer that left (ZeroMQ would otherwise keep reconnecting). */
-  #forgetPeer(id: string): void {
-    this.#retired.delete(id);
-    const endpoint = this.#peers.get(id);
-    if (endpoint === undefined) return;
-    this.#peers.delete(id);
-    this.#peerByEndpoint.delete(endpoint);
-    try {
-      this.#outbound?.disconnect(endpoint);
-    } catch {
-      // already disconnected
-    }
-  }
-
-  /** Retired peers whose last replies came in are disconnected at the next heartbeat. */
-  #sweepRetired(): void {
-    for (const id of this.#retired) if (!this.#busyWith(id)) this.#forgetPeer(id);
-  }
-
-  #connect(peer: NodeRecord): void {
-    if (this.#peers.has(peer.id)) return;
-    const outbound = this.#outbound!;
-    if (this.#o.security !== undefined) setServerKey(outbound, peer.publicKey);
-    // ZMQ_CONNECT_ROUTING_ID is meant for the very next connect, which follows at once.
-    withoutOptionWarning(() => outbound.connect(peer.endpoint, { routingId: peer.id }));
-    kick(this.#outbound!, peer.endpoint);
-    this.#peers.set(peer.id, peer.endpoint);
-    this.#peerByEndpoint.set(peer.endpoint, peer.id);
   }
 
   // ---------------------------------------------------------------- receiving
@@ -1283,27 +1209,6 @@ export class Node {
       }
     } catch (error) {
       if (!socket.closed) throw error;
-    }
-  }
-
-  /**
-   * Reads the connecting socket's events with our own loop: zeromq.js's
-   * `events.on()` mode leaves an unhandled rejection behind when the observer
-   * closes mid-read.
-   */
-  async #watch(observer: zmq.Observer): Promise<void> {
-    try {
-      for await (const event of observer) {
-        if (event.type === "disconnect") this.#onDisconnect(event.address);
-        else if (event.type === "handshake:error:auth" || event.type === "handshake:error:protocol") {
-          this.#handshakeFailures.set(event.address, event.type);
-          const waiters = this.#handshakeWaiters;
-          this.#handshakeWaiters = [];
-          for (const wake of waiters) wake();
-        }
-      }
-    } catch {
-      // closed
     }
   }
 

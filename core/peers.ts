@@ -1,0 +1,152 @@
+/**
+ * The node's connections to its peers. A node reaches other nodes (and the
+ * directory) through one connecting ROUTER socket; this file keeps which peer
+ * is connected at which endpoint, connects on first use, disconnects from
+ * peers that left (ZeroMQ would otherwise reconnect forever), and reads the
+ * socket's monitor: a dropped connection fails or moves what was in flight on
+ * it, and a refused security handshake is remembered so the caller gets a
+ * clear error instead of a bare timeout.
+ *
+ * A peer that deregistered (a graceful stop) is *retired*: the connection is
+ * kept until the replies and acknowledgements it still owes are in, then
+ * dropped at the next heartbeat ({@link Peers.sweep}).
+ */
+import type * as zmq from "zeromq";
+import type { NodeRecord } from "./record.js";
+import { kick, setServerKey, withoutOptionWarning } from "./sockets.js";
+
+/** What the peer table needs from its node. */
+export interface PeersLink {
+  /** The connecting socket, while the node runs. */
+  socket(): zmq.Router | undefined;
+  /** Whether connections carry CURVE (each connect then names the peer's public key). */
+  readonly secured: boolean;
+  /** Whether calls or queue messages to `peer` still await an answer. */
+  busyWith(peer: string): boolean;
+  /**
+   * The connection to `peer` dropped. `graceful`: the peer had deregistered,
+   * so it answered everything it ran and what is still open never ran.
+   */
+  dropped(peer: string, graceful: boolean): void;
+}
+
+export class Peers {
+  readonly #link: PeersLink;
+  /** Endpoints the connecting socket is connected to, by peer id. */
+  readonly #endpoints = new Map<string, string>();
+  readonly #byEndpoint = new Map<string, string>();
+  readonly #retired = new Set<string>();
+  /** Endpoints whose security handshake failed, with the monitor's event type. */
+  readonly #handshakeFailures = new Map<string, string>();
+  /** Waiting for the monitor to report a handshake failure (see {@link refusedHandshake}). */
+  #handshakeWaiters: (() => void)[] = [];
+
+  constructor(link: PeersLink) {
+    this.#link = link;
+  }
+
+  /** Connects to `peer` unless already connected. */
+  connect(peer: NodeRecord): void {
+    if (this.#endpoints.has(peer.id)) return;
+    const socket = this.#link.socket()!;
+    if (this.#link.secured) setServerKey(socket, peer.publicKey);
+    // ZMQ_CONNECT_ROUTING_ID is meant for the very next connect, which follows at once.
+    withoutOptionWarning(() => socket.connect(peer.endpoint, { routingId: peer.id }));
+    kick(socket, peer.endpoint);
+    this.#endpoints.set(peer.id, peer.endpoint);
+    this.#byEndpoint.set(peer.endpoint, peer.id);
+  }
+
+  /**
+   * A peer left the graph. Gracefully (`deregistered`) and still owing
+   * answers: keep the connection until they are in; otherwise disconnect now.
+   */
+  left(id: string, graceful: boolean): void {
+    if (graceful && this.#link.busyWith(id)) this.#retired.add(id);
+    else this.forget(id);
+  }
+
+  /** Disconnects from a peer that left (ZeroMQ would otherwise keep reconnecting). */
+  forget(id: string): void {
+    this.#retired.delete(id);
+    const endpoint = this.#endpoints.get(id);
+    if (endpoint === undefined) return;
+    this.#endpoints.delete(id);
+    this.#byEndpoint.delete(endpoint);
+    try {
+      this.#link.socket()?.disconnect(endpoint);
+    } catch {
+      // already disconnected
+    }
+  }
+
+  /** Retired peers whose last answers came in are disconnected (called at each heartbeat). */
+  sweep(): void {
+    if (this.#retired.size === 0) return;
+    for (const id of this.#retired) if (!this.#link.busyWith(id)) this.forget(id);
+  }
+
+  /**
+   * Reads the connecting socket's events with our own loop: zeromq.js's
+   * `events.on()` mode leaves an unhandled rejection behind when the observer
+   * closes mid-read. Ends when the observer closes.
+   */
+  async watch(observer: zmq.Observer): Promise<void> {
+    try {
+      for await (const event of observer) {
+        if (event.type === "disconnect") this.#onDisconnect(event.address);
+        else if (event.type === "handshake:error:auth" || event.type === "handshake:error:protocol") {
+          this.#handshakeFailures.set(event.address, event.type);
+          const waiters = this.#handshakeWaiters;
+          this.#handshakeWaiters = [];
+          for (const wake of waiters) wake();
+        }
+      }
+    } catch {
+      // closed
+    }
+  }
+
+  /**
+   * After a first contact with `endpoint` failed (lost or timed out): the
+   * security handshake's verdict, if it refused this node. The monitor reports
+   * it asynchronously, sometimes after the failed send that the refusal
+   * caused, so with security on this waits up to `graceMs` for it.
+   */
+  async refusedHandshake(endpoint: string, graceMs = 1000): Promise<string | undefined> {
+    if (!this.#link.secured || this.#handshakeFailures.has(endpoint))
+      return this.#handshakeFailures.get(endpoint);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#handshakeWaiters = this.#handshakeWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, graceMs);
+      this.#handshakeWaiters.push(done);
+    });
+    return this.#handshakeFailures.get(endpoint);
+  }
+
+  /** Forgets every connection (the node stopped; its socket is closed). */
+  clear(): void {
+    this.#endpoints.clear();
+    this.#byEndpoint.clear();
+    this.#retired.clear();
+  }
+
+  #onDisconnect(address: string): void {
+    const peer = this.#byEndpoint.get(address);
+    if (peer === undefined) return;
+    // The monitor can report the drop before we have read the replies that came in just
+    // before it (they wait in the socket): read what is queued first.
+    const socket = this.#link.socket();
+    if (socket !== undefined && !socket.closed && socket.readable) {
+      setImmediate(() => this.#onDisconnect(address));
+      return;
+    }
+    const graceful = this.#retired.has(peer);
+    this.#link.dropped(peer, graceful);
+    if (graceful) this.forget(peer);
+  }
+}
