@@ -8,19 +8,9 @@ import { hostname } from "node:os";
 import * as zmq from "zeromq";
 import { decodeArray, decodeHead } from "./codec.js";
 import { advertised, bindAddress, makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
-import {
-  BusyError,
-  ClosedError,
-  CodecError,
-  errorToData,
-  NameTakenError,
-  PeerLostError,
-  ProtocolError,
-  RemoteError,
-  SecurityError,
-  TimeoutError,
-} from "./errors.js";
+import { BusyError, ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
+import { Membership } from "./membership.js";
 import { emptySnapshot, metersTopic, NodeMeters, type NodeStats, type RejectCounts } from "./node-meters.js";
 import {
   type InternalOptions,
@@ -42,7 +32,7 @@ import {
   QueueReader,
   refusePush,
 } from "./queue.js";
-import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord, parseRecord } from "./record.js";
+import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord } from "./record.js";
 import { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import { client, serve, zap } from "./security.js";
@@ -110,19 +100,12 @@ export class Node {
   #loops: Promise<void>[] = [];
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #heartbeatMs = 1000;
-  #beating = false;
-  #registering: Promise<void> | undefined;
-  #updateScheduled = false;
-  #synced: Promise<void> = Promise.resolve();
-  #refreshing: Promise<void> | undefined;
   #unsubscribeReplica: (() => void) | undefined;
   readonly #replica = new Replica();
   readonly #peers: Peers;
   readonly #server = new ServiceServer();
   readonly #client: ServiceClient;
-  readonly #directoryPeer: NodeRecord;
+  readonly #membership: Membership;
   readonly rejects: RejectCounts = { malformed: 0, oversized: 0 };
   #sub: zmq.Subscriber | undefined;
   #pubOutbox: Outbox | undefined;
@@ -164,6 +147,20 @@ export class Node {
         this.#producer.pullerLost(peer);
       },
     });
+    this.#membership = new Membership(
+      {
+        name: this.name,
+        directory: this.#o.directory,
+        active: () => this.#state === "running" || this.#state === "starting",
+        running: () => this.#state === "running",
+        id: () => this.#id,
+        record: () => this.#record(),
+        call: (peer, service, request, timeoutMs) => this.#client.callPeer(peer, service, request, timeoutMs),
+        refusedHandshake: (endpoint) => this.#peers.refusedHandshake(endpoint),
+        beat: () => this.#peers.sweep(),
+      },
+      this.#replica,
+    );
     this.#client = new ServiceClient({
       id: () => this.#id,
       outbox: () => this.#outbox,
@@ -182,7 +179,7 @@ export class Node {
     }
     this.#publisher = new TopicPublisher(
       () => this.#id,
-      () => this.#scheduleUpdate(),
+      () => this.#membership.scheduleUpdate(),
     );
     this.#publisher.meters = this.#meters?.published;
     this.#publisher.onChange = (prefix, delta) => {
@@ -198,20 +195,6 @@ export class Node {
     });
     this.#producer.pushBuffer = this.#o.pushBuffer;
     this.#producer.maxMessageSize = this.#o.maxMessageSize;
-    this.#directoryPeer = {
-      id: DIRECTORY_ID,
-      name: "directory",
-      host: "inline",
-      pid: 0,
-      hostname: "",
-      endpoint: this.#o.directory,
-      pubEndpoint: "",
-      services: [],
-      topics: [],
-      queues: [],
-      fronts: [],
-      startedAt: 0,
-    };
     this.#server.handlers.set(BuiltinService.PING, () => ({
       name: this.name,
       id: this.#id,
@@ -306,7 +289,7 @@ export class Node {
     if (security !== undefined) {
       await zap.register(this.#id, security.allow);
       serve(inbound, security, this.#id);
-      this.#directoryPeer.publicKey = security.directoryKey;
+      this.#membership.directoryPeer.publicKey = security.directoryKey;
     }
     for (const address of o.bind ?? [bindAddress(plan, o.name)]) await inbound.bind(address);
     this.#endpoint = advertised(inbound.lastEndpoint ?? "", o.advertiseHost);
@@ -355,7 +338,7 @@ export class Node {
     this.#unsubscribeReplica = this.#replica.subscribe((change) => this.#onChange(change));
 
     if (o.isDirectory) return;
-    if (o.register) await this.#register(o.startTimeoutMs, true);
+    if (o.register) await this.#membership.register(o.startTimeoutMs, true);
     else await this.#refresh(o.startTimeoutMs, true);
   }
 
@@ -381,18 +364,10 @@ export class Node {
 
   async #stop(): Promise<void> {
     const o = this.#o;
-    clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
-    if (!o.isDirectory && o.register) {
-      await this.#client
-        .callPeer(
-          this.#directoryPeer,
-          DirectoryService.DEREGISTER,
-          { id: this.#id },
-          Math.min(1000, o.drainTimeoutMs),
-        )
-        .catch(() => undefined);
-    }
+    await this.#membership.leave(
+      !o.isDirectory && o.register ? this.#id : undefined,
+      Math.min(1000, o.drainTimeoutMs),
+    );
     this.#server.refusing = true;
     // Pullers finish what they took and hand the rest back; producers wait (bounded) until
     // what they accepted is acknowledged.
@@ -421,8 +396,7 @@ export class Node {
 
   /** Closes whatever is open; safe after a partial start. */
   async #teardown(): Promise<void> {
-    clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
+    this.#membership.stop();
     this.#unsubscribeReplica?.();
     this.#unsubscribeReplica = undefined;
     this.#server.attach(undefined);
@@ -488,13 +462,13 @@ export class Node {
       this.#server.dedupe.set(service, new ReplyCache(o.ttlMs, o.maxEntries));
     } else this.#server.dedupe.delete(service);
     this.#server.handlers.set(service, handler as Handler);
-    this.#scheduleUpdate();
+    this.#membership.scheduleUpdate();
   }
 
   /** Stops serving `service` (calls in progress finish). */
   unprovide(service: string): void {
     this.#server.dedupe.delete(service);
-    if (this.#server.handlers.delete(service)) this.#scheduleUpdate();
+    if (this.#server.handlers.delete(service)) this.#membership.scheduleUpdate();
   }
 
   /** Services this node provides (the built-in `zmp.*` ones excluded). */
@@ -592,7 +566,7 @@ export class Node {
 
   /** Resolves when the directory holds this node's current services. */
   synced(): Promise<void> {
-    return this.#synced;
+    return this.#membership.synced();
   }
 
   /**
@@ -610,7 +584,7 @@ export class Node {
     this.#fronts.set(`${kind}:${name}`, { kind, name });
     this.#replica.invalidateRoutes();
     this.#producer.refreshAll();
-    this.#scheduleUpdate();
+    this.#membership.scheduleUpdate();
     return this.synced();
   }
 
@@ -619,7 +593,7 @@ export class Node {
     if (this.#fronts.delete(`${kind}:${name}`)) {
       this.#replica.invalidateRoutes();
       this.#producer.refreshAll();
-      this.#scheduleUpdate();
+      this.#membership.scheduleUpdate();
     }
     return this.synced();
   }
@@ -649,7 +623,7 @@ export class Node {
     checkName(topic, "topic");
     if (this.#publisher.topics.has(topic)) return;
     this.#publisher.topics.add(topic);
-    this.#scheduleUpdate();
+    this.#membership.scheduleUpdate();
   }
 
   /**
@@ -771,7 +745,7 @@ export class Node {
       kick(sub, endpoint);
       this.#subConnected.add(endpoint);
     }
-    const graceMs = Math.max(500, 2 * this.#heartbeatMs);
+    const graceMs = Math.max(500, 2 * this.#membership.heartbeatMs);
     for (const endpoint of this.#subConnected) {
       if (wanted.has(endpoint) || this.#subDropping.has(endpoint)) continue;
       const timer = setTimeout(() => {
@@ -934,18 +908,18 @@ export class Node {
     const reader = new QueueReader<T>(queue, options, this.#meters?.pulled.get(queue), {
       inbox: () => this.#inbox,
       now: () => performance.now(),
-      changed: () => this.#scheduleUpdate(),
+      changed: () => this.#membership.scheduleUpdate(),
       removed: (r) => {
         if (this.#readers.get(queue) === r) {
           this.#readers.delete(queue);
           if (r.encoded) this.#encodedReaders--;
-          this.#scheduleUpdate();
+          this.#membership.scheduleUpdate();
         }
       },
     });
     this.#readers.set(queue, reader as QueueReader<unknown>);
     if (reader.encoded) this.#encodedReaders++;
-    this.#scheduleUpdate();
+    this.#membership.scheduleUpdate();
     return reader;
   }
 
@@ -1047,127 +1021,10 @@ export class Node {
     };
   }
 
-  async #register(timeoutMs: number, first: boolean): Promise<void> {
-    if (this.#registering) return this.#registering;
-    this.#registering = (async () => {
-      let reply: { version: number; nodes: unknown[]; heartbeatMs: number };
-      try {
-        reply = (await this.#client.callPeer(
-          this.#directoryPeer,
-          DirectoryService.REGISTER,
-          this.#record(),
-          timeoutMs,
-        )) as typeof reply;
-      } catch (error) {
-        if (error instanceof RemoteError && error.remoteCode === "NAME_TAKEN") {
-          throw new NameTakenError(`cannot start node \`${this.name}\`: ${error.message}`, this.name, {
-            cause: error,
-          });
-        }
-        throw await this.#contactFailure(error, first, timeoutMs);
-      }
-      // Re-registering (the directory restarted): nodes not yet back get a grace period.
-      this.#replica.load(reply.version, reply.nodes.map(parseRecord), first ? 0 : 3 * reply.heartbeatMs);
-      this.#heartbeatMs = reply.heartbeatMs;
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
-      this.#heartbeat.unref();
-    })().finally(() => {
-      this.#registering = undefined;
-    });
-    return this.#registering;
-  }
-
-  #beat(): void {
-    this.#peers.sweep();
-    this.#replica.expire();
-    if (this.#beating || this.#state !== "running") return;
-    this.#beating = true;
-    this.#client
-      .callPeer(
-        this.#directoryPeer,
-        DirectoryService.HEARTBEAT,
-        { id: this.#id, version: this.#replica.version },
-        this.#heartbeatMs * 2,
-      )
-      .then((reply) => {
-        const r = reply as { known: boolean; version: number };
-        if (!r.known) return this.#register(this.#heartbeatMs * 2, false);
-        if (r.version !== this.#replica.version) return this.#refresh();
-      })
-      .catch(() => undefined) // directory unreachable: keep beating, re-register when it answers
-      .finally(() => {
-        this.#beating = false;
-      });
-  }
-
-  /** Sends the current record to the directory at the end of the turn (services changed). */
-  #scheduleUpdate(): void {
-    if (this.#state !== "running" && this.#state !== "starting") return;
-    if (this.#updateScheduled) return;
-    this.#updateScheduled = true;
-    this.#synced = new Promise<void>((resolve) => {
-      setImmediate(() => {
-        this.#updateScheduled = false;
-        if (this.#state !== "running" && this.#state !== "starting") return resolve();
-        const send = (): Promise<void> =>
-          this.#client
-            .callPeer(this.#directoryPeer, DirectoryService.UPDATE, this.#record(), this.#heartbeatMs * 3)
-            .then((r) => {
-              if ((r as { known: boolean }).known === false)
-                return this.#register(this.#heartbeatMs * 3, false);
-            });
-        (this.#registering ?? Promise.resolve()).then(send).then(resolve, () => resolve());
-      });
-    });
-  }
-
-  /**
-   * What a failed request to the directory (register or snapshot) is thrown
-   * as: on the first contact, a refused handshake becomes a `SecurityError`
-   * and a timeout a `TimeoutError` naming the directory; anything else as it is.
-   */
-  async #contactFailure(error: unknown, first: boolean, timeoutMs: number): Promise<unknown> {
-    if (!first) return error;
-    const refused =
-      error instanceof TimeoutError || error instanceof PeerLostError
-        ? await this.#peers.refusedHandshake(this.#o.directory)
-        : undefined;
-    if (refused !== undefined) {
-      return new SecurityError(
-        `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} refused the security handshake (${refused}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
-        { cause: error },
-      );
-    }
-    if (error instanceof TimeoutError) {
-      return new TimeoutError(
-        `cannot start node \`${this.name}\`: the directory at ${this.#o.directory} did not answer within ${timeoutMs} ms`,
-        timeoutMs,
-        { cause: error },
-      );
-    }
-    return error;
-  }
-
-  /** Fetches a snapshot (coalesced: one request at a time). */
+  /** Fetches a snapshot of the directory (the directory itself has none to fetch). */
   #refresh(timeoutMs = 2000, first = false): Promise<void> {
     if (this.#o.isDirectory) return Promise.resolve();
-    if (this.#refreshing) return this.#refreshing;
-    this.#refreshing = this.#client
-      .callPeer(this.#directoryPeer, DirectoryService.SNAPSHOT, null, timeoutMs)
-      .then(
-        (reply) => {
-          const r = reply as { version: number; nodes: unknown[] };
-          this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
-        },
-        async (error: unknown) => {
-          throw await this.#contactFailure(error, first, timeoutMs);
-        },
-      )
-      .finally(() => {
-        this.#refreshing = undefined;
-      });
-    return this.#refreshing;
+    return this.#membership.refresh(timeoutMs, first);
   }
 
   #onChange(change: DirectoryChange): void {
@@ -1268,7 +1125,7 @@ export class Node {
         this.#guard(undefined, () => this.#producer.onAck(peer, body));
         return;
       case Kind.NOTIFY:
-        if (peer === DIRECTORY_ID) this.#guard(undefined, () => this.#onNotify(body));
+        if (peer === DIRECTORY_ID) this.#guard(undefined, () => this.#membership.onNotify(body));
         return;
       case Kind.ERROR:
         // A peer could not read something we sent: a bug or a version mismatch; count it.
@@ -1276,22 +1133,6 @@ export class Node {
         return;
       default:
         this.rejects.malformed++;
-    }
-  }
-
-  #onNotify(body: unknown[]): void {
-    for (let k = 1; k + 1 < body.length; k += 2) {
-      const version = body[k];
-      const change = body[k + 1] as { op?: unknown; id?: unknown; reason?: unknown; node?: unknown };
-      if (typeof version !== "number") throw new CodecError("malformed NOTIFY frame");
-      const parsed: DirectoryChange =
-        change?.op === "up"
-          ? { op: "up", node: parseRecord(change.node) }
-          : { op: "down", id: String(change?.id), reason: String(change?.reason ?? "") };
-      if (!this.#replica.apply(version, parsed)) {
-        void this.#refresh().catch(() => undefined);
-        return;
-      }
     }
   }
 
@@ -1351,12 +1192,12 @@ export class Node {
 
   /** @internal Call one of the directory's own services. */
   _callDirectory(service: string, request: unknown, timeoutMs = 3000): Promise<unknown> {
-    return this.#client.callPeer(this.#directoryPeer, service, request, timeoutMs);
+    return this.#membership.call(service, request, timeoutMs);
   }
 
   /** @internal Ask the directory to remove another node (its host was seen to exit). */
   _deregister(id: string): Promise<unknown> {
-    return this.#client.callPeer(this.#directoryPeer, DirectoryService.DEREGISTER, { id }, 2000);
+    return this.#membership.call(DirectoryService.DEREGISTER, { id }, 2000);
   }
 
   /** @internal Serve a built-in (`zmp.`) service; not announced to the directory. */
