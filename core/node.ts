@@ -33,7 +33,7 @@ import {
   refusePush,
 } from "./queue.js";
 import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord } from "./record.js";
-import { TopicRelay } from "./relay.js";
+import type { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import { client, serve, zap } from "./security.js";
 import {
@@ -44,16 +44,9 @@ import {
   ServiceClient,
   ServiceServer,
 } from "./service.js";
-import {
-  closeTracked,
-  kick,
-  liveness,
-  observe,
-  setServerKey,
-  trackObserver,
-  trackSocket,
-} from "./sockets.js";
-import { type SubscribeOptions, Subscription, TopicPublisher, TopicSubscriber } from "./topic.js";
+import { closeTracked, liveness, observe, trackObserver, trackSocket } from "./sockets.js";
+import { type SubscribeOptions, type Subscription, TopicPublisher } from "./topic.js";
+import { TopicLinks } from "./topic-links.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
 
 /**
@@ -107,13 +100,9 @@ export class Node {
   readonly #client: ServiceClient;
   readonly #membership: Membership;
   readonly rejects: RejectCounts = { malformed: 0, oversized: 0 };
-  #sub: zmq.Subscriber | undefined;
   #pubOutbox: Outbox | undefined;
-  #subLoop: Promise<void> | undefined;
-  /** Publisher endpoints the SUB socket is connected to. */
-  #subConnected = new Set<string>();
   readonly #publisher: TopicPublisher;
-  readonly #subscriber = new TopicSubscriber();
+  readonly #topics: TopicLinks;
   readonly #producer: QueueProducer;
   readonly #readers = new Map<string, QueueReader<unknown>>();
   /** Readers taking their messages encoded (PullOptions.encoded): PUSH frames are peeked at for them. */
@@ -121,10 +110,7 @@ export class Node {
   /** The queue name `push` checked last (a producer pushes to the same queue again and again). */
   #pushChecked: string | undefined;
   readonly #fronts = new Map<string, FrontRecord>();
-  readonly #relays = new Set<TopicRelay>();
   readonly #faults = new FaultInjector();
-  /** SUB connections no longer wanted, closed after a grace period (switching paths without loss). */
-  readonly #subDropping = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #meters: NodeMeters | undefined;
   /** Largest frame accepted: one message of `maxMessageSize` on top of a full batch. */
   readonly #frameLimit: number;
@@ -183,9 +169,29 @@ export class Node {
     );
     this.#publisher.meters = this.#meters?.published;
     this.#publisher.onChange = (prefix, delta) => {
-      for (const relay of this.#relays) relay._downstream(prefix, delta);
+      for (const relay of this.#topics.relays) relay._downstream(prefix, delta);
     };
     this.#publisher.maxMessageSize = this.#o.maxMessageSize;
+    this.#topics = new TopicLinks({
+      replica: this.#replica,
+      security: this.#o.security,
+      peerTimeoutMs: this.#o.peerTimeoutMs,
+      highWaterMark: this.#o.topicHighWaterMark,
+      maxFrameBytes: Math.min(2 * this.#frameLimit, 2 ** 31 - 1),
+      faults: this.#faults,
+      id: () => this.#id,
+      pubEndpoint: () => this.#pubEndpoint,
+      ownTopics: () => this.#publisher.topics,
+      graceMs: () => Math.max(500, 2 * this.#membership.heartbeatMs),
+      stopped: () => this.#state === "stopped",
+      malformed: () => {
+        this.rejects.malformed++;
+      },
+      forward: (topic, body) => this.#pubOutbox?.forward(topic, body),
+      relayClosed: (prefix) => {
+        if (this.#state === "running") void this.unfront("topic", prefix);
+      },
+    });
     this.#producer = new QueueProducer({
       outbox: () => this.#outbox,
       pullers: (queue) => this.#replica.route("queue", queue),
@@ -385,7 +391,7 @@ export class Node {
         `zmp: node \`${this.name}\` stopped with ${unacknowledged} queue message(s) accepted but not acknowledged within drainTimeoutMs`,
       );
     }
-    this.#subscriber.closeAll();
+    this.#topics.subscriber.closeAll();
     this.#client.closeAll();
     await withTimeout(
       Promise.all([this.#inbox?.flushed(), this.#outbox?.flushed(), this.#pubOutbox?.flushed()]),
@@ -408,26 +414,22 @@ export class Node {
     this.#outbox?.close();
     this.#pubOutbox?.close();
     this.#client.closeAll();
-    this.#subscriber.closeAll();
-    for (const relay of [...this.#relays]) relay.close();
-    for (const timer of this.#subDropping.values()) clearTimeout(timer);
-    this.#subDropping.clear();
+    this.#topics.closeAll();
     this.#producer.close();
     for (const reader of this.#readers.values()) void reader.close();
     this.#readers.clear();
     // Sockets first: closing an observer before its socket leaves libzmq's reaper waiting on
     // the monitor, and the sockets' connections then stay open. A closed socket stops its
     // monitor, which closes the observer and ends #watch.
-    for (const socket of [this.#inbound, this.#outbound, this.#pub, this.#sub]) closeTracked(socket);
-    await withTimeout(Promise.allSettled([...this.#loops, this.#subLoop]), 1000);
+    for (const socket of [this.#inbound, this.#outbound, this.#pub]) closeTracked(socket);
+    const subLoop = this.#topics.closeSocket();
+    await withTimeout(Promise.allSettled([...this.#loops, subLoop]), 1000);
     closeTracked(this.#observer);
     this.#observer = undefined;
     this.#loops = [];
     if (this.#o.security !== undefined) await zap.unregister(this.#id);
-    this.#inbound = this.#outbound = this.#pub = this.#sub = undefined;
+    this.#inbound = this.#outbound = this.#pub = undefined;
     this.#inbox = this.#outbox = this.#pubOutbox = undefined;
-    this.#subLoop = undefined;
-    this.#subConnected.clear();
     this.#peers.clear();
     this.#replica.clear();
     if (this.#ownIpcDir !== undefined) {
@@ -635,22 +637,7 @@ export class Node {
     if (this.#state !== "running")
       throw new ClosedError(`cannot subscribe: node \`${this.name}\` is ${this.#state}`);
     if (prefix !== "") checkName(prefix, "prefix");
-    const sub = new Subscription<T>(prefix, options, this.#meters?.subscribed.get(prefix), (s) => {
-      this.#subscriber.subscriptions.delete(s as Subscription<unknown>);
-      if (![...this.#subscriber.subscriptions].some((o) => o.prefix === prefix)) {
-        try {
-          this.#sub?.unsubscribe(prefix);
-        } catch {
-          // socket closed
-        }
-        this.#subscriber.prune();
-      }
-    });
-    const socket = this.#ensureSub();
-    if (![...this.#subscriber.subscriptions].some((o) => o.prefix === prefix)) socket.subscribe(prefix);
-    this.#subscriber.subscriptions.add(sub as Subscription<unknown>);
-    this.#syncTopicConnections();
-    return sub;
+    return this.#topics.subscribe<T>(prefix, options, this.#meters?.subscribed.get(prefix));
   }
 
   /**
@@ -677,120 +664,6 @@ export class Node {
     }
   }
 
-  #ensureSub(): zmq.Subscriber {
-    if (this.#sub !== undefined) return this.#sub;
-    const sub: zmq.Subscriber = trackSocket(
-      new zmq.Subscriber({
-        linger: 0,
-        ...liveness(this.#o.peerTimeoutMs),
-        receiveHighWaterMark: this.#o.topicHighWaterMark,
-        maxMessageSize: Math.min(2 * this.#frameLimit, 2 ** 31 - 1),
-      }),
-    );
-    this.#sub = sub;
-    if (this.#o.security !== undefined) client(sub, this.#o.security);
-    this.#subLoop = this.#receiveTopics(sub);
-    return sub;
-  }
-
-  /**
-   * Connects the SUB socket to where the topics it wants come from: for each
-   * topic some subscription matches, the nodes fronting it (topic proxies) if
-   * there are any, else its publishers; a relay (fronting itself) goes to the
-   * publishers. A connection no longer wanted is kept for a grace period, so a
-   * subscriber switching to or from a proxy overlaps the two paths (the
-   * sequence numbers remove the duplicates) instead of losing messages.
-   */
-  #syncTopicConnections(): void {
-    const sub = this.#sub;
-    if (sub === undefined || this.#state === "stopped" || sub.closed) return;
-    const prefixes = [...this.#subscriber.prefixes().keys()];
-    const relayed = [...this.#relays].map((r) => r.prefix);
-    const wanted = new Set<string>();
-    const keys = new Map<string, string | undefined>();
-    const consider = (node: NodeRecord, topic: string): void => {
-      const own = prefixes.some((p) => topic.startsWith(p));
-      const relay = relayed.some((p) => topic.startsWith(p));
-      if (!own && !relay) return;
-      const fronts = this.#replica.fronting("topic", topic);
-      const fronted = fronts.length > 0 && !fronts.some((f) => f.id === this.#id);
-      if (fronted && !relay) {
-        for (const f of fronts) {
-          if (!f.pubEndpoint) continue;
-          wanted.add(f.pubEndpoint);
-          keys.set(f.pubEndpoint, f.publicKey);
-        }
-      } else if (!fronts.some((f) => f.id === node.id)) {
-        wanted.add(node.pubEndpoint);
-        keys.set(node.pubEndpoint, node.publicKey);
-      }
-    };
-    for (const node of this.#replica.all()) {
-      if (node.id === this.#id || !node.pubEndpoint) continue;
-      for (const topic of node.topics) consider(node, topic);
-    }
-    if (prefixes.some((p) => [...this.#publisher.topics].some((t) => t.startsWith(p)))) {
-      wanted.add(this.#pubEndpoint);
-      keys.set(this.#pubEndpoint, this.#o.security?.publicKey);
-    }
-    for (const endpoint of wanted) {
-      const dropping = this.#subDropping.get(endpoint);
-      if (dropping !== undefined) {
-        clearTimeout(dropping);
-        this.#subDropping.delete(endpoint);
-      }
-      if (this.#subConnected.has(endpoint)) continue;
-      if (this.#o.security !== undefined) setServerKey(sub, keys.get(endpoint));
-      sub.connect(endpoint);
-      kick(sub, endpoint);
-      this.#subConnected.add(endpoint);
-    }
-    const graceMs = Math.max(500, 2 * this.#membership.heartbeatMs);
-    for (const endpoint of this.#subConnected) {
-      if (wanted.has(endpoint) || this.#subDropping.has(endpoint)) continue;
-      const timer = setTimeout(() => {
-        this.#subDropping.delete(endpoint);
-        this.#subConnected.delete(endpoint);
-        try {
-          if (!sub.closed) sub.disconnect(endpoint);
-        } catch {
-          // already gone
-        }
-      }, graceMs);
-      timer.unref();
-      this.#subDropping.set(endpoint, timer);
-    }
-  }
-
-  async #receiveTopics(sub: zmq.Subscriber): Promise<void> {
-    try {
-      for await (const frames of sub) {
-        if (frames.length !== 2) {
-          this.rejects.malformed++;
-          continue;
-        }
-        try {
-          const topic = frames[0]!.toString("utf8");
-          const body = frames[1]!;
-          if (this.#faults.active) this.#faults.apply(() => this.#guardTopic(topic, body));
-          else this.#onTopicFrames(topic, body);
-        } catch {
-          this.rejects.malformed++;
-        }
-      }
-    } catch (error) {
-      if (!sub.closed) throw error;
-    }
-  }
-
-  #guardTopic(topic: string, body: Buffer): void {
-    try {
-      this.#onTopicFrames(topic, body);
-    } catch {
-      this.rejects.malformed++;
-    }
-  }
-
   /**
    * Injects faults at this node's receiving end — drops a share of incoming
    * frames, delays the rest in order — or clears them with `{}`. Needs
@@ -808,26 +681,6 @@ export class Node {
     return { ...this.#faults.counts };
   }
 
-  /** One topic batch from the SUB socket: relayed unchanged where a relay covers it, delivered where we subscribe. */
-  #onTopicFrames(topic: string, body: Buffer): void {
-    let batch: unknown[] | undefined;
-    if (this.#relays.size > 0) {
-      for (const relay of this.#relays) {
-        if (!relay._covers(topic)) continue;
-        batch ??= decodeArray(body);
-        relay.onBatch?.(topic, batch);
-        if (relay._pass(batch.length - 2, body.length)) this.#pubOutbox?.forward(topic, body);
-        relay.tap?.(topic, batch.slice(2));
-      }
-    }
-    for (const sub of this.#subscriber.subscriptions) {
-      if (topic.startsWith(sub.prefix)) {
-        this.#subscriber.onBatch(topic, batch ?? decodeArray(body), body.length);
-        return;
-      }
-    }
-  }
-
   /**
    * Makes this node a topic proxy for topics under `prefix` (an XSUB/XPUB
    * forwarder): it fronts the prefix, subscribes upstream to what its
@@ -838,23 +691,9 @@ export class Node {
     if (this.#state !== "running")
       throw new ClosedError(`cannot relay: node \`${this.name}\` is ${this.#state}`);
     if (prefix !== "") checkName(prefix, "prefix");
-    if ([...this.#relays].some((r) => r.prefix === prefix))
+    if ([...this.#topics.relays].some((r) => r.prefix === prefix))
       throw new BusyError(`node \`${this.name}\` already relays \`${prefix}\``);
-    const sub = this.#ensureSub();
-    const relay = new TopicRelay(prefix, {
-      subscribe: (p) => sub.subscribe(p),
-      unsubscribe: (p) => {
-        if (!sub.closed) sub.unsubscribe(p);
-      },
-      closed: (r) => {
-        this.#relays.delete(r);
-        if (this.#state === "running") void this.unfront("topic", prefix);
-        this.#syncTopicConnections();
-      },
-      send: (topic, body) => this.#pubOutbox?.forward(topic, body),
-    });
-    this.#relays.add(relay);
-    this.#syncTopicConnections();
+    const relay = this.#topics.relay(prefix);
     await this.front("topic", prefix);
     return relay;
   }
@@ -1028,7 +867,7 @@ export class Node {
   }
 
   #onChange(change: DirectoryChange): void {
-    this.#syncTopicConnections();
+    this.#topics.sync();
     if (change.op === "down") {
       if (change.reason === "deregistered") {
         // A graceful stop: the peer drains what it has — replies to our calls, and for a

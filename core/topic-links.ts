@@ -1,0 +1,263 @@
+/**
+ * The subscribing side of a node's topics: one SUB socket, connected to where
+ * the topics its subscriptions (and its relays) want come from — the nodes
+ * fronting a topic (topic proxies) if there are any, else its publishers —
+ * and kept so as the graph changes. A connection no longer wanted is kept for
+ * a grace period, so a subscriber switching to or from a proxy overlaps the
+ * two paths (the sequence numbers remove the duplicates) instead of losing
+ * messages. Each batch read is relayed unchanged where a relay covers its
+ * topic, and delivered to the subscriptions it matches.
+ */
+import * as zmq from "zeromq";
+import { decodeArray } from "./codec.js";
+import type { FaultInjector } from "./faults.js";
+import type { ChannelMeter } from "./meter.js";
+import type { NodeRecord } from "./record.js";
+import { TopicRelay } from "./relay.js";
+import type { Replica } from "./replica.js";
+import { client, type SecurityOptions } from "./security.js";
+import { closeTracked, kick, liveness, setServerKey, trackSocket } from "./sockets.js";
+import { type SubscribeOptions, Subscription, TopicSubscriber } from "./topic.js";
+
+/** What the topic links need from their node. */
+export interface TopicLinksLink {
+  readonly replica: Replica;
+  readonly security: SecurityOptions | undefined;
+  /** ZMTP heartbeat timeout of connections, ms (0: off). */
+  readonly peerTimeoutMs: number;
+  /** ZeroMQ receive high-water mark of the SUB socket, in frames. */
+  readonly highWaterMark: number;
+  /** Largest frame libzmq lets in (bigger ones drop the connection). */
+  readonly maxFrameBytes: number;
+  /** Faults injected at this node's receiving end. */
+  readonly faults: FaultInjector;
+  /** This start's instance id. */
+  id(): string;
+  /** This node's own PUB endpoint and topics (a node may subscribe to what it publishes). */
+  pubEndpoint(): string;
+  ownTopics(): ReadonlySet<string>;
+  /** How long an unwanted connection is kept, ms. */
+  graceMs(): number;
+  /** Whether the node has stopped (nothing to connect any more). */
+  stopped(): boolean;
+  /** Counts a frame that could not be read. */
+  malformed(): void;
+  /** Passes a batch on unchanged through this node's PUB socket. */
+  forward(topic: string, body: Buffer): void;
+  /** A relay of `prefix` closed while the node runs: stop fronting it. */
+  relayClosed(prefix: string): void;
+}
+
+export class TopicLinks {
+  readonly #link: TopicLinksLink;
+  readonly subscriber = new TopicSubscriber();
+  readonly #relays = new Set<TopicRelay>();
+  #sub: zmq.Subscriber | undefined;
+  #loop: Promise<void> | undefined;
+  /** Publisher endpoints the SUB socket is connected to. */
+  readonly #connected = new Set<string>();
+  /** Connections no longer wanted, closed after a grace period. */
+  readonly #dropping = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(link: TopicLinksLink) {
+    this.#link = link;
+  }
+
+  /** The relays this node runs. */
+  get relays(): ReadonlySet<TopicRelay> {
+    return this.#relays;
+  }
+
+  /** A new subscription to topics under `prefix` (checked by the node). */
+  subscribe<T>(prefix: string, options: SubscribeOptions, meter: ChannelMeter | undefined): Subscription<T> {
+    const subscriptions = this.subscriber.subscriptions;
+    const sub = new Subscription<T>(prefix, options, meter, (s) => {
+      subscriptions.delete(s as Subscription<unknown>);
+      if (![...subscriptions].some((o) => o.prefix === prefix)) {
+        try {
+          this.#sub?.unsubscribe(prefix);
+        } catch {
+          // socket closed
+        }
+        this.subscriber.prune();
+      }
+    });
+    const socket = this.#socket();
+    if (![...subscriptions].some((o) => o.prefix === prefix)) socket.subscribe(prefix);
+    subscriptions.add(sub as Subscription<unknown>);
+    this.sync();
+    return sub;
+  }
+
+  /** A new relay of topics under `prefix` (the node checks it and fronts the prefix). */
+  relay(prefix: string): TopicRelay {
+    const sub = this.#socket();
+    const relay = new TopicRelay(prefix, {
+      subscribe: (p) => sub.subscribe(p),
+      unsubscribe: (p) => {
+        if (!sub.closed) sub.unsubscribe(p);
+      },
+      closed: (r) => {
+        this.#relays.delete(r);
+        this.#link.relayClosed(prefix);
+        this.sync();
+      },
+      send: (topic, body) => this.#link.forward(topic, body),
+    });
+    this.#relays.add(relay);
+    this.sync();
+    return relay;
+  }
+
+  /**
+   * Connects the SUB socket to where the topics it wants come from (see the
+   * module comment); called after every directory change.
+   */
+  sync(): void {
+    const sub = this.#sub;
+    const link = this.#link;
+    if (sub === undefined || link.stopped() || sub.closed) return;
+    const self = link.id();
+    const prefixes = [...this.subscriber.prefixes().keys()];
+    const relayed = [...this.#relays].map((r) => r.prefix);
+    const wanted = new Set<string>();
+    const keys = new Map<string, string | undefined>();
+    const consider = (node: NodeRecord, topic: string): void => {
+      const own = prefixes.some((p) => topic.startsWith(p));
+      const relay = relayed.some((p) => topic.startsWith(p));
+      if (!own && !relay) return;
+      const fronts = link.replica.fronting("topic", topic);
+      const fronted = fronts.length > 0 && !fronts.some((f) => f.id === self);
+      if (fronted && !relay) {
+        for (const f of fronts) {
+          if (!f.pubEndpoint) continue;
+          wanted.add(f.pubEndpoint);
+          keys.set(f.pubEndpoint, f.publicKey);
+        }
+      } else if (!fronts.some((f) => f.id === node.id)) {
+        wanted.add(node.pubEndpoint);
+        keys.set(node.pubEndpoint, node.publicKey);
+      }
+    };
+    for (const node of link.replica.all()) {
+      if (node.id === self || !node.pubEndpoint) continue;
+      for (const topic of node.topics) consider(node, topic);
+    }
+    if (prefixes.some((p) => [...link.ownTopics()].some((t) => t.startsWith(p)))) {
+      wanted.add(link.pubEndpoint());
+      keys.set(link.pubEndpoint(), link.security?.publicKey);
+    }
+    for (const endpoint of wanted) {
+      const dropping = this.#dropping.get(endpoint);
+      if (dropping !== undefined) {
+        clearTimeout(dropping);
+        this.#dropping.delete(endpoint);
+      }
+      if (this.#connected.has(endpoint)) continue;
+      if (link.security !== undefined) setServerKey(sub, keys.get(endpoint));
+      sub.connect(endpoint);
+      kick(sub, endpoint);
+      this.#connected.add(endpoint);
+    }
+    const graceMs = link.graceMs();
+    for (const endpoint of this.#connected) {
+      if (wanted.has(endpoint) || this.#dropping.has(endpoint)) continue;
+      const timer = setTimeout(() => {
+        this.#dropping.delete(endpoint);
+        this.#connected.delete(endpoint);
+        try {
+          if (!sub.closed) sub.disconnect(endpoint);
+        } catch {
+          // already gone
+        }
+      }, graceMs);
+      timer.unref();
+      this.#dropping.set(endpoint, timer);
+    }
+  }
+
+  /** Ends every subscription and relay and forgets pending disconnections (the node stops). */
+  closeAll(): void {
+    this.subscriber.closeAll();
+    for (const relay of [...this.#relays]) relay.close();
+    for (const timer of this.#dropping.values()) clearTimeout(timer);
+    this.#dropping.clear();
+  }
+
+  /** Closes the SUB socket; returns its read loop, which ends with it. */
+  closeSocket(): Promise<void> | undefined {
+    closeTracked(this.#sub);
+    const loop = this.#loop;
+    this.#sub = undefined;
+    this.#loop = undefined;
+    this.#connected.clear();
+    return loop;
+  }
+
+  #socket(): zmq.Subscriber {
+    if (this.#sub !== undefined) return this.#sub;
+    const link = this.#link;
+    const sub: zmq.Subscriber = trackSocket(
+      new zmq.Subscriber({
+        linger: 0,
+        ...liveness(link.peerTimeoutMs),
+        receiveHighWaterMark: link.highWaterMark,
+        maxMessageSize: link.maxFrameBytes,
+      }),
+    );
+    this.#sub = sub;
+    if (link.security !== undefined) client(sub, link.security);
+    this.#loop = this.#receive(sub);
+    return sub;
+  }
+
+  async #receive(sub: zmq.Subscriber): Promise<void> {
+    const faults = this.#link.faults;
+    try {
+      for await (const frames of sub) {
+        if (frames.length !== 2) {
+          this.#link.malformed();
+          continue;
+        }
+        try {
+          const topic = frames[0]!.toString("utf8");
+          const body = frames[1]!;
+          if (faults.active) faults.apply(() => this.#guard(topic, body));
+          else this.#onBatch(topic, body);
+        } catch {
+          this.#link.malformed();
+        }
+      }
+    } catch (error) {
+      if (!sub.closed) throw error;
+    }
+  }
+
+  #guard(topic: string, body: Buffer): void {
+    try {
+      this.#onBatch(topic, body);
+    } catch {
+      this.#link.malformed();
+    }
+  }
+
+  /** One topic batch from the SUB socket: relayed unchanged where a relay covers it, delivered where we subscribe. */
+  #onBatch(topic: string, body: Buffer): void {
+    let batch: unknown[] | undefined;
+    if (this.#relays.size > 0) {
+      for (const relay of this.#relays) {
+        if (!relay._covers(topic)) continue;
+        batch ??= decodeArray(body);
+        relay.onBatch?.(topic, batch);
+        if (relay._pass(batch.length - 2, body.length)) this.#link.forward(topic, body);
+        relay.tap?.(topic, batch.slice(2));
+      }
+    }
+    for (const sub of this.subscriber.subscriptions) {
+      if (topic.startsWith(sub.prefix)) {
+        this.subscriber.onBatch(topic, batch ?? decodeArray(body), body.length);
+        return;
+      }
+    }
+  }
+}
