@@ -26,15 +26,9 @@ export type { ChannelStats } from "./meter.js";
 export { Node, type NodeState } from "./node.js";
 export { metersTopic, type NodeStats, type RejectCounts } from "./node-meters.js";
 export type { NodeOptions, TraceMode } from "./node-options.js";
-export type {
-  ConsumeOptions,
-  PullOptions,
-  PushOptions,
-  QueueConsumer,
-  QueueContext,
-  QueueHandler,
-  QueueReader,
-} from "./queue.js";
+export type { ConsumeOptions, PullOptions, PushOptions, QueueContext, QueueHandler } from "./queue.js";
+export type { QueueConsumer } from "./queue-consumer.js";
+export type { QueueReader } from "./queue-reader.js";
 export type { FrontRecord, HostKind, NodeRecord, QueueRecord } from "./record.js";
 export { keyPair, type SecurityOptions } from "./security.js";
 export type { CallContext, CallOptions, Handler, ProvideOptions } from "./service.js";

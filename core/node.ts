@@ -6,7 +6,7 @@
  */
 import { hostname } from "node:os";
 import * as zmq from "zeromq";
-import { decodeArray, decodeHead } from "./codec.js";
+import { decodeArray } from "./codec.js";
 import { advertised, bindAddress, makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
 import { BusyError, ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
@@ -22,16 +22,12 @@ import {
 } from "./node-options.js";
 import { BATCH_BYTES, Outbox } from "./outbox.js";
 import { Peers } from "./peers.js";
-import {
-  type ConsumeOptions,
-  type PullOptions,
-  type PushOptions,
-  QueueConsumer,
-  type QueueHandler,
-  QueueProducer,
-  QueueReader,
-  refusePush,
-} from "./queue.js";
+import type { ConsumeOptions, PullOptions, PushOptions, QueueHandler } from "./queue.js";
+import { QueueConsumer } from "./queue-consumer.js";
+import { QueueProducer, refusePush } from "./queue-producer.js";
+import { QueuePullers } from "./queue-pullers.js";
+import type { QueueReader } from "./queue-reader.js";
+import { PUSH_FIRST_MESSAGE, peekPushQueue } from "./queue-wire.js";
 import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord } from "./record.js";
 import type { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
@@ -104,9 +100,7 @@ export class Node {
   readonly #publisher: TopicPublisher;
   readonly #topics: TopicLinks;
   readonly #producer: QueueProducer;
-  readonly #readers = new Map<string, QueueReader<unknown>>();
-  /** Readers taking their messages encoded (PullOptions.encoded): PUSH frames are peeked at for them. */
-  #encodedReaders = 0;
+  readonly #pullers: QueuePullers;
   /** The queue name `push` checked last (a producer pushes to the same queue again and again). */
   #pushChecked: string | undefined;
   readonly #fronts = new Map<string, FrontRecord>();
@@ -198,6 +192,12 @@ export class Node {
       connect: (peer) => this.#peers.connect(peer),
       meters: () => this.#meters?.pushed,
       now: () => performance.now(),
+    });
+    this.#pullers = new QueuePullers({
+      name: this.name,
+      inbox: () => this.#inbox,
+      meter: (queue) => this.#meters?.pulled.get(queue),
+      changed: () => this.#membership.scheduleUpdate(),
     });
     this.#producer.pushBuffer = this.#o.pushBuffer;
     this.#producer.maxMessageSize = this.#o.maxMessageSize;
@@ -378,11 +378,7 @@ export class Node {
     // Pullers finish what they took and hand the rest back; producers wait (bounded) until
     // what they accepted is acknowledged.
     await withTimeout(
-      Promise.all([
-        this.#server.idle(),
-        ...[...this.#readers.values()].map((r) => r.close()),
-        this.#producer.drained(),
-      ]),
+      Promise.all([this.#server.idle(), ...this.#pullers.close(), this.#producer.drained()]),
       o.drainTimeoutMs,
     );
     const unacknowledged = this.#producer.close();
@@ -416,8 +412,7 @@ export class Node {
     this.#client.closeAll();
     this.#topics.closeAll();
     this.#producer.close();
-    for (const reader of this.#readers.values()) void reader.close();
-    this.#readers.clear();
+    this.#pullers.clear();
     // Sockets first: closing an observer before its socket leaves libzmq's reaper waiting on
     // the monitor, and the sockets' connections then stay open. A closed socket stops its
     // monitor, which closes the observer and ends #watch.
@@ -742,24 +737,7 @@ export class Node {
     if (!this.#o.register)
       throw new TypeError(`node \`${this.name}\` was made with register: false and cannot pull`);
     checkName(queue, "queue");
-    if (this.#readers.has(queue))
-      throw new BusyError(`node \`${this.name}\` already pulls from \`${queue}\``);
-    const reader = new QueueReader<T>(queue, options, this.#meters?.pulled.get(queue), {
-      inbox: () => this.#inbox,
-      now: () => performance.now(),
-      changed: () => this.#membership.scheduleUpdate(),
-      removed: (r) => {
-        if (this.#readers.get(queue) === r) {
-          this.#readers.delete(queue);
-          if (r.encoded) this.#encodedReaders--;
-          this.#membership.scheduleUpdate();
-        }
-      },
-    });
-    this.#readers.set(queue, reader as QueueReader<unknown>);
-    if (reader.encoded) this.#encodedReaders++;
-    this.#membership.scheduleUpdate();
-    return reader;
+    return this.#pullers.open<T>(queue, options);
   }
 
   /**
@@ -782,26 +760,6 @@ export class Node {
    */
   credit(queue: string): { puller: string; window: number; inflight: number }[] {
     return this.#producer.credit(queue);
-  }
-
-  #onPush(producer: string, body: unknown[], bytes: number): void {
-    const queue = body[1];
-    const first = body[2];
-    if (typeof queue !== "string" || typeof first !== "number") throw new CodecError("malformed PUSH frame");
-    const reader = this.#readers.get(queue);
-    // Closing: its closing acknowledgement will hand these back with everything else unhandled.
-    if (reader?.closed) return;
-    if (reader === undefined) {
-      // Not (or no longer) pulling: hand everything back so the producer sends it elsewhere.
-      const inbox = this.#inbox;
-      if (inbox === undefined) return;
-      const batch = inbox.batch(producer, `back:${queue}:${first}`, (b) => {
-        for (const v of [Kind.ACK, queue, 0, 0, true]) b.writer.append(v);
-      });
-      inbox.added(batch);
-      return;
-    }
-    reader._receive(producer, first, body, bytes);
   }
 
   // ---------------------------------------------------------------- meters
@@ -853,7 +811,7 @@ export class Node {
       pubEndpoint: this.#pubEndpoint,
       services: this.services,
       topics: [...this.#publisher.topics],
-      queues: [...this.#readers.values()].map((r) => ({ name: r.queue, window: r.window })),
+      queues: this.#pullers.records(),
       fronts: [...this.#fronts.values()],
       ...(this.#o.security ? { publicKey: this.#o.security.publicKey } : {}),
       startedAt: this.#startedAt,
@@ -910,7 +868,7 @@ export class Node {
 
   #onInbound(frames: Buffer[]): void {
     const identity = frames[0]!.toString("latin1");
-    if (this.#encodedReaders > 0 && this.#onEncodedPush(identity, frames)) return;
+    if (this.#pullers.anyEncoded && this.#onEncodedPush(identity, frames)) return;
     const body = this.#check(frames, identity);
     if (body === undefined) return;
     switch (body[0]) {
@@ -921,7 +879,7 @@ export class Node {
         this.#guard(identity, () => this.#server.onKeyedCalls(identity, body));
         return;
       case Kind.PUSH:
-        this.#guard(identity, () => this.#onPush(identity, body, frames[1]!.length));
+        this.#guard(identity, () => this.#pullers.onPush(identity, body, frames[1]!.length));
         return;
       default:
         this.#reject(
@@ -933,22 +891,22 @@ export class Node {
 
   /**
    * A PUSH frame for a reader that takes its messages encoded: its messages
-   * are checked but not decoded (codec `decodeArray(…, 3)`). Returns false
+   * are checked but not decoded (codec `decodeArray(…, PUSH_FIRST_MESSAGE)`). Returns false
    * for any other frame, which is then read as usual.
    */
   #onEncodedPush(identity: string, frames: Buffer[]): boolean {
     const body = frames[1];
     if (frames.length !== 2 || body === undefined || body.length > this.#frameLimit) return false;
-    const head = decodeHead(body, 2);
-    if (head?.[0] !== Kind.PUSH || !this.#readers.get(head[1] as string)?.encoded) return false;
+    const queue = peekPushQueue(body);
+    if (queue === undefined || !this.#pullers.takesEncoded(queue)) return false;
     let batch: unknown[];
     try {
-      batch = decodeArray(body, 3);
+      batch = decodeArray(body, PUSH_FIRST_MESSAGE);
     } catch (error) {
       this.#reject(identity, error as Error);
       return true;
     }
-    this.#guard(identity, () => this.#onPush(identity, batch, body.length));
+    this.#guard(identity, () => this.#pullers.onPush(identity, batch, body.length));
     return true;
   }
 

@@ -29,7 +29,8 @@
  */
 import type { Encoded } from "../../core/codec.js";
 import type { Node } from "../../core/node.js";
-import type { QueueConsumer, QueueContext } from "../../core/queue.js";
+import type { QueueContext } from "../../core/queue.js";
+import type { QueueConsumer } from "../../core/queue-consumer.js";
 import { checkName } from "../../core/record.js";
 import {
   checkOptions,
