@@ -43,6 +43,8 @@ export interface MembershipLink {
   refusedHandshake(endpoint: string): Promise<string | undefined>;
   /** At every heartbeat, before it is sent (housekeeping). */
   beat(): void;
+  /** Fetches a snapshot (the directory itself has none to fetch). */
+  refresh(): Promise<void>;
 }
 
 /** Replies of the directory's services, as this side reads them. */
@@ -157,6 +159,43 @@ export class Membership {
           });
         (this.#registering ?? Promise.resolve()).then(send).then(resolve, () => resolve());
       });
+    });
+  }
+
+  /**
+   * Resolves when at least `want` live nodes provide `service` (by this
+   * node's replica); rejects with `TimeoutError` after `timeoutMs`. The error
+   * is made here, at the call site, so its stack points at the caller.
+   */
+  waitFor(service: string, want: number, timeoutMs: number): Promise<void> {
+    const site = new TimeoutError(
+      `waited ${timeoutMs} ms for ${want} provider(s) of \`${service}\``,
+      timeoutMs,
+    );
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => this.#replica.providers(service).length >= want;
+      if (this.#link.running() && check()) return resolve();
+      const done = (error?: Error): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        unsubscribe();
+        if (error) reject(error);
+        else resolve();
+      };
+      const unsubscribe = this.#replica.subscribe(() => {
+        if (check()) done();
+      });
+      const timer = setTimeout(() => done(site), timeoutMs);
+      const refresh = (): void => {
+        if (!this.#link.running()) return;
+        this.#link.refresh().then(
+          () => check() && done(),
+          () => undefined,
+        );
+      };
+      // Notifications can be missed (directory restart): ask for a snapshot now and then.
+      const poll = setInterval(refresh, 250);
+      refresh();
     });
   }
 

@@ -6,16 +6,9 @@
 import { checkEndpoint, type Transport, transportOf } from "./endpoint.js";
 import { checkName, type HostKind } from "./record.js";
 import { checkSecurity, type SecurityOptions } from "./security.js";
+import { type TraceMode, traceMode } from "./service-client.js";
 
-/** How a failed call's error points at its caller (see {@link NodeOptions.traceCalls}). */
-export type TraceMode = boolean | "async";
-
-/** Checks a `traceCalls` / `trace` value. */
-export function traceMode(value: unknown, name: string, fallback: TraceMode): TraceMode {
-  if (value === undefined) return fallback;
-  if (value === true || value === false || value === "async") return value;
-  throw new TypeError(`Expected \`${name}\` to be true, false or "async", got \`${String(value)}\``);
-}
+export type { TraceMode } from "./service-client.js";
 
 export interface NodeOptions {
   /** The node's name, unique among live nodes of the graph. */

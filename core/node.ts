@@ -17,8 +17,6 @@ import {
   type NodeOptions,
   type ResolvedOptions,
   resolveOptions,
-  type TraceMode,
-  traceMode,
 } from "./node-options.js";
 import { BATCH_BYTES, Outbox } from "./outbox.js";
 import { Peers } from "./peers.js";
@@ -31,38 +29,15 @@ import { PUSH_FIRST_MESSAGE, peekPushQueue } from "./queue-wire.js";
 import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord } from "./record.js";
 import type { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
+import { ReplyCache } from "./reply-cache.js";
 import { client, serve, zap } from "./security.js";
-import {
-  type CallOptions,
-  type Handler,
-  type ProvideOptions,
-  ReplyCache,
-  ServiceClient,
-  ServiceServer,
-} from "./service.js";
+import type { CallOptions, Handler, ProvideOptions } from "./service.js";
+import { type CallSettings, callSettings, ServiceClient, traced } from "./service-client.js";
+import { ServiceServer } from "./service-server.js";
 import { closeTracked, liveness, observe, trackObserver, trackSocket } from "./sockets.js";
 import { type SubscribeOptions, type Subscription, TopicPublisher } from "./topic.js";
 import { TopicLinks } from "./topic-links.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
-
-/**
- * Awaits a call's reply; on failure, takes the error's stack here, in the
- * continuation, where V8 lists the async functions awaiting this call (the
- * caller's file and line). Nothing is captured when the call succeeds.
- */
-async function traced(reply: Promise<unknown>): Promise<unknown> {
-  try {
-    return await reply;
-  } catch (error) {
-    if (error instanceof Error) {
-      const own = error.stack;
-      Error.captureStackTrace(error, traced);
-      // Not awaited from an async function (a .then() chain): no frames here; keep its own.
-      if (!/\n\s+at /.test(error.stack ?? "")) error.stack = own;
-    }
-    throw error;
-  }
-}
 
 export type { NodeStats, RejectCounts } from "./node-meters.js";
 export { metersTopic } from "./node-meters.js";
@@ -138,6 +113,7 @@ export class Node {
         call: (peer, service, request, timeoutMs) => this.#client.callPeer(peer, service, request, timeoutMs),
         refusedHandshake: (endpoint) => this.#peers.refusedHandshake(endpoint),
         beat: () => this.#peers.sweep(),
+        refresh: () => this.#refresh(),
       },
       this.#replica,
     );
@@ -486,24 +462,13 @@ export class Node {
         new ClosedError(`cannot call \`${service}\`: node \`${this.name}\` is ${this.#state}`),
       );
     }
-    const timeoutMs = options?.timeoutMs ?? this.#o.callTimeoutMs;
-    if (!(timeoutMs > 0)) {
-      return Promise.reject(
-        new RangeError(`Expected \`timeoutMs\` to be a positive number, got \`${timeoutMs}\``),
-      );
-    }
-    const retries = options?.retries ?? 0;
-    if (!Number.isInteger(retries) || retries < 0) {
-      return Promise.reject(
-        new RangeError(`Expected \`retries\` to be a non-negative integer, got \`${retries}\``),
-      );
-    }
-    let trace: TraceMode;
+    let settings: CallSettings;
     try {
-      trace = traceMode(options?.trace, "trace", this.#o.traceCalls);
+      settings = callSettings(options, this.#o.callTimeoutMs, this.#o.traceCalls);
     } catch (error) {
       return Promise.reject(error);
     }
+    const { timeoutMs, retries, trace } = settings;
     const reply = this.#client.call(
       service,
       request ?? null,
@@ -520,40 +485,7 @@ export class Node {
    * `service`; rejects with `TimeoutError` after `timeoutMs` (default 10 000).
    */
   waitFor(service: string, options: { providers?: number; timeoutMs?: number } = {}): Promise<void> {
-    const want = options.providers ?? 1;
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    const site = new TimeoutError(
-      `waited ${timeoutMs} ms for ${want} provider(s) of \`${service}\``,
-      timeoutMs,
-    );
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => this.#replica.providers(service).length >= want;
-      if (this.#state === "running" && check()) return resolve();
-      const done = (error?: Error): void => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        unsubscribe();
-        if (error) reject(error);
-        else resolve();
-      };
-      const unsubscribe = this.#replica.subscribe(() => {
-        if (check()) done();
-      });
-      const timer = setTimeout(() => done(site), timeoutMs);
-      // Notifications can be missed (directory restart): ask for a snapshot now and then.
-      const poll = setInterval(() => {
-        if (this.#state !== "running") return;
-        this.#refresh().then(
-          () => check() && done(),
-          () => undefined,
-        );
-      }, 250);
-      if (this.#state === "running")
-        void this.#refresh().then(
-          () => check() && done(),
-          () => undefined,
-        );
-    });
+    return this.#membership.waitFor(service, options.providers ?? 1, options.timeoutMs ?? 10_000);
   }
 
   /** Live nodes as this node's replica of the directory lists them. */

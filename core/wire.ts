@@ -5,7 +5,7 @@
  * sent to one peer in one event-loop turn).
  *
  *   CALL    [1, corr, service, request, corr, service, request, ...]
- *   REPLY   [2, corr, status, value, ...]           status 0 = ok, 1 = error
+ *   REPLY   [2, corr, status, value, ...]           status 0 = ok, 1 = error, 2 = not run
  *   PUSH    [3, queue, firstSeq, message, message, ...]
  *   ACK     [4, queue, window, ackedThrough, seq, seq, ...]
  *   NOTIFY  [5, version, change]                    directory -> node
@@ -27,7 +27,11 @@ export const Kind = {
 
 export type KindCode = (typeof Kind)[keyof typeof Kind];
 
-export const Status = { OK: 0, ERROR: 1 } as const;
+/**
+ * Reply statuses. NOT_RUN: the provider is stopping and did not run the call,
+ * so the caller may send it to another provider.
+ */
+export const Status = { OK: 0, ERROR: 1, NOT_RUN: 2 } as const;
 
 /** Names of the built-in services every node provides. */
 export const BuiltinService = {

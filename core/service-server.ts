@@ -1,0 +1,225 @@
+/**
+ * The serving side of services: runs the handlers of the calls a node
+ * receives (many at a time), answers each in the frame of replies to its
+ * caller, refuses new calls while the node stops (they are not run, so the
+ * caller may send them to another provider), and deduplicates calls made
+ * with retries when the service asks for it.
+ */
+import { CodecError, errorToData, ProtocolError } from "./errors.js";
+import type { ChannelMeter, MeterGroup } from "./meter.js";
+import type { Outbox } from "./outbox.js";
+import type { ReplyCache } from "./reply-cache.js";
+import type { Handler } from "./service.js";
+import { Kind, Status } from "./wire.js";
+
+export class ServiceServer {
+  readonly handlers = new Map<string, Handler>();
+  /** Reply caches of the services provided with `dedupe`. */
+  readonly dedupe = new Map<string, ReplyCache>();
+  /** Calls being handled right now. */
+  inflight = 0;
+  /** When true, new calls are answered NOT_RUN (the node is stopping). */
+  refusing = false;
+  #idle: (() => void)[] = [];
+  #reply: Outbox | undefined;
+  /** Per-service meters (undefined when metering is off). */
+  meters: MeterGroup | undefined;
+  /** Largest reply sent, in encoded bytes; a bigger one becomes an error reply. */
+  maxMessageSize = Number.POSITIVE_INFINITY;
+
+  /** Attaches the outbox of the bound ROUTER socket (at each start). */
+  attach(outbox: Outbox | undefined): void {
+    this.#reply = outbox;
+  }
+
+  /** Resolves when no call is being handled. */
+  idle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Handles a CALL frame `[1, corr, service, request, ...]` from `caller`. */
+  onCalls(caller: string, frame: unknown[]): void {
+    const n = frame.length;
+    if ((n - 1) % 3 !== 0)
+      throw new CodecError(`malformed CALL frame: ${n - 1} fields is not a multiple of 3`);
+    for (let k = 1; k < n; k += 3) {
+      const corr = frame[k];
+      const service = frame[k + 1];
+      if (typeof corr !== "number" || typeof service !== "string") {
+        throw new CodecError("malformed CALL frame: expected (number, string, value) triples");
+      }
+      this.#call(caller, corr, service, frame[k + 2]);
+    }
+  }
+
+  /** Handles a KEYED CALL frame `[7, corr, service, request, requestId, ...]` (calls made with retries). */
+  onKeyedCalls(caller: string, frame: unknown[]): void {
+    const n = frame.length;
+    if ((n - 1) % 4 !== 0)
+      throw new CodecError(`malformed KEYED CALL frame: ${n - 1} fields is not a multiple of 4`);
+    for (let k = 1; k < n; k += 4) {
+      const corr = frame[k];
+      const service = frame[k + 1];
+      const key = frame[k + 3];
+      if (
+        typeof corr !== "number" ||
+        typeof service !== "string" ||
+        typeof key !== "string" ||
+        key.length > 300
+      ) {
+        throw new CodecError(
+          "malformed KEYED CALL frame: expected (number, string, value, string) quadruples",
+        );
+      }
+      const cache = this.dedupe.get(service);
+      if (cache === undefined || this.refusing) {
+        this.#call(caller, corr, service, frame[k + 2]);
+        continue;
+      }
+      const id = `${caller}\u0000${key}`;
+      const entry = cache.get(id);
+      if (entry?.done) {
+        this.#send(caller, corr, entry.status, entry.value);
+        continue;
+      }
+      if (entry !== undefined) {
+        entry.waiting.push([caller, corr]); // a repeat while the first run is still going
+        continue;
+      }
+      cache.start(id);
+      this.#call(caller, corr, service, frame[k + 2], (status, value) =>
+        cache.finish(id, status, value, (c, r) => this.#send(c, r, status, value)),
+      );
+    }
+  }
+
+  #call(
+    caller: string,
+    corr: number,
+    service: string,
+    request: unknown,
+    settled?: (status: number, value: unknown) => void,
+  ): void {
+    if (this.refusing) {
+      this.#send(caller, corr, Status.NOT_RUN, {
+        name: "ClosedError",
+        message: "node is stopping",
+        code: "CLOSED",
+      });
+      return;
+    }
+    const handler = this.handlers.get(service);
+    if (handler === undefined) {
+      this.#send(caller, corr, Status.ERROR, {
+        name: "UnknownServiceError",
+        message: `this node does not provide \`${service}\``,
+        code: "UNKNOWN_SERVICE",
+      });
+      return;
+    }
+    this.inflight++;
+    const meter = this.meters?.get(service);
+    let t0 = 0;
+    if (meter !== undefined) {
+      meter.messagesIn++;
+      meter.inflight++;
+      meter.backlog = meter.inflight;
+      t0 = performance.now();
+    }
+    let result: unknown;
+    try {
+      result = handler(request, { caller, service });
+    } catch (error) {
+      this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0, settled);
+      return;
+    }
+    if (
+      result !== null &&
+      typeof result === "object" &&
+      typeof (result as PromiseLike<unknown>).then === "function"
+    ) {
+      (result as PromiseLike<unknown>).then(
+        (value) => this.#done(caller, corr, Status.OK, value, meter, t0, settled),
+        (error: unknown) => this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0, settled),
+      );
+    } else this.#done(caller, corr, Status.OK, result, meter, t0, settled);
+  }
+
+  #done(
+    caller: string,
+    corr: number,
+    status: number,
+    value: unknown,
+    meter: ChannelMeter | undefined,
+    t0: number,
+    settled?: (status: number, value: unknown) => void,
+  ): void {
+    const sent = this.#send(caller, corr, status, value);
+    // A repeat gets the same answer, including the error a reply that could not be encoded became.
+    if (settled !== undefined) {
+      if (sent.encoded) settled(status, value);
+      else
+        settled(Status.ERROR, {
+          name: "CodecError",
+          message: "the reply could not be encoded",
+          code: "CODEC",
+        });
+    }
+    if (meter !== undefined) {
+      meter.inflight--;
+      meter.backlog = meter.inflight;
+      meter.messagesOut++;
+      meter.bytesOut += sent.bytes;
+      if (!sent.ok) meter.errors++;
+      meter.serviceTime.record(performance.now() - t0);
+    }
+    if (--this.inflight === 0 && this.#idle.length > 0) {
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
+    }
+  }
+
+  /** Appends one reply; says whether it went out as a success and how many bytes its value took. */
+  #send(
+    caller: string,
+    corr: number,
+    status: number,
+    value: unknown,
+  ): { ok: boolean; bytes: number; encoded: boolean } {
+    const outbox = this.#reply;
+    if (outbox === undefined) return { ok: false, bytes: 0, encoded: true }; // socket gone: the caller's timeout or peer-loss handling answers it
+    const batch = outbox.batch(caller, "R", (b) => b.writer.append(Kind.REPLY));
+    const w = batch.writer;
+    const mark = w.mark();
+    let result = { ok: status === Status.OK, bytes: 0, encoded: true };
+    try {
+      w.append(corr);
+      w.append(status);
+      const size = w.append(value);
+      result.bytes = size;
+      if (size > this.maxMessageSize) {
+        throw new ProtocolError(`reply of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
+      }
+    } catch (error) {
+      // The handler's value is not plain data or too big: tell the caller instead of losing the reply.
+      w.rollback(mark);
+      w.append(corr);
+      w.append(Status.ERROR);
+      w.append(
+        error instanceof ProtocolError
+          ? errorToData(error)
+          : {
+              name: "CodecError",
+              message: `the reply could not be encoded: ${(error as Error).message}`,
+              code: "CODEC",
+            },
+      );
+      result = { ok: false, bytes: 0, encoded: false };
+    }
+    batch.items++;
+    outbox.added(batch);
+    return result;
+  }
+}
