@@ -21,9 +21,10 @@ import {
   SecurityError,
   TimeoutError,
 } from "./errors.js";
-import { type DirectoryChange, type NodeRecord, parseRecord } from "./record.js";
+import type { Outbox } from "./outbox.js";
+import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord, parseRecord } from "./record.js";
 import type { Replica } from "./replica.js";
-import { DIRECTORY_ID, DirectoryService } from "./wire.js";
+import { DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
 
 /** What membership needs from its node. */
 export interface MembershipLink {
@@ -45,6 +46,8 @@ export interface MembershipLink {
   beat(): void;
   /** Fetches a snapshot (the directory itself has none to fetch). */
   refresh(): Promise<void>;
+  /** Where channels are routed changed here (this node fronts one, or stopped): queues re-route. */
+  routesChanged(): void;
 }
 
 /** Replies of the directory's services, as this side reads them. */
@@ -66,10 +69,13 @@ export class Membership {
   #updateScheduled = false;
   #synced: Promise<void> = Promise.resolve();
   #refreshing: Promise<void> | undefined;
+  /** The channels this node fronts, by `kind:name`. */
+  readonly #fronts = new Map<string, FrontRecord>();
 
   constructor(link: MembershipLink, replica: Replica) {
     this.#link = link;
     this.#replica = replica;
+    replica.frontsHere = (kind, name) => this.#fronts.has(`${kind}:${name}`);
     this.directoryPeer = {
       id: DIRECTORY_ID,
       name: "directory",
@@ -199,6 +205,33 @@ export class Membership {
     });
   }
 
+  /** The channels this node fronts, as its record lists them. */
+  fronts(): FrontRecord[] {
+    return [...this.#fronts.values()];
+  }
+
+  /** Fronts a channel (see `Node.front`); resolves when the directory has it. */
+  front(kind: FrontRecord["kind"], name: string): Promise<void> {
+    if (kind !== "service" && kind !== "queue" && kind !== "topic")
+      throw new TypeError(`Expected \`kind\` to be service, queue or topic, got \`${String(kind)}\``);
+    if (!(kind === "topic" && name === "")) checkName(name, kind === "topic" ? "prefix" : kind);
+    this.#fronts.set(`${kind}:${name}`, { kind, name });
+    this.#routesChanged();
+    return this.synced();
+  }
+
+  /** Stops fronting a channel; resolves when the directory has it. */
+  unfront(kind: FrontRecord["kind"], name: string): Promise<void> {
+    if (this.#fronts.delete(`${kind}:${name}`)) this.#routesChanged();
+    return this.synced();
+  }
+
+  #routesChanged(): void {
+    this.#replica.invalidateRoutes();
+    this.#link.routesChanged();
+    this.scheduleUpdate();
+  }
+
   /** Resolves when the directory holds this node's current record. */
   synced(): Promise<void> {
     return this.#synced;
@@ -288,4 +321,13 @@ export class Membership {
     }
     return error;
   }
+}
+
+/** Writes a NOTIFY frame (directory → node) of one change; changes of a turn share a frame. */
+export function sendNotify(inbox: Outbox, node: string, version: number, change: DirectoryChange): void {
+  const batch = inbox.batch(node, "N", (b) => b.writer.append(Kind.NOTIFY));
+  batch.writer.append(version);
+  batch.writer.append(change);
+  batch.items++;
+  inbox.added(batch);
 }

@@ -5,12 +5,11 @@
  * instance id, to the directory and to the peers it calls or pushes to.
  */
 import { hostname } from "node:os";
-import * as zmq from "zeromq";
 import { decodeArray } from "./codec.js";
-import { advertised, bindAddress, makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
-import { BusyError, ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
+import { makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
+import { ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
-import { Membership } from "./membership.js";
+import { Membership, sendNotify } from "./membership.js";
 import { emptySnapshot, metersTopic, NodeMeters, type NodeStats, type RejectCounts } from "./node-meters.js";
 import {
   type InternalOptions,
@@ -18,7 +17,8 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from "./node-options.js";
-import { BATCH_BYTES, Outbox } from "./outbox.js";
+import { NodeSockets, settleWithin } from "./node-sockets.js";
+import { BATCH_BYTES } from "./outbox.js";
 import { Peers } from "./peers.js";
 import type { ConsumeOptions, PullOptions, PushOptions, QueueHandler } from "./queue.js";
 import { QueueConsumer } from "./queue-consumer.js";
@@ -29,12 +29,9 @@ import { PUSH_FIRST_MESSAGE, peekPushQueue } from "./queue-wire.js";
 import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord } from "./record.js";
 import type { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
-import { ReplyCache } from "./reply-cache.js";
-import { client, serve, zap } from "./security.js";
 import type { CallOptions, Handler, ProvideOptions } from "./service.js";
 import { type CallSettings, callSettings, ServiceClient, traced } from "./service-client.js";
 import { ServiceServer } from "./service-server.js";
-import { closeTracked, liveness, observe, trackObserver, trackSocket } from "./sockets.js";
 import { type SubscribeOptions, type Subscription, TopicPublisher } from "./topic.js";
 import { TopicLinks } from "./topic-links.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
@@ -51,17 +48,9 @@ export class Node {
   readonly #o: ResolvedOptions;
   #state: NodeState = "idle";
   #id = "";
-  #endpoint = "";
-  #pubEndpoint = "";
   #startedAt = 0;
-  #inbound: zmq.Router | undefined;
-  #outbound: zmq.Router | undefined;
-  #observer: zmq.Observer | undefined;
-  #pub: zmq.XPublisher | undefined;
-  #inbox: Outbox | undefined;
-  #outbox: Outbox | undefined;
+  readonly #net = new NodeSockets();
   #ownIpcDir: string | undefined;
-  #loops: Promise<void>[] = [];
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
   #unsubscribeReplica: (() => void) | undefined;
@@ -71,14 +60,12 @@ export class Node {
   readonly #client: ServiceClient;
   readonly #membership: Membership;
   readonly rejects: RejectCounts = { malformed: 0, oversized: 0 };
-  #pubOutbox: Outbox | undefined;
   readonly #publisher: TopicPublisher;
   readonly #topics: TopicLinks;
   readonly #producer: QueueProducer;
   readonly #pullers: QueuePullers;
   /** The queue name `push` checked last (a producer pushes to the same queue again and again). */
   #pushChecked: string | undefined;
-  readonly #fronts = new Map<string, FrontRecord>();
   readonly #faults = new FaultInjector();
   readonly #meters: NodeMeters | undefined;
   /** Largest frame accepted: one message of `maxMessageSize` on top of a full batch. */
@@ -90,7 +77,7 @@ export class Node {
     this.#frameLimit = this.#o.maxMessageSize + BATCH_BYTES + 1024;
     this.#server.maxMessageSize = this.#o.maxMessageSize;
     this.#peers = new Peers({
-      socket: () => this.#outbound,
+      socket: () => this.#net.outbound,
       secured: this.#o.security !== undefined,
       busyWith: (peer) => this.#client.outstanding(peer) > 0 || this.#producer.unackedAt(peer) > 0,
       dropped: (peer, graceful) => {
@@ -114,12 +101,13 @@ export class Node {
         refusedHandshake: (endpoint) => this.#peers.refusedHandshake(endpoint),
         beat: () => this.#peers.sweep(),
         refresh: () => this.#refresh(),
+        routesChanged: () => this.#producer.refreshAll(),
       },
       this.#replica,
     );
     this.#client = new ServiceClient({
       id: () => this.#id,
-      outbox: () => this.#outbox,
+      outbox: () => this.#net.outbox,
       // Every node serves the built-in services (zmp.stats, zmp.ping).
       providers: (service) =>
         BUILTIN.has(service) ? this.#replica.all() : this.#replica.route("service", service),
@@ -150,20 +138,20 @@ export class Node {
       maxFrameBytes: Math.min(2 * this.#frameLimit, 2 ** 31 - 1),
       faults: this.#faults,
       id: () => this.#id,
-      pubEndpoint: () => this.#pubEndpoint,
+      pubEndpoint: () => this.#net.pubEndpoint,
       ownTopics: () => this.#publisher.topics,
       graceMs: () => Math.max(500, 2 * this.#membership.heartbeatMs),
       stopped: () => this.#state === "stopped",
       malformed: () => {
         this.rejects.malformed++;
       },
-      forward: (topic, body) => this.#pubOutbox?.forward(topic, body),
+      forward: (topic, body) => this.#net.pubOutbox?.forward(topic, body),
       relayClosed: (prefix) => {
         if (this.#state === "running") void this.unfront("topic", prefix);
       },
     });
     this.#producer = new QueueProducer({
-      outbox: () => this.#outbox,
+      outbox: () => this.#net.outbox,
       pullers: (queue) => this.#replica.route("queue", queue),
       connect: (peer) => this.#peers.connect(peer),
       meters: () => this.#meters?.pushed,
@@ -171,20 +159,20 @@ export class Node {
     });
     this.#pullers = new QueuePullers({
       name: this.name,
-      inbox: () => this.#inbox,
+      inbox: () => this.#net.inbox,
       meter: (queue) => this.#meters?.pulled.get(queue),
       changed: () => this.#membership.scheduleUpdate(),
     });
     this.#producer.pushBuffer = this.#o.pushBuffer;
     this.#producer.maxMessageSize = this.#o.maxMessageSize;
-    this.#server.handlers.set(BuiltinService.PING, () => ({
+    this.#server.serveBuiltin(BuiltinService.PING, () => ({
       name: this.name,
       id: this.#id,
       pid: process.pid,
     }));
-    this.#server.handlers.set(BuiltinService.STATS, () => this.stats());
+    this.#server.serveBuiltin(BuiltinService.STATS, () => this.stats());
     if (this.#o.faultInjection)
-      this.#server.handlers.set(BuiltinService.FAULTS, (request) =>
+      this.#server.serveBuiltin(BuiltinService.FAULTS, (request) =>
         this.injectFaults((request ?? {}) as Faults),
       );
   }
@@ -201,12 +189,12 @@ export class Node {
 
   /** Endpoint of the node's ROUTER socket (services, queues). */
   get endpoint(): string {
-    return this.#endpoint;
+    return this.#net.endpoint;
   }
 
   /** Endpoint of the node's XPUB socket (topics). */
   get pubEndpoint(): string {
-    return this.#pubEndpoint;
+    return this.#net.pubEndpoint;
   }
 
   /** Endpoint of the directory this node registers with. */
@@ -242,80 +230,39 @@ export class Node {
     const o = this.#o;
     this.#id = o.isDirectory ? DIRECTORY_ID : `${o.name}#${shortId()}`;
     this.#replica.self = this.#id;
-    this.#replica.frontsHere = (kind, name) => this.#fronts.has(`${kind}:${name}`);
     this.#startedAt = Date.now();
     let ipcDir = o.ipcDir;
     if (o.transport === "ipc" && ipcDir === undefined && o.bind === undefined)
       ipcDir = this.#ownIpcDir = makeIpcDir();
-    const plan = { transport: o.transport, ipcDir, bindHost: o.bindHost };
-    // libzmq drops the connection of a peer sending a frame over this hard cap; frames
-    // between the frame limit and the cap are read and answered with a clear error.
-    const hardCap = Math.min(2 * this.#frameLimit, 2 ** 31 - 1);
-
-    // The bound socket announces the node's id in the ZMTP handshake: a peer that reconnects
-    // (after this node or the directory restarted at the same endpoint) maps the new
-    // connection under the same routing id (ZMQ_CONNECT_ROUTING_ID only covers the first).
-    const inbound = trackSocket(
-      new zmq.Router({
-        routingId: this.#id,
-        linger: o.lingerMs,
-        maxMessageSize: hardCap,
-        // A peer reconnecting after a network failure takes over its routing id from the
-        // half-open connection it left behind (no RST ever came), instead of being refused.
-        handover: true,
-        ...liveness(o.peerTimeoutMs),
-      }),
-    );
-    this.#inbound = inbound;
-    const security = o.security;
-    if (security !== undefined) {
-      await zap.register(this.#id, security.allow);
-      serve(inbound, security, this.#id);
-      this.#membership.directoryPeer.publicKey = security.directoryKey;
-    }
-    for (const address of o.bind ?? [bindAddress(plan, o.name)]) await inbound.bind(address);
-    this.#endpoint = advertised(inbound.lastEndpoint ?? "", o.advertiseHost);
-
-    const pub = trackSocket(
-      new zmq.XPublisher({ linger: o.lingerMs, verbosity: "allSubsUnsubs", ...liveness(o.peerTimeoutMs) }),
-    );
-    this.#pub = pub;
-    if (security !== undefined) serve(pub, security, this.#id);
-    await pub.bind(bindAddress(plan, `${o.name}-pub`));
-    this.#pubEndpoint = advertised(pub.lastEndpoint ?? "", o.advertiseHost);
-
-    const outbound = trackSocket(
-      new zmq.Router({
-        routingId: this.#id,
-        mandatory: true,
-        handover: true,
-        linger: o.lingerMs,
-        maxMessageSize: hardCap,
-        ...liveness(o.peerTimeoutMs),
-      }),
-    );
-    this.#outbound = outbound;
-    if (security !== undefined) client(outbound, security);
-    this.#observer = trackObserver(await observe(outbound));
-
-    this.#inbox = new Outbox(inbound);
-    this.#pubOutbox = new Outbox(pub, { destEncoding: "utf8" });
-    this.#publisher.attach(this.#pubOutbox);
-    this.#outbox = new Outbox(outbound, {
-      onSendError: (dest, _batch, error) => {
-        if (dest !== undefined) this.#client.peerLost(dest, `could not send: ${(error as Error).message}`);
+    if (o.security !== undefined) this.#membership.directoryPeer.publicKey = o.security.directoryKey;
+    await this.#net.open(
+      {
+        id: this.#id,
+        name: o.name,
+        transport: o.transport,
+        ipcDir,
+        bindHost: o.bindHost,
+        advertiseHost: o.advertiseHost,
+        bind: o.bind,
+        lingerMs: o.lingerMs,
+        peerTimeoutMs: o.peerTimeoutMs,
+        // Frames between the frame limit and this cap are read and answered with a clear error.
+        maxFrameBytes: Math.min(2 * this.#frameLimit, 2 ** 31 - 1),
+        security: o.security,
       },
-    });
-    this.#server.attach(this.#inbox);
+      {
+        inbound: (frames) => this.#onInbound(frames),
+        outbound: (frames) => this.#onOutbound(frames),
+        subscriptions: (pub) => this.#publisher.readSubscriptions(pub, () => this.rejects.malformed++),
+        watch: (observer) => this.#peers.watch(observer),
+        sendFailed: (peer, error) =>
+          this.#client.peerLost(peer, `could not send: ${(error as Error).message}`),
+        faults: this.#faults,
+      },
+    );
+    this.#publisher.attach(this.#net.pubOutbox);
+    this.#server.attach(this.#net.inbox);
     this.#server.refusing = false;
-    this.#loops = [
-      // Injected faults hit what the node is sent (calls, queue and topic messages), not
-      // the replies, acknowledgements and directory traffic coming back to it.
-      this.#receive(inbound, (f) => this.#onInbound(f), this.#faults),
-      this.#receive(outbound, (f) => this.#onOutbound(f)),
-      this.#peers.watch(this.#observer),
-      this.#receiveSubscriptions(pub),
-    ];
     this.#meters?.start();
     this.#unsubscribeReplica = this.#replica.subscribe((change) => this.#onChange(change));
 
@@ -353,7 +300,7 @@ export class Node {
     this.#server.refusing = true;
     // Pullers finish what they took and hand the rest back; producers wait (bounded) until
     // what they accepted is acknowledged.
-    await withTimeout(
+    await settleWithin(
       Promise.all([this.#server.idle(), ...this.#pullers.close(), this.#producer.drained()]),
       o.drainTimeoutMs,
     );
@@ -365,10 +312,7 @@ export class Node {
     }
     this.#topics.subscriber.closeAll();
     this.#client.closeAll();
-    await withTimeout(
-      Promise.all([this.#inbox?.flushed(), this.#outbox?.flushed(), this.#pubOutbox?.flushed()]),
-      o.lingerMs,
-    );
+    await settleWithin(this.#net.flushed(), o.lingerMs);
     await this.#teardown();
   }
 
@@ -382,25 +326,12 @@ export class Node {
     this.#meters?.stop();
     this.#faults.clear();
     this.#faults.set({});
-    this.#inbox?.close();
-    this.#outbox?.close();
-    this.#pubOutbox?.close();
+    this.#net.closeOutboxes();
     this.#client.closeAll();
     this.#topics.closeAll();
     this.#producer.close();
     this.#pullers.clear();
-    // Sockets first: closing an observer before its socket leaves libzmq's reaper waiting on
-    // the monitor, and the sockets' connections then stay open. A closed socket stops its
-    // monitor, which closes the observer and ends #watch.
-    for (const socket of [this.#inbound, this.#outbound, this.#pub]) closeTracked(socket);
-    const subLoop = this.#topics.closeSocket();
-    await withTimeout(Promise.allSettled([...this.#loops, subLoop]), 1000);
-    closeTracked(this.#observer);
-    this.#observer = undefined;
-    this.#loops = [];
-    if (this.#o.security !== undefined) await zap.unregister(this.#id);
-    this.#inbound = this.#outbound = this.#pub = undefined;
-    this.#inbox = this.#outbox = this.#pubOutbox = undefined;
+    await this.#net.close(this.#topics.closeSocket());
     this.#peers.clear();
     this.#replica.clear();
     if (this.#ownIpcDir !== undefined) {
@@ -424,29 +355,20 @@ export class Node {
     options: ProvideOptions = {},
   ): void {
     checkName(service, "service");
-    if (typeof handler !== "function") throw new TypeError("Expected `handler` to be a function");
-    if (service.startsWith("zmp."))
-      throw new TypeError(`Expected \`service\` not to use the reserved prefix zmp., got \`${service}\``);
     if (!this.#o.register)
       throw new TypeError(`node \`${this.name}\` was made with register: false and cannot provide services`);
-    const dedupe = options.dedupe;
-    if (dedupe) {
-      const o = dedupe === true ? {} : dedupe;
-      this.#server.dedupe.set(service, new ReplyCache(o.ttlMs, o.maxEntries));
-    } else this.#server.dedupe.delete(service);
-    this.#server.handlers.set(service, handler as Handler);
+    this.#server.provide(service, handler as Handler, options);
     this.#membership.scheduleUpdate();
   }
 
   /** Stops serving `service` (calls in progress finish). */
   unprovide(service: string): void {
-    this.#server.dedupe.delete(service);
-    if (this.#server.handlers.delete(service)) this.#membership.scheduleUpdate();
+    if (this.#server.unprovide(service)) this.#membership.scheduleUpdate();
   }
 
   /** Services this node provides (the built-in `zmp.*` ones excluded). */
   get services(): string[] {
-    return [...this.#server.handlers.keys()].filter((s) => !s.startsWith("zmp."));
+    return this.#server.services();
   }
 
   /**
@@ -507,24 +429,12 @@ export class Node {
    * losing a message. Resolves when the directory has it.
    */
   front(kind: FrontRecord["kind"], name: string): Promise<void> {
-    if (kind !== "service" && kind !== "queue" && kind !== "topic")
-      throw new TypeError(`Expected \`kind\` to be service, queue or topic, got \`${String(kind)}\``);
-    if (!(kind === "topic" && name === "")) checkName(name, kind === "topic" ? "prefix" : kind);
-    this.#fronts.set(`${kind}:${name}`, { kind, name });
-    this.#replica.invalidateRoutes();
-    this.#producer.refreshAll();
-    this.#membership.scheduleUpdate();
-    return this.synced();
+    return this.#membership.front(kind, name);
   }
 
   /** Stops fronting a channel (traffic returns to the real endpoints). Resolves when the directory has it. */
   unfront(kind: FrontRecord["kind"], name: string): Promise<void> {
-    if (this.#fronts.delete(`${kind}:${name}`)) {
-      this.#replica.invalidateRoutes();
-      this.#producer.refreshAll();
-      this.#membership.scheduleUpdate();
-    }
-    return this.synced();
+    return this.#membership.unfront(kind, name);
   }
 
   /** Calls in flight from this node, and calls being handled by it. */
@@ -563,7 +473,6 @@ export class Node {
   subscribe<T = unknown>(prefix: string, options: SubscribeOptions = {}): Subscription<T> {
     if (this.#state !== "running")
       throw new ClosedError(`cannot subscribe: node \`${this.name}\` is ${this.#state}`);
-    if (prefix !== "") checkName(prefix, "prefix");
     return this.#topics.subscribe<T>(prefix, options, this.#meters?.subscribed.get(prefix));
   }
 
@@ -583,12 +492,7 @@ export class Node {
       timeoutMs,
     );
     this.advertise(topic);
-    const deadline = Date.now() + timeoutMs;
-    while (this.#publisher.subscribers(topic) < want) {
-      const left = deadline - Date.now();
-      if (left <= 0 || this.#state !== "running") throw error;
-      await Promise.race([this.#publisher.changed(), new Promise((r) => setTimeout(r, Math.min(left, 100)))]);
-    }
+    await this.#publisher.waitForSubscribers(topic, want, timeoutMs, error, () => this.#state === "running");
   }
 
   /**
@@ -617,22 +521,9 @@ export class Node {
   async relay(prefix: string): Promise<TopicRelay> {
     if (this.#state !== "running")
       throw new ClosedError(`cannot relay: node \`${this.name}\` is ${this.#state}`);
-    if (prefix !== "") checkName(prefix, "prefix");
-    if ([...this.#topics.relays].some((r) => r.prefix === prefix))
-      throw new BusyError(`node \`${this.name}\` already relays \`${prefix}\``);
-    const relay = this.#topics.relay(prefix);
+    const relay = this.#topics.relay(prefix, this.name);
     await this.front("topic", prefix);
     return relay;
-  }
-
-  async #receiveSubscriptions(pub: zmq.XPublisher): Promise<void> {
-    try {
-      for await (const frames of pub) {
-        if (frames.length !== 1 || !this.#publisher.onSubscription(frames[0]!)) this.rejects.malformed++;
-      }
-    } catch (error) {
-      if (!pub.closed) throw error;
-    }
   }
 
   // ---------------------------------------------------------------- queues
@@ -668,7 +559,6 @@ export class Node {
       throw new ClosedError(`cannot pull from \`${queue}\`: node \`${this.name}\` is ${this.#state}`);
     if (!this.#o.register)
       throw new TypeError(`node \`${this.name}\` was made with register: false and cannot pull`);
-    checkName(queue, "queue");
     return this.#pullers.open<T>(queue, options);
   }
 
@@ -739,12 +629,12 @@ export class Node {
       host: this.#o.host,
       pid: process.pid,
       hostname: hostname(),
-      endpoint: this.#endpoint,
-      pubEndpoint: this.#pubEndpoint,
+      endpoint: this.#net.endpoint,
+      pubEndpoint: this.#net.pubEndpoint,
       services: this.services,
       topics: [...this.#publisher.topics],
       queues: this.#pullers.records(),
-      fronts: [...this.#fronts.values()],
+      fronts: this.#membership.fronts(),
       ...(this.#o.security ? { publicKey: this.#o.security.publicKey } : {}),
       startedAt: this.#startedAt,
     };
@@ -777,26 +667,6 @@ export class Node {
   }
 
   // ---------------------------------------------------------------- receiving
-
-  async #receive(
-    socket: zmq.Router,
-    onFrames: (frames: Buffer[]) => void,
-    faults?: FaultInjector,
-  ): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        if (faults?.active) faults.apply(() => onFrames(frames));
-        else onFrames(frames);
-        // Two microtask hops before reading again: the replies this frame produced, and the
-        // calls made by the code its replies resumed, leave first (the outbox flushes in a
-        // microtask), ahead of the syscalls that re-arm the socket's poller.
-        await undefined;
-        await undefined;
-      }
-    } catch (error) {
-      if (!socket.closed) throw error;
-    }
-  }
 
   #onInbound(frames: Buffer[]): void {
     const identity = frames[0]!.toString("latin1");
@@ -902,21 +772,16 @@ export class Node {
   /** Counts a refused frame and, when the sender can be answered, tells it why. */
   #reject(identity: string | undefined, error: Error, count = true): void {
     if (count) this.rejects.malformed++;
-    if (identity === undefined || this.#inbox === undefined) return;
-    const batch = this.#inbox.batch(identity, "E", (b) => b.writer.append(Kind.ERROR));
+    if (identity === undefined || this.#net.inbox === undefined) return;
+    const batch = this.#net.inbox.batch(identity, "E", (b) => b.writer.append(Kind.ERROR));
     batch.writer.append(errorToData(error));
     batch.items++;
-    this.#inbox.added(batch);
+    this.#net.inbox.added(batch);
   }
 
   /** @internal The directory uses the bound socket to notify registered nodes. */
   _notify(identity: string, version: number, change: DirectoryChange): void {
-    if (this.#inbox === undefined) return;
-    const batch = this.#inbox.batch(identity, "N", (b) => b.writer.append(Kind.NOTIFY));
-    batch.writer.append(version);
-    batch.writer.append(change);
-    batch.items++;
-    this.#inbox.added(batch);
+    if (this.#net.inbox !== undefined) sendNotify(this.#net.inbox, identity, version, change);
   }
 
   /** @internal Call one of the directory's own services. */
@@ -931,7 +796,7 @@ export class Node {
 
   /** @internal Serve a built-in (`zmp.`) service; not announced to the directory. */
   _serve(service: string, handler: Handler): void {
-    this.#server.handlers.set(service, handler);
+    this.#server.serveBuiltin(service, handler);
   }
 
   /** @internal Forget a node at once (its host was seen to exit). */
@@ -943,20 +808,4 @@ export class Node {
   static _internal(options: NodeOptions & InternalOptions): Node {
     return new Node(options);
   }
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
 }

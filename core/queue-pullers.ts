@@ -10,7 +10,7 @@ import type { Outbox } from "./outbox.js";
 import type { PullOptions } from "./queue.js";
 import { QueueReader } from "./queue-reader.js";
 import { handBack, readPushHead } from "./queue-wire.js";
-import type { QueueRecord } from "./record.js";
+import { checkName, type QueueRecord } from "./record.js";
 
 /** What the pullers need from their node. */
 export interface PullersLink {
@@ -42,8 +42,9 @@ export class QueuePullers {
     return this.#readers.get(queue)?.encoded === true;
   }
 
-  /** A new reader of `queue` (the node checked the name); BusyError if there is one. */
+  /** A new reader of `queue`; BusyError if there is one. */
   open<T>(queue: string, options: PullOptions): QueueReader<T> {
+    checkName(queue, "queue");
     if (this.#readers.has(queue))
       throw new BusyError(`node \`${this.#link.name}\` already pulls from \`${queue}\``);
     const link = this.#link;

@@ -8,8 +8,8 @@
 import { CodecError, errorToData, ProtocolError } from "./errors.js";
 import type { ChannelMeter, MeterGroup } from "./meter.js";
 import type { Outbox } from "./outbox.js";
-import type { ReplyCache } from "./reply-cache.js";
-import type { Handler } from "./service.js";
+import { ReplyCache } from "./reply-cache.js";
+import type { Handler, ProvideOptions } from "./service.js";
 import { Kind, Status } from "./wire.js";
 
 export class ServiceServer {
@@ -26,6 +26,39 @@ export class ServiceServer {
   meters: MeterGroup | undefined;
   /** Largest reply sent, in encoded bytes; a bigger one becomes an error reply. */
   maxMessageSize = Number.POSITIVE_INFINITY;
+
+  /**
+   * Serves `service` with `handler` (a name the node checked), with a reply
+   * cache when `options.dedupe` asks for one. Services under `zmp.` are the
+   * node's own (see {@link serveBuiltin}).
+   */
+  provide(service: string, handler: Handler, options: ProvideOptions): void {
+    if (typeof handler !== "function") throw new TypeError("Expected `handler` to be a function");
+    if (service.startsWith("zmp."))
+      throw new TypeError(`Expected \`service\` not to use the reserved prefix zmp., got \`${service}\``);
+    const dedupe = options.dedupe;
+    if (dedupe) {
+      const o = dedupe === true ? {} : dedupe;
+      this.dedupe.set(service, new ReplyCache(o.ttlMs, o.maxEntries));
+    } else this.dedupe.delete(service);
+    this.handlers.set(service, handler);
+  }
+
+  /** Serves one of the built-in `zmp.` services (stats, ping, the directory's protocol). */
+  serveBuiltin(service: string, handler: Handler): void {
+    this.handlers.set(service, handler);
+  }
+
+  /** Stops serving `service` (calls in progress finish); false when it was not served. */
+  unprovide(service: string): boolean {
+    this.dedupe.delete(service);
+    return this.handlers.delete(service);
+  }
+
+  /** Services provided (the built-in `zmp.*` ones excluded). */
+  services(): string[] {
+    return [...this.handlers.keys()].filter((s) => !s.startsWith("zmp."));
+  }
 
   /** Attaches the outbox of the bound ROUTER socket (at each start). */
   attach(outbox: Outbox | undefined): void {

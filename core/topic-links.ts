@@ -10,9 +10,10 @@
  */
 import * as zmq from "zeromq";
 import { decodeArray } from "./codec.js";
+import { BusyError } from "./errors.js";
 import type { FaultInjector } from "./faults.js";
 import type { ChannelMeter } from "./meter.js";
-import type { NodeRecord } from "./record.js";
+import { checkName, type NodeRecord } from "./record.js";
 import { TopicRelay } from "./relay.js";
 import type { Replica } from "./replica.js";
 import { client, type SecurityOptions } from "./security.js";
@@ -68,8 +69,9 @@ export class TopicLinks {
     return this.#relays;
   }
 
-  /** A new subscription to topics under `prefix` (checked by the node). */
+  /** A new subscription to topics under `prefix` (`""`: every topic). */
   subscribe<T>(prefix: string, options: SubscribeOptions, meter: ChannelMeter | undefined): Subscription<T> {
+    if (prefix !== "") checkName(prefix, "prefix");
     const subscriptions = this.subscriber.subscriptions;
     const sub = new Subscription<T>(prefix, options, meter, (s) => {
       subscriptions.delete(s as Subscription<unknown>);
@@ -89,8 +91,11 @@ export class TopicLinks {
     return sub;
   }
 
-  /** A new relay of topics under `prefix` (the node checks it and fronts the prefix). */
-  relay(prefix: string): TopicRelay {
+  /** A new relay of topics under `prefix` (the node fronts the prefix); BusyError if there is one. */
+  relay(prefix: string, node: string): TopicRelay {
+    if (prefix !== "") checkName(prefix, "prefix");
+    if ([...this.#relays].some((r) => r.prefix === prefix))
+      throw new BusyError(`node \`${node}\` already relays \`${prefix}\``);
     const sub = this.#socket();
     const relay = new TopicRelay(prefix, {
       subscribe: (p) => sub.subscribe(p),

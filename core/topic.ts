@@ -125,6 +125,40 @@ export class TopicPublisher {
   changed(): Promise<void> {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
+
+  /**
+   * Resolves when at least `want` connections subscribe to a prefix of
+   * `topic`; throws `error` (made at the caller's site) after `timeoutMs`,
+   * or as soon as `running()` turns false.
+   */
+  async waitForSubscribers(
+    topic: string,
+    want: number,
+    timeoutMs: number,
+    error: Error,
+    running: () => boolean,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.subscribers(topic) < want) {
+      const left = deadline - Date.now();
+      if (left <= 0 || !running()) throw error;
+      await Promise.race([this.changed(), new Promise((r) => setTimeout(r, Math.min(left, 100)))]);
+    }
+  }
+
+  /** Reads the XPUB socket's subscription messages until it closes; counts what is not one. */
+  async readSubscriptions(
+    pub: AsyncIterable<Buffer[]> & { readonly closed: boolean },
+    malformed: () => void,
+  ): Promise<void> {
+    try {
+      for await (const frames of pub) {
+        if (frames.length !== 1 || !this.onSubscription(frames[0]!)) malformed();
+      }
+    } catch (error) {
+      if (!pub.closed) throw error;
+    }
+  }
 }
 
 // ------------------------------------------------------------------ subscribing
