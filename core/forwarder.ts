@@ -54,7 +54,7 @@ export class TopicForwarder {
   onSubscription: SubscriptionHook | undefined;
   readonly #link: ForwarderLink;
 
-  /** @internal Made by `Node.relay()`. */
+  /** @internal Made by `Node.forward()`. */
   constructor(prefix: string, link: ForwarderLink) {
     this.prefix = prefix;
     this.#link = link;

@@ -9,6 +9,7 @@ import { decodeArray } from "./codec.js";
 import { makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
 import { ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
+import type { TopicForwarder } from "./forwarder.js";
 import { Membership, sendNotify } from "./membership.js";
 import { emptySnapshot, metersTopic, NodeMeters, type NodeStats, type RejectCounts } from "./node-meters.js";
 import {
@@ -27,7 +28,6 @@ import { QueuePullers } from "./queue-pullers.js";
 import type { QueueReader } from "./queue-reader.js";
 import { PUSH_FIRST_MESSAGE, peekPushQueue } from "./queue-wire.js";
 import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord } from "./record.js";
-import type { TopicRelay } from "./relay.js";
 import { Replica } from "./replica.js";
 import type { CallOptions, Handler, ProvideOptions } from "./service.js";
 import { type CallSettings, callSettings, ServiceClient, traced } from "./service-client.js";
@@ -127,7 +127,7 @@ export class Node {
     );
     this.#publisher.meters = this.#meters?.published;
     this.#publisher.onChange = (prefix, delta) => {
-      for (const relay of this.#topics.relays) relay._downstream(prefix, delta);
+      for (const forwarder of this.#topics.forwarders) forwarder._downstream(prefix, delta);
     };
     this.#publisher.maxMessageSize = this.#o.maxMessageSize;
     this.#topics = new TopicLinks({
@@ -146,7 +146,7 @@ export class Node {
         this.rejects.malformed++;
       },
       forward: (topic, body) => this.#net.pubOutbox?.forward(topic, body),
-      relayClosed: (prefix) => {
+      forwarderClosed: (prefix) => {
         if (this.#state === "running") void this.unfront("topic", prefix);
       },
     });
@@ -518,12 +518,12 @@ export class Node {
    * subscribers ask for, and passes batches through unchanged. Resolves once
    * the directory lists the front.
    */
-  async relay(prefix: string): Promise<TopicRelay> {
+  async forward(prefix: string): Promise<TopicForwarder> {
     if (this.#state !== "running")
-      throw new ClosedError(`cannot relay: node \`${this.name}\` is ${this.#state}`);
-    const relay = this.#topics.relay(prefix, this.name);
+      throw new ClosedError(`cannot forward: node \`${this.name}\` is ${this.#state}`);
+    const forwarder = this.#topics.forward(prefix, this.name);
     await this.front("topic", prefix);
-    return relay;
+    return forwarder;
   }
 
   // ---------------------------------------------------------------- queues

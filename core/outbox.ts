@@ -41,7 +41,7 @@ export class Batch {
   items = 0;
   /** Owner data: what the channel needs to account for the frame after sending (sequence numbers...). */
   tag: unknown = undefined;
-  /** A frame passed through as received (a relay), sent instead of the writer's content. */
+  /** A frame passed through as received (a forwarder), sent instead of the writer's content. */
   raw: Buffer | undefined = undefined;
   constructor(
     readonly dest: string | undefined,
@@ -130,7 +130,7 @@ export class Outbox {
   }
 
   /**
-   * Queues a frame received elsewhere to be sent unchanged (a relay forwards
+   * Queues a frame received elsewhere to be sent unchanged (a forwarder passes on
    * topic batches this way, keeping their publisher's sequence numbers).
    */
   forward(dest: string, body: Buffer): void {

@@ -1,20 +1,20 @@
 /**
  * The subscribing side of a node's topics: one SUB socket, connected to where
- * the topics its subscriptions (and its relays) want come from — the nodes
+ * the topics its subscriptions (and its forwarders) want come from — the nodes
  * fronting a topic (topic proxies) if there are any, else its publishers —
  * and kept so as the graph changes. A connection no longer wanted is kept for
  * a grace period, so a subscriber switching to or from a proxy overlaps the
  * two paths (the sequence numbers remove the duplicates) instead of losing
- * messages. Each batch read is relayed unchanged where a relay covers its
- * topic, and delivered to the subscriptions it matches.
+ * messages. Each batch read is passed on unchanged where a forwarder covers
+ * its topic, and delivered to the subscriptions it matches.
  */
 import * as zmq from "zeromq";
 import { decodeArray } from "./codec.js";
 import { BusyError } from "./errors.js";
 import type { FaultInjector } from "./faults.js";
+import { TopicForwarder } from "./forwarder.js";
 import type { ChannelMeter } from "./meter.js";
 import { checkName, type NodeRecord } from "./record.js";
-import { TopicRelay } from "./relay.js";
 import type { Replica } from "./replica.js";
 import { client, type SecurityOptions } from "./security.js";
 import { closeTracked, kick, liveness, setServerKey, trackSocket } from "./sockets.js";
@@ -45,14 +45,14 @@ export interface TopicLinksLink {
   malformed(): void;
   /** Passes a batch on unchanged through this node's PUB socket. */
   forward(topic: string, body: Buffer): void;
-  /** A relay of `prefix` closed while the node runs: stop fronting it. */
-  relayClosed(prefix: string): void;
+  /** A forwarder of `prefix` closed while the node runs: stop fronting it. */
+  forwarderClosed(prefix: string): void;
 }
 
 export class TopicLinks {
   readonly #link: TopicLinksLink;
   readonly subscriber = new TopicSubscriber();
-  readonly #relays = new Set<TopicRelay>();
+  readonly #forwarders = new Set<TopicForwarder>();
   #sub: zmq.Subscriber | undefined;
   #loop: Promise<void> | undefined;
   /** Publisher endpoints the SUB socket is connected to. */
@@ -64,9 +64,9 @@ export class TopicLinks {
     this.#link = link;
   }
 
-  /** The relays this node runs. */
-  get relays(): ReadonlySet<TopicRelay> {
-    return this.#relays;
+  /** The forwarders (topic proxies) this node runs. */
+  get forwarders(): ReadonlySet<TopicForwarder> {
+    return this.#forwarders;
   }
 
   /** A new subscription to topics under `prefix` (`""`: every topic). */
@@ -91,27 +91,27 @@ export class TopicLinks {
     return sub;
   }
 
-  /** A new relay of topics under `prefix` (the node fronts the prefix); BusyError if there is one. */
-  relay(prefix: string, node: string): TopicRelay {
+  /** A new forwarder of topics under `prefix` (the node fronts the prefix); BusyError if there is one. */
+  forward(prefix: string, node: string): TopicForwarder {
     if (prefix !== "") checkName(prefix, "prefix");
-    if ([...this.#relays].some((r) => r.prefix === prefix))
-      throw new BusyError(`node \`${node}\` already relays \`${prefix}\``);
+    if ([...this.#forwarders].some((f) => f.prefix === prefix))
+      throw new BusyError(`node \`${node}\` already forwards \`${prefix}\``);
     const sub = this.#socket();
-    const relay = new TopicRelay(prefix, {
+    const forwarder = new TopicForwarder(prefix, {
       subscribe: (p) => sub.subscribe(p),
       unsubscribe: (p) => {
         if (!sub.closed) sub.unsubscribe(p);
       },
       closed: (r) => {
-        this.#relays.delete(r);
-        this.#link.relayClosed(prefix);
+        this.#forwarders.delete(r);
+        this.#link.forwarderClosed(prefix);
         this.sync();
       },
       send: (topic, body) => this.#link.forward(topic, body),
     });
-    this.#relays.add(relay);
+    this.#forwarders.add(forwarder);
     this.sync();
-    return relay;
+    return forwarder;
   }
 
   /**
@@ -124,16 +124,16 @@ export class TopicLinks {
     if (sub === undefined || link.stopped() || sub.closed) return;
     const self = link.id();
     const prefixes = [...this.subscriber.prefixes().keys()];
-    const relayed = [...this.#relays].map((r) => r.prefix);
+    const forwarded = [...this.#forwarders].map((f) => f.prefix);
     const wanted = new Set<string>();
     const keys = new Map<string, string | undefined>();
     const consider = (node: NodeRecord, topic: string): void => {
       const own = prefixes.some((p) => topic.startsWith(p));
-      const relay = relayed.some((p) => topic.startsWith(p));
-      if (!own && !relay) return;
+      const forwarding = forwarded.some((p) => topic.startsWith(p));
+      if (!own && !forwarding) return;
       const fronts = link.replica.fronting("topic", topic);
       const fronted = fronts.length > 0 && !fronts.some((f) => f.id === self);
-      if (fronted && !relay) {
+      if (fronted && !forwarding) {
         for (const f of fronts) {
           if (!f.pubEndpoint) continue;
           wanted.add(f.pubEndpoint);
@@ -181,10 +181,10 @@ export class TopicLinks {
     }
   }
 
-  /** Ends every subscription and relay and forgets pending disconnections (the node stops). */
+  /** Ends every subscription and forwarder and forgets pending disconnections (the node stops). */
   closeAll(): void {
     this.subscriber.closeAll();
-    for (const relay of [...this.#relays]) relay.close();
+    for (const forwarder of [...this.#forwarders]) forwarder.close();
     for (const timer of this.#dropping.values()) clearTimeout(timer);
     this.#dropping.clear();
   }
@@ -246,16 +246,16 @@ export class TopicLinks {
     }
   }
 
-  /** One topic batch from the SUB socket: relayed unchanged where a relay covers it, delivered where we subscribe. */
+  /** One topic batch from the SUB socket: passed on unchanged where a forwarder covers it, delivered where we subscribe. */
   #onBatch(topic: string, body: Buffer): void {
     let batch: unknown[] | undefined;
-    if (this.#relays.size > 0) {
-      for (const relay of this.#relays) {
-        if (!relay._covers(topic)) continue;
+    if (this.#forwarders.size > 0) {
+      for (const forwarder of this.#forwarders) {
+        if (!forwarder._covers(topic)) continue;
         batch ??= decodeArray(body);
-        relay.onBatch?.(topic, batch);
-        if (relay._pass(batch.length - 2, body.length)) this.#link.forward(topic, body);
-        relay.tap?.(topic, batch.slice(2));
+        forwarder.onBatch?.(topic, batch);
+        if (forwarder._pass(batch.length - 2, body.length)) this.#link.forward(topic, body);
+        forwarder.tap?.(topic, batch.slice(2));
       }
     }
     for (const sub of this.subscriber.subscriptions) {

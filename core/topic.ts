@@ -111,7 +111,7 @@ export class TopicPublisher {
     return true;
   }
 
-  /** Called at each subscription (+1) or unsubscription (−1) seen on the XPUB socket (topic relays). */
+  /** Called at each subscription (+1) or unsubscription (−1) seen on the XPUB socket (topic forwarders). */
   onChange: ((prefix: string, delta: number) => void) | undefined;
 
   /** Subscribing connections whose prefix matches `topic`. */

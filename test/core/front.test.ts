@@ -101,7 +101,7 @@ describe("fronting a running graph", () => {
     expect([...handled.values()].every((n) => n === 1)).toBe(true);
   });
 
-  it("front – subscribers move to a topic relay and back without a lost or repeated message", async () => {
+  it("front – subscribers move to a topic forwarder and back without a lost or repeated message", async () => {
     const talker = await graph.node("talker");
     const listener = await graph.node("listener");
     const sub = listener.subscribe<number>("sensor/");
@@ -117,8 +117,8 @@ describe("fronting a running graph", () => {
     let proxy: Node | undefined;
     try {
       proxy = await graph.node("proxy");
-      const relay = await proxy.relay("sensor/");
-      await eventually(() => relay.stats().messagesDown > 100, "messages to flow through the relay");
+      const forwarder = await proxy.forward("sensor/");
+      await eventually(() => forwarder.stats().messagesDown > 100, "messages to flow through the forwarder");
       await proxy.stop();
       const mark = seq;
       await eventually(() => received.length > mark + 100, "messages to flow directly again");

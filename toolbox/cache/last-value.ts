@@ -101,7 +101,7 @@ export class LastValueCache implements Steerable {
   static async start(node: Node, options: LastValueCacheOptions): Promise<LastValueCache> {
     const cache = new LastValueCache(node, options);
     const steering = flag("steering", options.steering, true);
-    const forwarder = await node.relay(cache.prefix);
+    const forwarder = await node.forward(cache.prefix);
     cache.#forwarder = forwarder;
     forwarder.onBatch = (topic, batch) => cache.#remember(topic, batch);
     forwarder.onSubscription = (prefix, delta) => {

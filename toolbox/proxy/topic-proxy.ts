@@ -5,7 +5,7 @@
  * to what its subscribers ask for. Batches pass through unchanged, with the
  * publisher's id and sequence numbers, so subscribers still count drops
  * exactly and switch between the proxy and the direct path without a lost or
- * repeated message. Built on the core's topic forwarder (`node.relay(prefix)`), adding
+ * repeated message. Built on the core's topic forwarder (`node.forward(prefix)`), adding
  * steering, a tap and a steering service.
  *
  * Pausing drops what arrives (topics are best-effort; the drops are counted
@@ -78,7 +78,7 @@ export class TopicProxy implements Steerable {
     const proxy = new TopicProxy(node, options);
     const steering = flag("steering", options.steering, true);
     try {
-      proxy.#forwarder = await node.relay(proxy.prefix);
+      proxy.#forwarder = await node.forward(proxy.prefix);
     } catch (error) {
       await proxy.#tap?.close();
       proxy.#rate.stop();
