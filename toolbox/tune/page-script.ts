@@ -9,7 +9,10 @@
  * one, else a list), opens the server-sent events of that loop, keeps the
  * samples of the chosen time window in three uPlot charts (redrawn at most
  * once per animation frame), and turns the controls into calls of the
- * server's JSON API. For checks it sets `window.zmpTune` (`TunePageHandle`).
+ * server's JSON API. Every request carries the server's token, read from the
+ * page's own address (`?token=…`): as an `Authorization` header, and in the
+ * query of the event stream (an EventSource sends no headers) and of the
+ * links between loops. For checks it sets `window.zmpTune` (`TunePageHandle`).
  */
 import type uPlot from "uplot";
 import type { LoopSample, LoopState } from "../loop/feedback-loop.js";
@@ -102,14 +105,22 @@ export function tunePageMain(UPlot: typeof uPlot): void {
 
   // ------------------------------------------------------------ server
 
+  const token = new URLSearchParams(location.search).get("token") ?? "";
   const api = (loop: string, path = ""): string => `api/loops/${encodeURIComponent(loop)}${path}`;
+  /** The page's query for `loop`, keeping the token. */
+  const pageQuery = (loop: string): string => `?${new URLSearchParams({ loop, token }).toString()}`;
 
   async function request<T>(url: string, body?: unknown): Promise<T> {
+    const authorization = `token ${token}`;
     const response = await fetch(
       url,
       body === undefined
-        ? {}
-        : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) },
+        ? { headers: { Authorization: authorization } }
+        : {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Authorization: authorization },
+            body: JSON.stringify(body),
+          },
     );
     const reply = (await response.json().catch(() => ({}))) as T & { error?: string };
     if (!response.ok) throw new Error(reply.error ?? `${response.status} ${response.statusText}`);
@@ -608,7 +619,7 @@ export function tunePageMain(UPlot: typeof uPlot): void {
   }
 
   function listen(loop: string): void {
-    const events = new EventSource(api(loop, "/events"));
+    const events = new EventSource(`${api(loop, "/events")}?token=${encodeURIComponent(token)}`);
     const data = (e: Event): unknown => JSON.parse((e as MessageEvent<string>).data);
     events.addEventListener("init", (e) => {
       const init = data(e) as SessionSnapshot;
@@ -666,7 +677,7 @@ export function tunePageMain(UPlot: typeof uPlot): void {
     list.innerHTML = loops
       .map(
         (l) =>
-          `<li><a href="?loop=${encodeURIComponent(l.name)}">${escapeText(l.name)}</a> <span class="muted">on node ${escapeText(l.node)} · ${escapeText(l.service)} · ${escapeText(l.topic)}</span></li>`,
+          `<li><a href="${escapeText(pageQuery(l.name))}">${escapeText(l.name)}</a> <span class="muted">on node ${escapeText(l.node)} · ${escapeText(l.service)} · ${escapeText(l.topic)}</span></li>`,
       )
       .join("");
     $("picker-note").textContent =
@@ -688,7 +699,7 @@ export function tunePageMain(UPlot: typeof uPlot): void {
       select.append(option);
     }
     select.onchange = () => {
-      location.search = `?loop=${encodeURIComponent(select.value)}`;
+      location.search = pageQuery(select.value);
     };
   }
 

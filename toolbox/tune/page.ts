@@ -2,8 +2,11 @@
  * The tuning page as one HTML document: the layout and style here, uPlot's
  * script and stylesheet inlined from the `uplot` package (no network, like
  * the experiment reports), and the script of `page-script.ts` as source
- * text. The server builds it once and serves it at `/`.
+ * text. The server builds it once and serves it at `/`, with a
+ * Content-Security-Policy that runs only these two scripts (by their
+ * SHA-256) and lets the page talk to its own server only.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tunePageMain } from "./page-script.js";
@@ -102,30 +105,53 @@ const body = `
 </main>
 `;
 
-let cached: string | undefined;
+let cached: { html: string; policy: string } | undefined;
 
 /** The page's HTML (built once per process). */
 export function tunePage(): string {
+  return build().html;
+}
+
+/** The page's Content-Security-Policy: its own inline scripts, requests to its own origin, no framing. */
+export function tunePagePolicy(): string {
+  return build().policy;
+}
+
+function build(): { html: string; policy: string } {
   if (cached !== undefined) return cached;
   const uplotScript = readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js"), "utf8");
   const uplotStyle = readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8");
   // Transpilers that keep function names (tsx) call a `__name` helper inside the function's text.
   const script = `var __name = function (f) { return f; };\n(${tunePageMain.toString()})(uPlot);`;
-  cached = `<!doctype html>
+  const scripts = [uplotScript, script.replace(/<\/script/gi, "<\\/script")];
+  const hashes = scripts.map((s) => `'sha256-${createHash("sha256").update(s).digest("base64")}'`);
+  const policy = [
+    "default-src 'none'",
+    `script-src ${hashes.join(" ")}`,
+    "style-src 'unsafe-inline'",
+    "connect-src 'self'",
+    "img-src data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  const html = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>zmp tune</title>
 <style>${uplotStyle}</style>
 <style>${style}</style>
 </head>
 <body>
 ${body}
-<script>${uplotScript}</script>
-<script>${script.replace(/<\/script/gi, "<\\/script")}</script>
+<script>${scripts[0]}</script>
+<script>${scripts[1]}</script>
 </body>
 </html>
 `;
+  cached = { html, policy };
   return cached;
 }

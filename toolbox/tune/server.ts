@@ -19,17 +19,41 @@
  *
  * Errors reply `{ error }`: 400 for a change the loop (or the server)
  * rejects, 404 for an unknown loop, 409 for a disturbance with nothing to
- * act on, 504 when the loop does not answer. Only requests addressed to the
- * server's own host name are served, and POSTs must be JSON: a web page from
- * elsewhere can neither read the API (DNS rebinding) nor post a form to it.
+ * act on, 504 when the loop does not answer.
+ *
+ * Who may use it (Jupyter's model for a local notebook server):
+ * - every request carries the server's token — a random secret in the URL it
+ *   prints, `?token=…`, or an `Authorization: token …` header — or is refused
+ *   with 403, the page at `/` included: another user of the machine (or a
+ *   process of yours that was not given the URL) cannot steer a loop;
+ * - only requests addressed to the server's own host name are served (a web
+ *   page from elsewhere cannot read the API through DNS rebinding), a
+ *   request whose `Origin` is not the server's own is refused, and POSTs must
+ *   be JSON (no form from another site reaches it);
+ * - every response says `Content-Security-Policy: frame-ancestors 'none'`
+ *   and `X-Frame-Options: DENY` (no other page can frame it to trick a
+ *   click), the page runs only its own inline scripts, and no response is
+ *   cached or sent as a referrer;
+ * - every number a request sets is checked against a range (see
+ *   `toolbox/limits.ts`) before it reaches the loop or a worker.
  */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Node, RemoteError, TimeoutError, UnknownServiceError } from "../../core/index.js";
+import {
+  between,
+  checkMagnitudes,
+  integerBetween,
+  MAX_SAMPLE_TIME,
+  MAX_SPEED,
+  MIN_SAMPLE_TIME,
+  MIN_SPEED,
+} from "../limits.js";
 import type { LoopChanges, LoopState } from "../loop/feedback-loop.js";
 import { callControl } from "../steering.js";
 import { findLoops, type LoopInfo } from "./loops.js";
-import { tunePage } from "./page.js";
+import { tunePage, tunePagePolicy } from "./page.js";
 import { ConflictError, LoopSession } from "./session.js";
 
 /** Options of `TuneServer.start`. */
@@ -46,6 +70,11 @@ export interface TuneServerOptions {
   history?: number;
   /** Longest wait for a loop's or a worker's control service, ms. Default 2 000. */
   timeoutMs?: number;
+  /**
+   * The secret every request must carry (in `url`). Default: 24 random
+   * bytes as 48 hex digits, new for each server. At least 32 characters.
+   */
+  token?: string;
 }
 
 /** An error with its HTTP status. */
@@ -61,13 +90,27 @@ class HttpError extends Error {
 
 const MAX_BODY = 64 * 1024;
 const HEARTBEAT_MS = 15_000;
+/** Most messages one burst may push. */
+const MAX_BURST = 100_000;
+
+/** On every response: no framing by another page (clickjacking), no sniffing, no caching, no referrer. */
+const BASE_HEADERS = {
+  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+  "X-Frame-Options": "DENY",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-store",
+};
 
 /** The tuning server (see the module comment). Start it with `TuneServer.start`. */
 export class TuneServer {
   readonly node: Node;
   readonly #server: Server;
-  readonly #options: Required<Omit<TuneServerOptions, "node" | "loop" | "queue">> &
+  readonly #options: Required<Omit<TuneServerOptions, "node" | "loop" | "queue" | "token">> &
     Pick<TuneServerOptions, "loop" | "queue">;
+  readonly #token: string;
+  /** SHA-256 of the token: requests are compared with it in constant time. */
+  readonly #tokenHash: Buffer;
   readonly #sessions = new Map<string, Promise<LoopSession>>();
   readonly #streams = new Set<ServerResponse>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
@@ -86,8 +129,16 @@ export class TuneServer {
     const timeoutMs = options.timeoutMs ?? 2000;
     if (!(timeoutMs > 0 && Number.isFinite(timeoutMs)))
       throw new RangeError(`Expected \`timeoutMs\` to be a positive number, got \`${String(timeoutMs)}\``);
+    const token = options.token ?? randomBytes(24).toString("hex");
+    if (!(typeof token === "string" && token.length >= 32 && /^[\w.~-]+$/.test(token)))
+      throw new RangeError(
+        "Expected `token` to be at least 32 characters of letters, digits, `_`, `-`, `.` or `~`",
+      );
+    this.#token = token;
+    this.#tokenHash = sha256(token);
     this.#options = { port, history, timeoutMs, loop, queue };
     this.#server = createServer((request, response) => {
+      for (const [name, value] of Object.entries(BASE_HEADERS)) response.setHeader(name, value);
       this.#handle(request, response).catch((error: unknown) => reply(response, statusOf(error), error));
     });
     this.#heartbeat = setInterval(() => {
@@ -117,9 +168,19 @@ export class TuneServer {
     return this.#port;
   }
 
-  /** The page's address, `http://127.0.0.1:PORT/`. */
+  /** The page's address with its token, `http://127.0.0.1:PORT/?token=…`: what to open in a browser. */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}/`;
+    return `${this.origin}/?token=${this.#token}`;
+  }
+
+  /** `http://127.0.0.1:PORT`, without the token. */
+  get origin(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** The secret every request must carry (`?token=` or `Authorization: token …`). */
+  get token(): string {
+    return this.#token;
   }
 
   /** The loops the directory lists now. */
@@ -175,20 +236,40 @@ export class TuneServer {
     return session;
   }
 
-  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /**
+   * Refuses (403) a request for another host name, from a page of another
+   * origin, or without the token.
+   */
+  #admit(request: IncomingMessage, url: URL): void {
     const host = request.headers.host ?? "";
-    const allowed = [`127.0.0.1:${this.#port}`, `localhost:${this.#port}`];
-    if (!allowed.includes(host)) throw new HttpError(403, `not served for host \`${host}\``);
-    const url = new URL(request.url ?? "/", this.url);
+    const hosts = [`127.0.0.1:${this.#port}`, `localhost:${this.#port}`];
+    if (!hosts.includes(host)) throw new HttpError(403, `not served for host \`${host}\``);
+    // Browsers send Origin with every POST and every cross-origin request; scripts may send none.
+    const origin = request.headers.origin;
+    if (origin !== undefined && !hosts.some((h) => origin === `http://${h}`))
+      throw new HttpError(403, `not served to pages from \`${origin}\``);
+    const header = /^token\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1];
+    const given = header ?? url.searchParams.get("token");
+    if (given === null || !timingSafeEqual(sha256(given), this.#tokenHash))
+      throw new HttpError(
+        403,
+        given === null
+          ? "this server needs its token: open the URL `zmp tune` printed (…/?token=…)"
+          : "wrong token: open the URL `zmp tune` printed (…/?token=…)",
+      );
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? "/", this.origin);
+    this.#admit(request, url);
     const method = request.method ?? "GET";
     const path = url.pathname;
-    if (path === "/favicon.ico") {
-      response.writeHead(204).end();
-      return;
-    }
     if (path === "/" || path === "/index.html") {
       expectMethod(method, "GET");
-      response.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+      response.writeHead(200, {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": tunePagePolicy(),
+      });
       response.end(tunePage());
       return;
     }
@@ -222,16 +303,22 @@ export class TuneServer {
       }
       case "set": {
         const changes = await jsonBody(request, method);
+        // The loop checks each change; no number past the common bound even reaches it.
+        checkMagnitudes("changes", changes);
+        if (changes.sampleTime !== undefined)
+          between("sampleTime", changes.sampleTime, MIN_SAMPLE_TIME, MAX_SAMPLE_TIME, " s");
         reply(response, 200, await (await this.#session(name)).set(changes as LoopChanges));
         return;
       }
       case "capacity": {
         const { speed } = (await jsonBody(request, method)) as { speed?: unknown };
+        between("speed", speed, MIN_SPEED, MAX_SPEED);
         reply(response, 200, await (await this.#session(name)).capacity(speed as number));
         return;
       }
       case "burst": {
         const { count } = (await jsonBody(request, method)) as { count?: unknown };
+        integerBetween("count", count, 1, MAX_BURST);
         await (await this.#session(name)).burst(count as number);
         reply(response, 200, { ok: true, count });
         return;
@@ -247,11 +334,7 @@ export class TuneServer {
   }
 
   #stream(response: ServerResponse, session: LoopSession): void {
-    response.writeHead(200, {
-      "Content-Type": "text/event-stream",
-      "Cache-Control": "no-store",
-      Connection: "keep-alive",
-    });
+    response.writeHead(200, { "Content-Type": "text/event-stream", Connection: "keep-alive" });
     response.write("retry: 2000\n\n");
     this.#streams.add(response);
     const detach = session.attach((event, data) => {
@@ -292,6 +375,10 @@ async function jsonBody(request: IncomingMessage, method: string): Promise<Recor
   return body as Record<string, unknown>;
 }
 
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
 function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.status;
   if (error instanceof ConflictError) return 409;
@@ -317,9 +404,6 @@ function reply(response: ServerResponse, status: number, body: unknown): void {
           : `${body.name}: ${body.message}`;
     payload = { error: message };
   }
-  response.writeHead(status, {
-    "Content-Type": "application/json; charset=utf-8",
-    "Cache-Control": "no-store",
-  });
+  response.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
   response.end(JSON.stringify(payload));
 }

@@ -74,9 +74,12 @@ export interface StepReport {
 export interface StepOptions {
   /** Settling band as a fraction of the step (`stepInfo`'s `settlingThreshold`), in (0, 1). Default 0.05. */
   settlingThreshold?: number;
-  /** Width of the centered moving average, seconds; 0 measures the raw samples. Default 1. */
+  /** Width of the centered moving average, seconds, at most 300 (the longest chart window); 0 measures the raw samples. Default 1. */
   smoothing?: number;
 }
+
+/** Widest smoothing, seconds: the page's longest window. */
+const MAX_SMOOTHING_S = 300;
 
 /** Checks step options and applies the defaults. */
 export function stepOptions(options: StepOptions = {}): Required<StepOptions> {
@@ -86,9 +89,9 @@ export function stepOptions(options: StepOptions = {}): Required<StepOptions> {
       `Expected \`settlingThreshold\` to be a number in (0, 1), got \`${String(settlingThreshold)}\``,
     );
   const smoothing = options.smoothing ?? 1;
-  if (!(typeof smoothing === "number" && smoothing >= 0 && Number.isFinite(smoothing)))
+  if (!(typeof smoothing === "number" && smoothing >= 0 && smoothing <= MAX_SMOOTHING_S))
     throw new RangeError(
-      `Expected \`smoothing\` to be a non-negative number of seconds, got \`${String(smoothing)}\``,
+      `Expected \`smoothing\` to be a number of seconds from 0 to ${MAX_SMOOTHING_S}, got \`${String(smoothing)}\``,
     );
   return { settlingThreshold, smoothing };
 }

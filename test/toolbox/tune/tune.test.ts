@@ -98,15 +98,16 @@ describe("tune", () => {
 
   const loopState = (): Promise<LoopState> =>
     demo!.node.call<LoopState>("backlog.control", { op: "stats" }, { timeoutMs: 2000 });
+  const auth = () => ({ Authorization: `token ${server!.token}` });
   const post = (path: string, body: unknown) =>
-    fetch(`${server!.url}${path}`, {
+    fetch(`${server!.origin}/${path}`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", ...auth() },
       body: JSON.stringify(body),
     });
 
   it("tune – the API lists the loop, passes changes to it and answers errors with the loop's message", async () => {
-    const listing = (await (await fetch(`${server!.url}api/loops`)).json()) as {
+    const listing = (await (await fetch(`${server!.origin}/api/loops`, { headers: auth() })).json()) as {
       loops: { name: string; service: string }[];
       selected: string | null;
     };
@@ -123,13 +124,13 @@ describe("tune", () => {
     expect(((await rejected.json()) as { error: string }).error).toMatch(/nope/);
     expect((await post("api/loops/nothing/set", { setpoint: 1 })).status).toBe(404);
     expect((await post("api/loops/backlog/capacity", { speed: -1 })).status).toBe(400);
-    const form = await raw(`${server!.url}api/loops/backlog/set`, {
+    const form = await raw(`${server!.origin}/api/loops/backlog/set`, {
       method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      headers: { "Content-Type": "application/x-www-form-urlencoded", ...auth() },
       body: "setpoint=1",
     });
     expect(form.status).toBe(415);
-    const rebound = await raw(server!.url, { headers: { Host: `evil.example:${server!.port}` } });
+    const rebound = await raw(server!.url, { headers: { Host: `evil.example:${server!.port}`, ...auth() } });
     expect(rebound.status).toBe(403);
     expect((await loopState()).setpoint).toBe(40);
   });
@@ -141,6 +142,10 @@ describe("tune", () => {
       const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
       const errors: string[] = [];
       page.on("pageerror", (error) => errors.push(error.message));
+      // The page's Content-Security-Policy must not block anything it does itself.
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
       await page.goto(server!.url);
       await page.waitForFunction(
         () => (window as unknown as { zmpTune?: TunePageHandle }).zmpTune?.ready === true,
@@ -218,11 +223,16 @@ describe("tune", () => {
     const cli = startScript(cliPath, ["tune", "--directory", demo!.graph.directory, "--port", "0"]);
     try {
       const first = await cli.first;
-      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(String(first.text))?.[0];
+      const url = /http:\/\/127\.0\.0\.1:\d+\/\?token=\w+/.exec(String(first.text))?.[0];
       expect(url, String(first.text)).toBeDefined();
-      const listing = (await (await fetch(`${url}api/loops`)).json()) as { selected: string | null };
+      const { origin, searchParams } = new URL(url!);
+      const headers = { Authorization: `token ${searchParams.get("token")}` };
+      const listing = (await (await fetch(`${origin}/api/loops`, { headers })).json()) as {
+        selected: string | null;
+      };
       expect(listing.selected).toBe("backlog");
       expect(await (await fetch(url!)).text()).toContain("zmp tune");
+      expect((await fetch(`${origin}/api/loops`)).status).toBe(403);
       const exited = new Promise<number | null>((resolve) => cli.child.once("exit", (code) => resolve(code)));
       cli.child.kill("SIGINT");
       expect(await exited).toBe(0);
