@@ -52,8 +52,12 @@ export interface RunRecord {
   gains: ControllerParams | null;
   /** Metrics of the run. */
   metrics: RunMetrics;
-  /** The full log (data.csv, charts). */
+  /** The full log (data.csv, charts); a sweep keeps only the stats of most runs (no samples). */
   log: RunLog;
+  /** The controller setup the run used when it differs from `label` (`pie` for "pie target=0.05"). */
+  setup?: string;
+  /** The swept point of the run, `{ knob: value }` (sweeps only). */
+  point?: Record<string, number>;
 }
 
 /** Where a chart series takes its values from. */
@@ -95,11 +99,29 @@ export interface TableSpec {
   caption?: string;
 }
 
+/** A scatter figure (drawn as SVG, no script): one polyline of points per series. */
+export interface ScatterSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** Each series: its points in order (a sweep), and the indices to mark (the chosen point). */
+  series: { label: string; points: [number, number][]; marked?: number[]; dashed?: boolean }[];
+  /** Axis ranges; default: fit the data. */
+  xMin?: number;
+  xMax?: number;
+  yMin?: number;
+  yMax?: number;
+  /** A dashed horizontal guide at this y (a threshold). */
+  guide?: number;
+}
+
 /** A group of charts and tables under one heading (one scenario, or one phase of an experiment). */
 export interface ReportSection {
   title: string;
   /** Paragraph under the heading. */
   text?: string;
+  /** Scatter figures, drawn in a grid before the charts. */
+  figures?: ScatterSpec[];
   charts: ChartSpec[];
   tables: TableSpec[];
 }
@@ -123,6 +145,8 @@ export interface ExperimentResult {
   sections: ReportSection[];
   /** Findings in plain words (targets met or not, caveats). */
   notes: string[];
+  /** The title of the section report.png shows (its figures and tables); default: the whole page. */
+  figure?: string;
 }
 
 /** A catalog entry. */

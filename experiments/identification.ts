@@ -1,22 +1,38 @@
 /**
- * Model identification on a plant and PID tuning from the model, as an
- * engineer would do it on a live system: an open-loop step test, a model fit
+ * Model identification on a plant and controller tuning from the model, as
+ * an engineer would do it on a live system.
+ *
+ * Backlog PID: an open-loop step test on the admission rate, a model fit
  * (`identifyIntegrating`: the backlog integrates admitted − served), and the
  * SIMC rule for integrating processes (Skogestad, "Simple analytic rules for
- * model reduction and PID controller tuning", J. Process Control 13 (2003)),
- * with the sampling counted in the dead time by Skogestad's half rule: a
- * zero-order hold adds about half a sample period of delay (same paper, §6).
+ * model reduction and PID controller tuning", J. Process Control 13 (2003))
+ * with θ_eff = θ + h/2 (the half rule for the hold) and a τc that respects
+ * the sample time (`simcSampled`): the smallest τc whose sampled loop on the
+ * model has Ms ≤ 1.6 and ωc·h ≤ 0.5. A fitted dead time of ~0 would
+ * otherwise give τc = h/2 and a near-deadbeat loop (kp·h ≈ 1, Ms ≈ 2.3).
+ *
+ * Delay trim: an open-loop step of the credit window (as seconds of delay at
+ * the measured service rate), a first-order-plus-dead-time fit of the
+ * measured sojourn W̄ (`identifyFopdt`), and SIMC PI with τc = 10 s: the
+ * trim only removes what Little's law with a filtered rate leaves over, so
+ * it must stay well behind the feedforward (a 2 s rate filter) and the
+ * sojourn's own dead time (a message reports its delay when it leaves).
+ * Both designs print Ms, the gain margin and ωc·h of their sampled loop.
  */
 import {
   type Controller,
   type ControllerParams,
+  type FopdtFit,
   type IntegratingFit,
   type IntegratingModel,
+  identifyFopdt,
   identifyIntegrating,
+  type LoopMargins,
+  loopMargins,
   type Observation,
   observe,
-  simcIntegrating,
-  type TuningResult,
+  type SampledDesign,
+  simcSampled,
 } from "../toolbox/control/index.js";
 import type { ReportSection, RunRecord, SeriesSpec } from "./experiment.js";
 import { computeMetrics } from "./metrics.js";
@@ -226,28 +242,52 @@ export async function identifyQueue(
 
 /** PI gains for a queue from its fitted model, and how they were obtained. */
 export interface QueueTuning {
-  /** The rule's result (kp, ki, kd, ti, td, tauC). */
-  tuning: TuningResult;
+  /** The sampled design: gains, τc, θ_eff and the loop's margins on the model. */
+  design: SampledDesign;
   /** Dead time used: the fitted θ plus half a sample period (Skogestad's half rule for the hold). */
   thetaEffective: number;
   /** The gains for `Pid`. */
   gains: { kp: number; ki: number; kd: number };
+  /** Skogestad's plain τc = θ_eff on the same model, for comparison: its gains and sampled margins. */
+  plain: SampledDesign;
 }
 
 /**
- * SIMC PI for the fitted integrating model, with θ_eff = θ + sampleTime/2 and
- * the closed-loop time constant τc = θ_eff unless given (Skogestad's choice
- * for tight control with good robustness: gain margin about 3, phase margin
- * about 47°, for the model).
+ * SIMC PI for the fitted integrating model on a loop sampled every
+ * `sampleTime` seconds: θ_eff = θ + h/2 and the smallest τc with sampled
+ * Ms ≤ 1.6 and ωc·h ≤ 0.5 (`simcSampled`), unless `tauC` is given.
  */
 export function tuneQueuePid(model: IntegratingModel, sampleTime: number, tauC?: number): QueueTuning {
-  const thetaEffective = model.theta + sampleTime / 2;
-  const tuning = simcIntegrating(
-    { gain: model.gain, theta: thetaEffective },
-    { tauC: tauC ?? thetaEffective },
-  );
-  return { tuning, thetaEffective, gains: { kp: tuning.kp, ki: tuning.ki, kd: tuning.kd } };
+  const design = simcSampled(model, sampleTime, tauC === undefined ? {} : { tauC });
+  const plain = simcSampled(model, sampleTime, { tauC: model.theta + sampleTime / 2 });
+  return {
+    design,
+    thetaEffective: design.thetaEffective,
+    gains: { kp: design.kp, ki: design.ki, kd: 0 },
+    plain,
+  };
 }
+
+/** Rows of a margins table: the design's figures on its model. */
+export function marginRows(
+  label: string,
+  d: { tauC: number; kp: number; ki: number; margins: LoopMargins },
+): (string | number | null)[] {
+  const m = d.margins;
+  const r = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(3)) : null);
+  return [
+    label,
+    r(d.tauC),
+    r(d.kp),
+    r(d.ki),
+    r(m.ms),
+    r(m.gainMargin),
+    r(m.phaseMargin),
+    r(m.crossoverPerSample),
+  ];
+}
+
+const marginColumns = ["design", "τc s", "kp", "ki 1/s", "Ms", "gain margin", "phase margin °", "ωc·h"];
 
 /** The identification and tuning of the PID family for a queue experiment, as report parts. */
 export interface QueuePidDesign {
@@ -309,13 +349,13 @@ export async function designQueuePid(
     Number(t.fit.theta.toPrecision(3)),
     Number(t.fit.fit.toPrecision(3)),
   ]);
-  const { tuning: rule, thetaEffective, gains } = tuning;
+  const { design, thetaEffective } = tuning;
   const section: ReportSection = {
     title: "Identification and tuning",
     text:
       "Open-loop step tests on the plant at the scenario's starting conditions: the admission rate is held at the nominal capacity while the service rate is measured, then at that balance, then stepped down by 75 %. " +
-      "identifyIntegrating fits backlog = k·∫(rate − balance)(t − θ) dt; the median k and θ of the tests give the model, " +
-      `and SIMC for integrating processes (Skogestad 2003) with θ_eff = θ + sampleTime/2 and τc = θ_eff gives the PI gains.`,
+      "identifyIntegrating fits backlog = k·∫(rate − balance)(t − θ) dt; the median k and θ of the tests give the model. " +
+      `SIMC for integrating processes (Skogestad 2003) with θ_eff = θ + h/2 and the smallest τc whose sampled loop on the model has Ms ≤ 1.6 and ωc·h ≤ 0.5 gives the PI gains; the margins below are those of the sampled loop (exact ZOH model, the Pid's discretization). Skogestad's plain τc = θ_eff is shown for comparison.`,
     charts: [
       {
         title: "Step tests: backlog",
@@ -349,14 +389,117 @@ export async function designQueuePid(
         caption:
           "k: backlog slope per unit of admission rate (1 for a queue that admits what it is set to); θ: dead time; fit: 100·(1 − ‖y − ŷ‖/‖y − ȳ‖).",
       },
-      keyValueTable("SIMC PI", {
+      keyValueTable("SIMC PI (sampled)", {
         "θ_eff (s)": thetaEffective,
-        "τc (s)": rule.tauC,
-        kp: gains.kp,
-        "ki (1/s)": gains.ki,
-        "Ti (s)": rule.ti,
+        "τc (s)": design.tauC,
+        kp: design.kp,
+        "ki (1/s)": design.ki,
+        "Ti (s)": design.kp / design.ki,
       }),
+      {
+        title: "Robustness of the sampled loop on the identified model",
+        columns: marginColumns,
+        rows: [
+          marginRows("chosen: smallest τc with Ms ≤ 1.6, ωc·h ≤ 0.5", design),
+          marginRows("plain SIMC τc = θ_eff", tuning.plain),
+        ],
+        caption:
+          "Ms = max|1/(1 + L)|, gain margin and ωc·h of the loop the Pid runs at h (loopMargins: exact zero-order-hold model with the fitted dead time; backward-Euler integral).",
+      },
     ],
   };
   return { identification, tuning, records, section };
+}
+
+/** The delay trim's identified model and design (`designDelayTrim`). */
+export interface DelayTrimDesign {
+  /** The open-loop window step test, logged like any run. */
+  log: RunLog;
+  /** FOPDT fit of the measured sojourn against the window expressed as seconds of delay. */
+  fit: FopdtFit;
+  /** The PI design on the fit (τc = `tauC`), with its sampled margins. */
+  design: SampledDesign;
+  /** The section describing the design. */
+  section: ReportSection;
+}
+
+/**
+ * Identifies the window → sojourn dynamics of a queue and designs the delay
+ * window's trim (see the module comment): from the scenario's starting
+ * conditions (a deep queue, the load over capacity), the credit window is
+ * held at D*·μ₀ for 8 s, then stepped to 1.3·D*·μ₀ for 8 s; the input is the
+ * window over μ₀ (seconds), the output the per-period mean sojourn W̄. SIMC
+ * PI on the fit with τc = `tauC` (default 10 s).
+ */
+export async function designDelayTrim(
+  mode: PlantMode,
+  scenario: QueueScenario,
+  seed: number,
+  sampleTime: number,
+  delay: number,
+  tauC = 10,
+): Promise<DelayTrimDesign> {
+  const steady = steadyScenario(scenario, seed);
+  const signals = queueSignals(steady, seed);
+  const mu = steady.workers * signals.workerRate(0);
+  const base = delay * mu;
+  const plant = await createPlant(mode, "worker-pool", {
+    scenario: steady,
+    signals,
+    seed,
+    initialBacklog: Math.round(base),
+  });
+  const hold = 8;
+  const schedule = new Schedule((t) => (t < hold - 1e-9 ? base : 1.3 * base));
+  const setup = { label: "window-step", controller: schedule, actuator: "window", toSetpoint: null };
+  const options = { setpoint: steady.setpoint as number, duration: 2 * hold, sampleTime, warmup: 0 };
+  const log =
+    plant.mode === "sim" ? runLoop(plant, setup, options) : await runLoopAsync(plant, setup, options);
+  await plant.close?.();
+  const latency = log.values[log.columns.findIndex((c) => c.name === "latency")]!;
+  const from = log.times.findIndex((t) => t >= hold - 2 - 1e-9);
+  let held = delay;
+  const times: number[] = [];
+  const input: number[] = [];
+  const output: number[] = [];
+  for (let k = from; k < log.times.length; k++) {
+    if (Number.isFinite(latency[k]!)) held = latency[k]! / 1000;
+    times.push(log.times[k]! - log.times[from]!);
+    input.push(log.applied[k]! / mu);
+    output.push(held);
+  }
+  const fit = identifyFopdt({ times, input, measurement: output });
+  const model = { gain: fit.gain, tau: Math.max(fit.tau, 1e-3), theta: fit.theta };
+  const design = simcSampled(model, sampleTime, { tauC });
+  const section: ReportSection = {
+    title: "Delay loop: identification and trim design",
+    text:
+      `Open-loop step of the credit window at the scenario's starting conditions: ${Number(base.toPrecision(3))} messages (D* = ${delay} s at ${Number(mu.toPrecision(3))} msg/s) for ${hold} s, then 1.3 times that. ` +
+      "identifyFopdt fits the per-period mean sojourn W̄ against the window in seconds of delay (window/μ₀). The trim is SIMC PI on that model with τc = 10 s: a bias corrector kept well behind the 2 s rate filter that does the regulation, and behind the sojourn's own dead time.",
+    charts: [],
+    tables: [
+      keyValueTable("Window → sojourn model (FOPDT)", {
+        "K (s/s)": fit.gain,
+        "τ (s)": fit.tau,
+        "θ (s)": fit.theta,
+        "fit %": fit.fit,
+      }),
+      {
+        title: "Trim PI and the robustness of its sampled loop on the model",
+        columns: marginColumns,
+        rows: [marginRows("trim: SIMC, τc = 10 s", design)],
+        caption: "Ms, gain margin and ωc·h of the trim's sampled loop on the identified model (loopMargins).",
+      },
+    ],
+  };
+  return { log, fit, design, section };
+}
+
+/** Margins of given PI gains on an integrating model at sample time h (for reports). */
+export function pidMargins(
+  model: IntegratingModel,
+  gains: { kp: number; ki: number },
+  sampleTime: number,
+): LoopMargins {
+  return loopMargins(model, gains, { sampleTime });
 }

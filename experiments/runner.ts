@@ -35,6 +35,7 @@ import {
   type Controller,
   type ControllerParams,
   type Observation,
+  type QueueDiscipline,
   signals,
 } from "../toolbox/control/index.js";
 import type { SignalLike } from "../toolbox/control/signals.js";
@@ -126,6 +127,12 @@ export interface ControlSetup {
   toSetpoint?: ((setpoint: number) => number) | null;
   /** One line saying how this setup maps its output to the actuator (for the report). */
   note?: string;
+  /**
+   * A queue discipline that acts in the plant's data path (PIE, CoDel in
+   * their native form); the plant that runs the setup is built with it.
+   * Plants without a data path of their own (a live graph) refuse it.
+   */
+  discipline?: QueueDiscipline;
 }
 
 /** Options of `runLoop` / `runLoopAsync`. */

@@ -4,9 +4,9 @@
  * experiment, and the standard charts and tables of a group of runs.
  */
 import type { ChartSpec, ExperimentContext, RunRecord, SeriesSpec, TableSpec } from "./experiment.js";
-import { computeMetrics, type RunMetrics } from "./metrics.js";
+import { computeMetrics, type MetricOptions, type RunMetrics } from "./metrics.js";
 import { createPlant, type PlantMode, type PlantSpecs } from "./plants/registry.js";
-import { type ControlSetup, runOn } from "./runner.js";
+import { type ControlSetup, type RunLog, runOn } from "./runner.js";
 import type { Scenario } from "./scenarios.js";
 
 /** Turns samples done in each run into the fraction of the whole experiment (for `onProgress`). */
@@ -47,6 +47,10 @@ export interface MeasuredRunOptions<M extends keyof PlantSpecs> {
   sampleTime: number;
   setpoint: (t: number) => number;
   progress?: Progress;
+  /** Metric options besides the step (delay setpoint, own goal). */
+  metrics?: Omit<MetricOptions, "step">;
+  /** Keep the run's samples (data.csv, charts). false keeps only the metrics and plant stats: sweeps run thousands of runs. Default true. */
+  keepLog?: boolean;
 }
 
 /** Builds the plant, runs the setup on it, closes it and measures the run. */
@@ -54,7 +58,11 @@ export async function measuredRun<M extends keyof PlantSpecs>(
   setup: ControlSetup,
   options: MeasuredRunOptions<M>,
 ): Promise<RunRecord> {
-  const plant = await createPlant(options.mode, options.model, options.spec);
+  const spec =
+    setup.discipline === undefined
+      ? options.spec
+      : ({ ...options.spec, discipline: setup.discipline } as PlantSpecs[M]);
+  const plant = await createPlant(options.mode, options.model, spec);
   try {
     const log = await runOn(plant, setup, {
       setpoint: options.setpoint,
@@ -64,6 +72,7 @@ export async function measuredRun<M extends keyof PlantSpecs>(
         ? { onSample: options.progress.run(`${options.scenario.name} ${setup.label}`) }
         : {}),
     });
+    const metrics = computeMetrics(log, { ...options.metrics, step: options.scenario.step });
     return {
       label: setup.label,
       controller: log.controller,
@@ -72,12 +81,28 @@ export async function measuredRun<M extends keyof PlantSpecs>(
       actuator: log.actuator,
       note: setup.note ?? "",
       gains: log.params,
-      metrics: computeMetrics(log, { step: options.scenario.step }),
-      log,
+      metrics,
+      log: options.keepLog === false ? withoutSamples(log) : log,
     };
   } finally {
     await plant.close?.();
   }
+}
+
+/** The log of a run without its samples (times, values, components): its stats and setup stay. */
+export function withoutSamples(log: RunLog): RunLog {
+  const { departures: _, ...stats } = log.stats;
+  return {
+    ...log,
+    times: [],
+    setpoint: [],
+    measurement: [],
+    output: [],
+    applied: [],
+    values: log.columns.map(() => []),
+    components: {},
+    stats,
+  };
 }
 
 /** Human labels of the metric columns, with units. */

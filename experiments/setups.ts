@@ -1,55 +1,66 @@
 /**
  * How each controller of toolbox/control is wired to the worker-pool plant
- * for the queue experiments: what it reads and which actuator its output
- * drives. The rule is that every controller regulates the same thing (the
- * backlog, toward the same setpoint) with the actuator its algorithm was
- * designed for:
+ * for the queue experiments: what it regulates, what it reads, which
+ * actuator its output drives, the knob a sweep turns, and the goal it was
+ * designed for. Every baseline runs in its native form, on the quantity it
+ * was designed to regulate — not on zmp's objective:
  *
- * | controller   | actuator  | mapping                                                                 |
- * |--------------|-----------|-------------------------------------------------------------------------|
- * | pid          | rate      | PI on backlog + feedforward of the measured service rate, msg/s; output limited to 1.2 × the measured offered rate (anti-windup) |
- * | pid-feedback | rate      | the same PI without feedforward (ablation)                              |
- * | cascade      | rate      | outer PI on backlog (+ service-rate feedforward) → admitted-rate setpoint; inner I loop on the measured admitted rate → token-bucket rate |
- * | fixed-rate   | rate      | share × nominal capacity                                                |
- * | aimd         | rate      | +increase·dt per sample, ×decreaseFactor when backlog > setpoint         |
- * | pie          | fraction  | admission probability 1 − p; PIE's delay = backlog / nominal capacity, target = setpoint / nominal capacity |
- * | codel        | fraction  | as PIE, drops turned into a fraction of the offered rate                 |
- * | gradient2    | window    | the concurrency limit is the credit window (messages in the system); limits 1…20 × setpoint, starting at the setpoint |
- * | vegas        | window    | as Gradient2                                                            |
+ * | controller   | regulates                      | actuator | native form here                                                      |
+ * |--------------|--------------------------------|----------|-----------------------------------------------------------------------|
+ * | delay        | sojourn delay (s), zmp         | window   | window = (D* + PI trim)·μ̂ (`DelayWindow`)                              |
+ * | pid          | backlog (messages), zmp        | rate     | SIMC PI on the backlog + filtered service-rate feedforward            |
+ * | pid-feedback | backlog                        | rate     | the same PI without feedforward (ablation)                            |
+ * | cascade      | backlog                        | rate     | outer PI on backlog → admitted-rate setpoint → inner I loop           |
+ * | fixed-window | nothing (a constant)           | window   | tail drop at a constant credit window                                 |
+ * | fixed-rate   | nothing (a constant)           | rate     | a constant share of the nominal capacity                              |
+ * | aimd         | congestion (sojourn > timeout) | window   | AIMDLimit: +1 per sample, ×0.9 when the sample's mean sojourn > timeout |
+ * | pie          | queueing delay (RFC 8033)      | in path  | random drop at enqueue, p from queue/departure rate every 15 ms       |
+ * | codel        | standing sojourn (RFC 8289)    | in path  | head drop at dequeue by the control law                               |
+ * | gradient2    | latency gradient               | window   | Gradient2Limit's concurrency limit as the credit window              |
+ * | vegas        | estimated queue (TCP Vegas)    | window   | VegasLimit's concurrency limit as the credit window                  |
  *
- * PIE and CoDel are delay controllers: they read the backlog expressed as
- * the delay it would cause at the nominal capacity (backlog/μ₀) with the
- * target setpoint/μ₀, so they hold the same backlog as the others instead of
- * a delay that would mean half the backlog after a capacity drop. The
- * admission fraction is applied per message as it arrives (PIE drops each
- * packet with probability p), which is the "fraction × arrival rate" the
- * admitted rate then has. Gradient2 and Vegas compute a concurrency limit; a
- * credit window (admit while fewer than `limit` messages are in the system)
- * is exactly what that limit means in Netflix concurrency-limits, where a
- * request is rejected when `inflight ≥ limit`. They have no setpoint.
+ * PIE and CoDel act on each message in the data path of the simulated
+ * plant (`PieQueue`, `CodelQueue`), as the RFCs specify them; a live plant
+ * has no in-path queue manager, and there they run as sampled loops on the
+ * admission fraction (PIE on backlog/measured service rate, CoDel on the
+ * measured sojourn). A credit window (admit while fewer than `window`
+ * messages are in the system) is what a concurrency limit means in Netflix
+ * concurrency-limits, where a request is rejected when inflight ≥ limit.
+ *
+ * Each controller has one aggressiveness knob (`queueKnobs`) that a sweep
+ * turns over eight values: the setpoint of the zmp loops, the window, the
+ * share, the targets of PIE, CoDel and AIMD, Gradient2's queue size, Vegas's
+ * alpha. A setpoint-like knob scales with the scenario's own setpoint
+ * profile (a setpoint step doubles it for every controller alike).
  */
 import {
   Aimd,
   Cascade,
   Codel,
+  CodelQueue,
   type Controller,
+  DelayWindow,
   FixedRate,
+  FixedWindow,
   Gradient2,
   Pid,
   Pie,
+  PieQueue,
   Vegas,
 } from "../toolbox/control/index.js";
 import { fail } from "../toolbox/control/validate.js";
 import { ExperimentInputError } from "./experiment.js";
 import { workerPoolColumns } from "./plants/worker-pool.js";
-import type { ControlSetup, PlantSample } from "./runner.js";
+import type { ControlSetup, PlantSample, RunLog } from "./runner.js";
 
 /** The controller names the queue experiments accept (`--controller`). */
 export const queueControllers = Object.freeze([
   "none",
+  "delay",
   "pid",
   "pid-feedback",
   "cascade",
+  "fixed-window",
   "fixed-rate",
   "aimd",
   "pie",
@@ -60,9 +71,28 @@ export const queueControllers = Object.freeze([
 
 export type QueueController = (typeof queueControllers)[number];
 
+/** The zmp controllers (the rest are baselines, and `none`). */
+export const zmpControllers: readonly QueueController[] = Object.freeze([
+  "delay",
+  "pid",
+  "pid-feedback",
+  "cascade",
+]);
+
+/** The baselines every comparison includes by default. */
+export const baselineControllers: readonly QueueController[] = Object.freeze([
+  "fixed-window",
+  "fixed-rate",
+  "aimd",
+  "pie",
+  "codel",
+  "gradient2",
+  "vegas",
+]);
+
 /** What the wiring needs to know about the plant (as an operator would, from its configuration). */
 export interface QueuePlantFacts {
-  /** Backlog setpoint at the start, messages. */
+  /** Backlog setpoint at the start, messages (delay setpoints are this over the nominal capacity). */
   setpoint: number;
   /** Capacity at the start (workers × per-worker rate), msg/s. */
   nominalCapacity: number;
@@ -70,20 +100,102 @@ export interface QueuePlantFacts {
   sampleTime: number;
   /** Service time of one message at no load, seconds (Gradient2/Vegas before the first latency sample). */
   noLoadLatency: number;
+  /** Workers in the pool (the delay window learns the service rate only with at least this backlog). Default: nominal capacity × no-load latency. */
+  workers?: number;
+  /** Whether the plant runs a queue discipline in its data path (the simulation does; a live graph does not). Default false. */
+  inPath?: boolean;
 }
 
 /** Parameters each setup takes (numbers; unknown names throw). */
 export const queueParams: Readonly<Record<QueueController, readonly string[]>> = Object.freeze({
   none: [],
-  pid: ["kp", "ki", "kd", "kff"],
-  "pid-feedback": ["kp", "ki", "kd"],
-  cascade: ["kp", "ki", "kd", "kff", "innerKi"],
+  delay: ["delay", "kp", "ki", "rateTau", "changeThreshold"],
+  pid: ["setpoint", "kp", "ki", "kd", "kff", "ffTau"],
+  "pid-feedback": ["setpoint", "kp", "ki", "kd"],
+  cascade: ["setpoint", "kp", "ki", "kff", "ffTau", "innerKi"],
+  "fixed-window": ["window"],
   "fixed-rate": ["share"],
-  aimd: ["increase", "decreaseFactor"],
-  pie: ["gainScale"],
-  codel: ["interval"],
+  aimd: ["timeout", "decreaseFactor"],
+  pie: ["target", "alpha", "beta"],
+  codel: ["target", "interval"],
   gradient2: ["queueSize", "smoothing"],
-  vegas: ["smoothing"],
+  vegas: ["alpha"],
+});
+
+/** The knob a sweep turns for each controller, its unit, and its eight values for a plant. */
+export interface QueueKnob {
+  /** The parameter (one of `queueParams[controller]`). */
+  name: string;
+  /** Unit, for tables. */
+  unit: string;
+  /** The values swept, in increasing aggressiveness order as they appear. */
+  values: number[];
+}
+
+/** Multipliers of the nominal setpoint (backlog or delay) a setpoint-like knob sweeps. */
+const setpointScale = [0.2, 0.32, 0.48, 0.64, 0.8, 1, 1.6, 4];
+
+/** The sweep knob of `name` on a plant (null for `none`). */
+export function queueKnob(name: QueueController, facts: QueuePlantFacts): QueueKnob | null {
+  const r = facts.setpoint;
+  const delay = r / facts.nominalCapacity;
+  const round = (v: number) => Number(v.toPrecision(3));
+  switch (name) {
+    case "delay":
+      return { name: "delay", unit: "s", values: setpointScale.map((f) => round(f * delay)) };
+    case "pid":
+    case "pid-feedback":
+    case "cascade":
+      return { name: "setpoint", unit: "msg", values: setpointScale.map((f) => round(f * r)) };
+    case "fixed-window":
+      return { name: "window", unit: "msg", values: setpointScale.map((f) => round(f * r)) };
+    case "fixed-rate":
+      return { name: "share", unit: "of capacity", values: [0.7, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.2] };
+    case "aimd":
+      return { name: "timeout", unit: "s", values: setpointScale.map((f) => round(f * delay)) };
+    case "pie":
+      return { name: "target", unit: "s", values: [0.005, 0.015, 0.03, 0.05, 0.08, 0.12, 0.18, 0.25] };
+    case "codel":
+      return { name: "target", unit: "s", values: [0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16] };
+    case "gradient2":
+      return { name: "queueSize", unit: "msg", values: [1, 2, 4, 6, 8, 12, 16, 24] };
+    case "vegas":
+      return { name: "alpha", unit: "msg", values: [1, 2, 3, 4, 6, 8, 12, 16] };
+    default:
+      return null;
+  }
+}
+
+/** One line per controller: what it regulates (report tables, docs). */
+export const queueRegulates: Readonly<Record<QueueController, string>> = Object.freeze({
+  none: "nothing: every offered message is admitted",
+  delay: "the sojourn delay of a message, toward D* seconds (zmp)",
+  pid: "the backlog, toward a number of messages (zmp)",
+  "pid-feedback": "the backlog, without feedforward (ablation)",
+  cascade: "the backlog, through an inner admitted-rate loop",
+  "fixed-window": "nothing: a constant credit window (tail drop)",
+  "fixed-rate": "nothing: a constant admission rate",
+  aimd: "congestion: backs off when a sample's mean sojourn exceeds its timeout",
+  pie: "the mean queueing delay, toward its target (RFC 8033)",
+  codel: "the standing sojourn, under its target (RFC 8289)",
+  gradient2: "the latency gradient: no queue growth over the long-term latency",
+  vegas: "the estimated queue, between alpha and beta messages",
+});
+
+/** The own goal each controller is scored on besides the common metrics: label and unit. */
+export const queueOwnGoals: Readonly<Record<QueueController, string | null>> = Object.freeze({
+  none: null,
+  delay: "IADE against its own D* (s·s)",
+  pid: "backlog IAE against its own setpoint (msg·s)",
+  "pid-feedback": "backlog IAE against its own setpoint (msg·s)",
+  cascade: "backlog IAE against its own setpoint (msg·s)",
+  "fixed-window": null,
+  "fixed-rate": null,
+  aimd: "share of samples congested (%)",
+  pie: "|mean queueing delay − target| (ms)",
+  codel: "share of samples with the head's sojourn over target (%)",
+  gradient2: "latency inflation: mean sojourn / no-load service time (×)",
+  vegas: "latency inflation: mean sojourn / no-load service time (×)",
 });
 
 function param(params: Readonly<Record<string, number>>, name: string, fallback?: number): number {
@@ -94,18 +206,67 @@ function param(params: Readonly<Record<string, number>>, name: string, fallback?
   return value;
 }
 
-const backlogOnly = (sample: PlantSample) => ({ measurement: sample.observation.measurement });
+const column = (name: string) => workerPoolColumns.findIndex((c) => c.name === name);
+const offeredIndex = column("offeredRate");
+const latencyIndex = column("latency");
+
+/** The offered rate of the last period, from the worker pool's `offeredRate` column (live worker pools report the same columns). */
+function offeredRate(sample: PlantSample): number {
+  const v = sample.values[offeredIndex];
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+/** A queue setup: the control setup plus the controller's own goal, computed from its run's log. */
+export interface QueueSetup extends ControlSetup {
+  /** The controller's own goal (see `queueOwnGoals`); NaN-returning for controllers without one. */
+  ownGoal: (log: RunLog) => number;
+}
+
+const noGoal = (): number => Number.NaN;
+
+/** ∫|target(t) − y| dt of a log, target a function of the sample's index. */
+function iaeAgainst(log: RunLog, values: readonly number[], target: (k: number) => number): number {
+  let sum = 0;
+  for (let k = 1; k < log.times.length; k++) {
+    const v = values[k]!;
+    if (Number.isFinite(v)) sum += Math.abs(v - target(k)) * (log.times[k]! - log.times[k - 1]!);
+  }
+  return sum;
+}
+
+/** The per-period mean sojourn W̄ of a log (seconds), held when nothing left. */
+function sojourns(log: RunLog): number[] {
+  const raw = log.values[latencyIndex] ?? [];
+  let held = Number.NaN;
+  return log.times.map((_, k) => {
+    const v = raw[k];
+    if (typeof v === "number" && Number.isFinite(v)) held = v / 1000;
+    return held;
+  });
+}
+
+function meanOf(values: readonly number[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    sum += v;
+    n++;
+  }
+  return n > 0 ? sum / n : Number.NaN;
+}
 
 /**
  * The setup of controller `name` on the worker pool. `params` holds its
- * tuning (`kp`, `ki`… for the PID setups — required, there is no default
- * tuning; the baselines' defaults are listed in `queueDefaults`).
+ * settings: the PID family needs `kp` and `ki` (there is no default tuning:
+ * `compare-controllers` identifies the plant and designs them); every other
+ * parameter has the default `queueDefaults` lists.
  */
 export function queueSetup(
   name: QueueController,
-  context: QueuePlantFacts,
+  facts: QueuePlantFacts,
   params: Readonly<Record<string, number>> = {},
-): ControlSetup {
+): QueueSetup {
   if (!(queueControllers as readonly string[]).includes(name)) {
     fail("controller", `one of ${queueControllers.join(", ")}`, name);
   }
@@ -116,134 +277,241 @@ export function queueSetup(
       );
     }
   }
-  const mu = context.nominalCapacity;
-  const r = context.setpoint;
+  const mu = facts.nominalCapacity;
+  const r0 = facts.setpoint;
+  const h = facts.sampleTime;
   const max = 2 * mu;
-  const p = { ...queueDefaults(name, context), ...params };
-  let controller: Controller | null;
-  let setup: Omit<ControlSetup, "label" | "controller">;
+  const workers = facts.workers ?? Math.max(1, Math.round(mu * facts.noLoadLatency));
+  const p = { ...queueDefaults(name, facts), ...params };
+  const label = name;
   switch (name) {
     case "none":
       return {
-        label: name,
+        label,
         controller: null,
         actuator: null,
         note: "no admission control: every offered message is admitted",
+        ownGoal: noGoal,
       };
+    case "delay": {
+      const delay = param(p, "delay");
+      const controller = new DelayWindow({
+        setpoint: delay,
+        kp: param(p, "kp"),
+        ki: param(p, "ki"),
+        rateTau: param(p, "rateTau"),
+        changeThreshold: param(p, "changeThreshold"),
+        busyBacklog: workers,
+        rateFloor: 0.05 * mu,
+        windowMin: 1,
+      });
+      // D*(t) follows the scenario's setpoint profile: a setpoint step doubles it.
+      const target = (r: number) => (delay * r) / r0;
+      return {
+        label,
+        controller,
+        actuator: "window",
+        toSetpoint: target,
+        observe: (s) => ({
+          measurement: s.observation.measurement,
+          serviceRate: s.observation.serviceRate ?? 0,
+          ...(s.observation.latency === undefined ? {} : { latency: s.observation.latency }),
+        }),
+        note: `credit window = (D* + PI trim on the measured sojourn)·μ̂; μ̂ the service rate while ≥ ${workers} messages are in the system (filter ${param(p, "rateTau")} s, CUSUM ${param(p, "changeThreshold")}σ)`,
+        ownGoal: (log) => iaeAgainst(log, sojourns(log), (k) => target(log.setpoint[k]!)),
+      };
+    }
     case "pid":
     case "pid-feedback": {
       const feedforward = name === "pid";
-      controller = new Pid({
+      const setpoint = param(p, "setpoint");
+      const controller = new Pid({
         kp: param(p, "kp"),
         ki: param(p, "ki"),
         kd: param(p, "kd", 0),
-        setpoint: r,
+        setpoint,
         outputMin: 0,
         outputMax: max,
         feedforwardSignal: feedforward ? "serviceRate" : null,
-        kff: feedforward ? param(p, "kff", 1) : 1,
+        kff: feedforward ? param(p, "kff") : 1,
+        feedforwardTau: feedforward ? param(p, "ffTau") : 0,
       });
-      setup = {
+      const target = (r: number) => (setpoint * r) / r0;
+      return {
+        label,
+        controller,
         actuator: "rate",
+        toSetpoint: target,
         before: limitToOffered(max),
         note: feedforward
-          ? "token-bucket rate = PI(backlog error) + kff × measured service rate"
-          : "token-bucket rate = PI(backlog error)",
+          ? `token-bucket rate = PI(backlog error) + kff × service rate filtered over ${param(p, "ffTau")} s; limited to 1.2 × the offered rate`
+          : "token-bucket rate = PI(backlog error); limited to 1.2 × the offered rate",
+        ownGoal: (log) => iaeAgainst(log, log.measurement, (k) => target(log.setpoint[k]!)),
       };
-      break;
     }
     case "cascade": {
+      const setpoint = param(p, "setpoint");
+      const innerKi = param(p, "innerKi");
       const outer = new Pid({
         kp: param(p, "kp"),
         ki: param(p, "ki"),
-        kd: param(p, "kd", 0),
-        setpoint: r,
+        setpoint,
         outputMin: -max,
         outputMax: max,
       });
-      const inner = new Pid({ kp: 0, ki: param(p, "innerKi"), outputMin: 0, outputMax: max });
-      controller = new Cascade({
+      const inner = new Pid({ kp: 0, ki: innerKi, outputMin: 0, outputMax: max });
+      const controller = new Cascade({
         outer,
         inner,
         innerSignal: "arrivalRate",
         feedforwardSignal: "serviceRate",
-        kff: param(p, "kff", 1),
+        kff: param(p, "kff"),
         innerSetpointMin: 0,
         innerSetpointMax: max,
       });
-      setup = {
+      const target = (r: number) => (setpoint * r) / r0;
+      return {
+        label,
+        controller,
         actuator: "rate",
-        note: "outer PI(backlog) + service-rate feedforward sets the admitted-rate setpoint; inner I loop on the measured admitted rate sets the token-bucket rate",
+        toSetpoint: target,
+        // Both loops stop at what can be admitted: the inner output and the inner setpoint.
+        before: (sample, c) => {
+          const cap = Math.min(max, Math.max(1, 1.2 * offeredRate(sample)));
+          c.setParams({ innerSetpointMax: cap, "inner.outputMax": cap });
+        },
+        note: `outer PI(backlog) + service-rate feedforward → admitted-rate setpoint (limited to 1.2 × offered); inner I loop (closed-loop τ ${Number((1 / innerKi).toPrecision(3))} s) on the admitted rate → token-bucket rate`,
+        ownGoal: (log) => iaeAgainst(log, log.measurement, (k) => target(log.setpoint[k]!)),
       };
-      break;
+    }
+    case "fixed-window": {
+      const window = param(p, "window");
+      return {
+        label,
+        controller: new FixedWindow({ window }),
+        actuator: "window",
+        toSetpoint: null,
+        note: `constant credit window of ${window} messages (tail drop)`,
+        ownGoal: noGoal,
+      };
     }
     case "fixed-rate":
-      controller = new FixedRate({ capacity: mu, share: param(p, "share") });
-      setup = { actuator: "rate", toSetpoint: null, note: "token-bucket rate = share × nominal capacity" };
-      break;
-    case "aimd":
-      controller = new Aimd({
-        initialOutput: mu,
-        increase: param(p, "increase"),
-        decreaseFactor: param(p, "decreaseFactor"),
-        outputMin: 0,
-        outputMax: max,
-        setpoint: r,
-        sampleTime: context.sampleTime,
-      });
-      setup = {
+      return {
+        label,
+        controller: new FixedRate({ capacity: mu, share: param(p, "share") }),
         actuator: "rate",
-        observe: backlogOnly,
-        note: "token-bucket rate: additive increase, ×decreaseFactor while backlog > setpoint",
+        toSetpoint: null,
+        note: "token-bucket rate = share × nominal capacity",
+        ownGoal: noGoal,
       };
-      break;
-    case "pie": {
-      const scale = param(p, "gainScale");
-      controller = new Pie({
-        target: r / mu,
-        tUpdate: context.sampleTime,
-        alpha: 0.125 * scale,
-        beta: 1.25 * scale,
+    case "aimd": {
+      const timeout = param(p, "timeout");
+      const controller = new Aimd({
+        initialOutput: r0,
+        increase: 1 / h,
+        decreaseFactor: param(p, "decreaseFactor"),
+        outputMin: 1,
+        outputMax: 20 * r0,
+        sampleTime: h,
       });
-      setup = {
-        actuator: "fraction",
-        observe: (s) => ({ measurement: s.observation.measurement, delay: s.observation.measurement / mu }),
-        toSetpoint: (setpoint) => setpoint / mu,
-        note: "admission fraction 1 − p; delay = backlog / nominal capacity",
-      };
-      break;
-    }
-    case "codel":
-      controller = new Codel({
-        target: r / mu,
-        interval: param(p, "interval"),
-        sampleTime: context.sampleTime,
-      });
-      setup = {
-        actuator: "fraction",
+      return {
+        label,
+        controller,
+        actuator: "window",
+        toSetpoint: null,
         observe: (s) => ({
           measurement: s.observation.measurement,
-          delay: s.observation.measurement / mu,
+          congested: (s.observation.latency ?? 0) > timeout,
+        }),
+        note: `credit window: +1 message per sample, ×${param(p, "decreaseFactor")} when the sample's mean sojourn exceeds ${timeout} s (AIMDLimit)`,
+        ownGoal: (log) => 100 * meanOf(log.components.congested ?? []),
+      };
+    }
+    case "pie": {
+      const target = param(p, "target");
+      const rfc = { target, alpha: param(p, "alpha"), beta: param(p, "beta"), tUpdate: 0.015 };
+      const ownGoal = (log: RunLog) => 1000 * Math.abs(meanOf(log.components.delay ?? []) - target);
+      if (facts.inPath) {
+        const discipline = new PieQueue(rfc);
+        return {
+          label,
+          controller: discipline,
+          discipline,
+          actuator: "aqm",
+          toSetpoint: null,
+          note: `in the data path (RFC 8033): random drop at enqueue, p every 15 ms from queue / departure rate, target ${target} s`,
+          ownGoal,
+        };
+      }
+      return {
+        label,
+        controller: new Pie(rfc),
+        actuator: "fraction",
+        toSetpoint: null,
+        observe: (s) => ({
+          measurement: s.observation.measurement,
+          delay:
+            (s.observation.serviceRate ?? 0) > 0 ? s.observation.measurement / s.observation.serviceRate! : 0,
+        }),
+        note: `sampled (no in-path queue manager on this plant): admission fraction 1 − p, delay = backlog / measured service rate, target ${target} s`,
+        ownGoal,
+      };
+    }
+    case "codel": {
+      const target = param(p, "target");
+      const interval = param(p, "interval");
+      const ownGoal = (log: RunLog) =>
+        100 *
+        meanOf(
+          (log.components.delay ?? []).map((d) => (Number.isFinite(d) ? (d >= target ? 1 : 0) : Number.NaN)),
+        );
+      if (facts.inPath) {
+        const discipline = new CodelQueue({ target, interval });
+        return {
+          label,
+          controller: discipline,
+          discipline,
+          actuator: "aqm",
+          toSetpoint: null,
+          note: `in the data path (RFC 8289): head drop at dequeue by the control law, target ${target} s, interval ${interval} s`,
+          ownGoal,
+        };
+      }
+      return {
+        label,
+        controller: new Codel({ target, interval, sampleTime: h }),
+        actuator: "fraction",
+        toSetpoint: null,
+        observe: (s) => ({
+          measurement: s.observation.measurement,
+          delay: Number.isFinite(s.observation.latency ?? Number.NaN) ? s.observation.latency! : 0,
           arrivalRate: offeredRate(s),
         }),
-        toSetpoint: (setpoint) => setpoint / mu,
-        note: "admission fraction 1 − drops/offered; delay = backlog / nominal capacity",
+        note: `sampled (no in-path queue manager on this plant): admission fraction 1 − drops/offered on the measured sojourn, target ${target} s`,
+        ownGoal,
       };
-      break;
+    }
     case "gradient2":
     case "vegas": {
-      controller =
+      const controller: Controller =
         name === "gradient2"
           ? new Gradient2({
-              initialLimit: r,
+              initialLimit: r0,
               minLimit: 1,
-              maxConcurrency: 20 * r,
+              maxConcurrency: 20 * r0,
               queueSize: param(p, "queueSize"),
               smoothing: param(p, "smoothing"),
             })
-          : new Vegas({ initialLimit: r, maxConcurrency: 20 * r, smoothing: param(p, "smoothing") });
-      const noLoad = context.noLoadLatency;
-      setup = {
+          : new Vegas({
+              initialLimit: r0,
+              maxConcurrency: 20 * r0,
+              alpha: param(p, "alpha"),
+              beta: 2 * param(p, "alpha"),
+            });
+      const noLoad = facts.noLoadLatency;
+      return {
+        label,
+        controller,
         actuator: "window",
         toSetpoint: null,
         observe: (s) => {
@@ -256,14 +524,11 @@ export function queueSetup(
           };
         },
         note: "credit window = concurrency limit (admit while fewer messages are in the system)",
+        ownGoal: (log) => meanOf(sojourns(log)) / noLoad,
       };
-      break;
     }
   }
-  return { label: name, controller, ...setup };
 }
-
-const offeredIndex = workerPoolColumns.findIndex((c) => c.name === "offeredRate");
 
 /**
  * Anti-windup against the real actuator range: a token bucket cannot admit
@@ -279,37 +544,43 @@ function limitToOffered(max: number): (sample: PlantSample, controller: Controll
   };
 }
 
-/** The offered rate of the last period, from the worker pool's `offeredRate` column (live worker pools report the same columns). */
-function offeredRate(sample: PlantSample): number {
-  const v = sample.values[offeredIndex];
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
-}
-
 /**
- * The baselines' parameters when nothing is tuned: the published defaults
- * where one exists (AIMDLimit's backoff 0.9, Gradient2's queue size 4 and
- * smoothing 0.2, CoDel's 100 ms interval, PIE's RFC 8033 α and β), and for
- * the rest a stated choice: fixed rate at 90 % of the nominal capacity,
- * additive increase of 5 % of the nominal capacity per second.
+ * The settings of a setup when nothing is given: the published defaults
+ * where one exists (RFC 8033's PIE α = 0.125, β = 1.25 and 15 ms target;
+ * RFC 8289's CoDel 5 ms target and 100 ms interval; AIMDLimit's backoff 0.9;
+ * Gradient2's queue size 4 and smoothing 0.2; Vegas's alpha 3), and for the
+ * rest a stated choice: the zmp loops and the fixed window at the plant's
+ * nominal setpoint, the AIMD timeout at its delay, a fixed rate of 90 % of
+ * the nominal capacity, the PID's feedforward filtered over 0.5 s (five
+ * samples: the σ ≈ 22 % of a 0.1 s count falls to ≈ 7 %), the delay trim
+ * integrating at 0.1 /s (`designDelayTrim` gives the value it uses).
  */
-export function queueDefaults(name: QueueController, context: QueuePlantFacts): Record<string, number> {
+export function queueDefaults(name: QueueController, facts: QueuePlantFacts): Record<string, number> {
+  const r = facts.setpoint;
+  const delay = r / facts.nominalCapacity;
   switch (name) {
+    case "delay":
+      return { delay, kp: 0, ki: 0.1, rateTau: 2, changeThreshold: 4 };
+    case "pid":
+      return { setpoint: r, kff: 1, ffTau: 0.5 };
+    case "pid-feedback":
+      return { setpoint: r };
+    case "cascade":
+      return { setpoint: r, kff: 1, ffTau: 0.5, innerKi: 0.5 / facts.sampleTime };
+    case "fixed-window":
+      return { window: r };
     case "fixed-rate":
       return { share: 0.9 };
     case "aimd":
-      return { increase: 0.05 * context.nominalCapacity, decreaseFactor: 0.9 };
+      return { timeout: delay, decreaseFactor: 0.9 };
     case "pie":
-      return { gainScale: 1 };
+      return { target: 0.015, alpha: 0.125, beta: 1.25 };
     case "codel":
-      return { interval: 0.1 };
+      return { target: 0.005, interval: 0.1 };
     case "gradient2":
       return { queueSize: 4, smoothing: 0.2 };
     case "vegas":
-      return { smoothing: 1 };
-    case "cascade":
-      return { kff: 1, innerKi: 0.5 / context.sampleTime };
-    case "pid":
-      return { kff: 1 };
+      return { alpha: 3 };
     default:
       return {};
   }
@@ -366,7 +637,7 @@ export function checkQueueInputs(
   controllers: readonly string[],
   allowed: readonly string[],
   params: Readonly<Record<string, number>>,
-  context: QueuePlantFacts,
+  facts: QueuePlantFacts,
 ): Map<QueueController, Record<string, number>> {
   try {
     const names = checkQueueControllers(controllers, allowed);
@@ -377,48 +648,12 @@ export function checkQueueInputs(
         own.kp ??= 1;
         own.ki ??= 1;
       }
-      queueSetup(name, context, own);
+      queueSetup(name, facts, own);
     }
     return split;
   } catch (error) {
     if (error instanceof RangeError || error instanceof TypeError)
       throw new ExperimentInputError(error.message);
     throw error;
-  }
-}
-
-/**
- * The parameter grid a baseline is tuned over by `compare-controllers` (on a
- * seed of its own): the baselines get their best setting for the scenarios,
- * which makes the comparison with the model-tuned PID conservative. Empty
- * for the PID family (tuned from the identified model) and `none`.
- */
-export function queueGrid(name: QueueController, context: QueuePlantFacts): Record<string, number>[] {
-  const grid = (axes: Record<string, readonly number[]>): Record<string, number>[] => {
-    let points: Record<string, number>[] = [{}];
-    for (const [key, values] of Object.entries(axes)) {
-      points = points.flatMap((p) => values.map((v) => ({ ...p, [key]: v })));
-    }
-    return points;
-  };
-  const mu = context.nominalCapacity;
-  switch (name) {
-    case "fixed-rate":
-      return grid({ share: [0.5, 0.6, 0.7, 0.8, 0.9, 1] });
-    case "aimd":
-      return grid({
-        increase: [0.01, 0.02, 0.05, 0.1, 0.2].map((f) => f * mu),
-        decreaseFactor: [0.5, 0.75, 0.9],
-      });
-    case "pie":
-      return grid({ gainScale: [0.25, 0.5, 1, 2, 4, 8, 16, 32] });
-    case "codel":
-      return grid({ interval: [0.02, 0.05, 0.1, 0.2] });
-    case "gradient2":
-      return grid({ queueSize: [1, 2, 4, 8, 16], smoothing: [0.1, 0.2, 0.5] });
-    case "vegas":
-      return grid({ smoothing: [0.1, 0.2, 0.5, 1] });
-    default:
-      return [];
   }
 }

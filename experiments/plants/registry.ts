@@ -4,6 +4,7 @@
  * itself with `registerPlant("live", "worker-pool", factory)` and every
  * experiment of that model accepts `--plant live` from then on.
  */
+import type { QueueDiscipline } from "../../toolbox/control/index.js";
 import type { ExperimentPlant } from "../runner.js";
 import type { CacheScenario, CacheSignals, QueueScenario, QueueSignals } from "../scenarios.js";
 import { CachePlant } from "./cache.js";
@@ -26,6 +27,8 @@ export interface QueuePlantSpec {
   /** Bounds of the `workers` actuator. Defaults 1 and 256. */
   minWorkers?: number;
   maxWorkers?: number;
+  /** A queue discipline in the data path (simulated plants only). */
+  discipline?: QueueDiscipline;
 }
 
 /** What a cache factory gets. */
@@ -96,6 +99,7 @@ registerPlant("sim", "worker-pool", (spec) => {
     workerStartDelay: spec.workerStartDelay ?? 0,
     minWorkers: spec.minWorkers ?? 1,
     maxWorkers: Math.max(spec.maxWorkers ?? 256, s.workers),
+    discipline: spec.discipline ?? null,
     seed: spec.seed,
   });
 });

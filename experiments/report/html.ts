@@ -10,7 +10,14 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { ChartSpec, ExperimentResult, RunRecord, SeriesField, TableSpec } from "../experiment.js";
+import type {
+  ChartSpec,
+  ExperimentResult,
+  RunRecord,
+  ScatterSpec,
+  SeriesField,
+  TableSpec,
+} from "../experiment.js";
 
 const require = createRequire(import.meta.url);
 
@@ -127,6 +134,108 @@ function tableHtml(table: TableSpec): string {
   return `<h3>${escapeHtml(table.title)}</h3>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>${caption}`;
 }
 
+/** Colour of a figure series by its label: runs keep theirs (the same palette as the charts). */
+function scatterColor(label: string, colors: Map<string, string>): string {
+  let c = colors.get(label);
+  if (c === undefined) {
+    c = runColors[colors.size % runColors.length]!;
+    colors.set(label, c);
+  }
+  return c;
+}
+
+/** A "nice" step for about `count` ticks over `span`. */
+function tickStep(span: number, count: number): number {
+  const raw = span / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const unit = raw / power;
+  return (unit < 1.5 ? 1 : unit < 3.5 ? 2 : unit < 7.5 ? 5 : 10) * power;
+}
+
+/**
+ * A scatter figure as inline SVG (no script, so screenshots and viewers
+ * without JavaScript show it): axes with ticks, one polyline with dots per
+ * series (dashed for baselines), a ring on each marked point, a legend.
+ */
+export function scatterSvg(spec: ScatterSpec, colors: Map<string, string> = new Map()): string {
+  const width = 420;
+  const height = 300;
+  const left = 52;
+  const right = 10;
+  const top = 26;
+  const bottom = 40;
+  const xs = spec.series.flatMap((s) => s.points.map((p) => p[0])).filter(Number.isFinite);
+  const ys = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  const x0 = spec.xMin ?? Math.min(...xs, 0);
+  const x1 = spec.xMax ?? Math.max(...xs, x0 + 1);
+  const y0 = spec.yMin ?? Math.min(...ys);
+  const y1 = spec.yMax ?? Math.max(...ys, y0 + 1);
+  const X = (v: number) => left + ((Math.min(x1, Math.max(x0, v)) - x0) / (x1 - x0)) * (width - left - right);
+  const Y = (v: number) =>
+    top + (1 - (Math.min(y1, Math.max(y0, v)) - y0) / (y1 - y0)) * (height - top - bottom);
+  const parts: string[] = [];
+  parts.push(
+    `<rect x="${left}" y="${top}" width="${width - left - right}" height="${height - top - bottom}" fill="#fff" stroke="#ccc"/>`,
+  );
+  const xStep = tickStep(x1 - x0, 5);
+  for (let v = Math.ceil(x0 / xStep) * xStep; v <= x1 + 1e-9; v += xStep) {
+    parts.push(`<line x1="${X(v)}" x2="${X(v)}" y1="${top}" y2="${height - bottom}" stroke="#eee"/>`);
+    parts.push(
+      `<text x="${X(v)}" y="${height - bottom + 14}" font-size="11" text-anchor="middle">${Number(v.toPrecision(6))}</text>`,
+    );
+  }
+  const yStep = tickStep(y1 - y0, 5);
+  for (let v = Math.ceil(y0 / yStep) * yStep; v <= y1 + 1e-9; v += yStep) {
+    parts.push(`<line x1="${left}" x2="${width - right}" y1="${Y(v)}" y2="${Y(v)}" stroke="#eee"/>`);
+    parts.push(
+      `<text x="${left - 5}" y="${Y(v) + 4}" font-size="11" text-anchor="end">${Number(v.toPrecision(6))}</text>`,
+    );
+  }
+  parts.push(
+    `<text x="${(left + width - right) / 2}" y="${height - 6}" font-size="12" text-anchor="middle">${escapeHtml(spec.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text x="14" y="${(top + height - bottom) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${(top + height - bottom) / 2})">${escapeHtml(spec.yLabel)}</text>`,
+  );
+  parts.push(`<text x="${left}" y="16" font-size="13" font-weight="600">${escapeHtml(spec.title)}</text>`);
+  if (spec.guide !== undefined && spec.guide >= y0 && spec.guide <= y1)
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${Y(spec.guide)}" y2="${Y(spec.guide)}" stroke="#888" stroke-dasharray="3 3"/>`,
+    );
+  for (const series of spec.series) {
+    const color = scatterColor(series.label, colors);
+    const pts = series.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+    if (pts.length === 0) continue;
+    const path = pts.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(" ");
+    parts.push(
+      `<polyline points="${path}" fill="none" stroke="${color}" stroke-width="${series.dashed ? 1.5 : 2.5}"${series.dashed ? ' stroke-dasharray="5 3"' : ""}/>`,
+    );
+    for (const p of pts)
+      parts.push(`<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="2.5" fill="${color}"/>`);
+    for (const i of series.marked ?? []) {
+      const p = series.points[i];
+      if (p && Number.isFinite(p[0]) && Number.isFinite(p[1]))
+        parts.push(
+          `<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="6" fill="none" stroke="${color}" stroke-width="2"/>`,
+        );
+    }
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">${parts.join("")}</svg>`;
+}
+
+/** The legend of a group of figures: one swatch per series label. */
+function figureLegend(specs: readonly ScatterSpec[], colors: Map<string, string>): string {
+  const seen = new Map<string, boolean>();
+  for (const spec of specs)
+    for (const s of spec.series) if (!seen.has(s.label)) seen.set(s.label, s.dashed ?? false);
+  return `<p class="legend">${[...seen]
+    .map(
+      ([label, dashed]) =>
+        `<span><svg width="26" height="10"><line x1="0" x2="26" y1="5" y2="5" stroke="${scatterColor(label, colors)}" stroke-width="${dashed ? 1.5 : 2.5}"${dashed ? ' stroke-dasharray="5 3"' : ""}/></svg> ${escapeHtml(label)}</span>`,
+    )
+    .join(" ")}</p>`;
+}
+
 const pageStyle = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1160px; padding: 0 16px; color: #1b1b1b; background: #fff; }
 h1 { font-size: 22px; margin: 0 0 6px; } h2 { font-size: 18px; margin: 28px 0 6px; border-bottom: 1px solid #ddd; } h3 { font-size: 15px; margin: 16px 0 6px; }
@@ -135,6 +244,9 @@ h1 { font-size: 22px; margin: 0 0 6px; } h2 { font-size: 18px; margin: 28px 0 6p
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; } thead th { background: #f4f4f4; } tbody th { text-align: left; font-weight: 500; }
 .caption { color: #555; font-size: 12px; max-width: 1000px; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, 430px); gap: 6px; }
+.legend span { margin-right: 14px; white-space: nowrap; } .legend svg { vertical-align: middle; }
+section.figure { background: #fff; padding: 4px 8px 8px; }
 `;
 
 const pageScript = `
@@ -174,6 +286,7 @@ export function toHtml(result: ExperimentResult): string {
   const uplotScript = readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js"), "utf8");
   const uplotStyle = readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8");
   const charts = chartData(result);
+  const figureColors = new Map<string, string>();
   let next = 0;
   const sections = result.sections
     .map((section) => {
@@ -184,7 +297,13 @@ export function toHtml(result: ExperimentResult): string {
         })
         .join("\n");
       const text = section.text ? `<p>${escapeHtml(section.text)}</p>` : "";
-      return `<section>\n<h2>${escapeHtml(section.title)}</h2>\n${text}\n${chartDivs}\n${section.tables.map(tableHtml).join("\n")}\n</section>`;
+      const specs = section.figures ?? [];
+      const figures =
+        specs.length > 0
+          ? `${figureLegend(specs, figureColors)}<div class="figures">${specs.map((f) => `<div>${scatterSvg(f, figureColors)}</div>`).join("")}</div>`
+          : "";
+      const isFigure = result.figure !== undefined && section.title === result.figure;
+      return `<section${isFigure ? ' id="figure" class="figure"' : ""}>\n<h2>${escapeHtml(section.title)}</h2>\n${text}\n${figures}\n${chartDivs}\n${section.tables.map(tableHtml).join("\n")}\n</section>`;
     })
     .join("\n");
   const notes = result.notes.length

@@ -12,7 +12,7 @@ import { screenshot } from "./png.js";
 import { toSummaryJson } from "./summary.js";
 
 export { csvFixedColumns, csvHeader, formatNumber, toCsv } from "./csv.js";
-export { chartData, referenceColors, runColors, toHtml } from "./html.js";
+export { chartData, referenceColors, runColors, scatterSvg, toHtml } from "./html.js";
 export { chromiumArgs, chromiumPath, launchChromium, screenshot } from "./png.js";
 export { type Summary, type SummaryRun, toSummary, toSummaryJson } from "./summary.js";
 

@@ -38,7 +38,9 @@ export type ScreenshotResult = { written: true; path: string } | { written: fals
 
 /**
  * Opens `htmlPath`, waits until the report says its charts are drawn
- * (`window.zmpReport.ready`), and writes a full-page PNG to `pngPath`.
+ * (`window.zmpReport.ready`), and writes a PNG to `pngPath`: the section
+ * with id `figure` when the report has one (the experiment's headline
+ * figure), else the full page.
  */
 export async function screenshot(
   htmlPath: string,
@@ -60,7 +62,11 @@ export async function screenshot(
       undefined,
       { timeout: timeoutMs },
     );
-    await page.screenshot({ path: pngPath, fullPage: true });
+    // A report with a headline figure shows that section alone (a page of every chart would be
+    // thousands of pixels tall); the others the whole page.
+    const figure = await page.$("#figure");
+    if (figure !== null) await figure.screenshot({ path: pngPath });
+    else await page.screenshot({ path: pngPath, fullPage: true });
     return { written: true, path: pngPath };
   } finally {
     await browser.close();

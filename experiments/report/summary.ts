@@ -9,8 +9,12 @@ import type { RunMetrics } from "../metrics.js";
 
 /** One run in summary.json. */
 export interface SummaryRun {
-  /** Run label (unique within its scenario and seed). */
+  /** Run label (unique within its scenario and seed; a swept point names itself: "pie target=0.05"). */
   label: string;
+  /** The controller setup (`delay`, `pie`…) when the label says more than its name. */
+  setup?: string;
+  /** The swept point, `{ knob: value }`, for runs of a sweep. */
+  point?: Record<string, number>;
   /** Controller kind ("pid", "pie", "none", "schedule"...). */
   controller: string;
   scenario: string;
@@ -62,6 +66,8 @@ export function toSummary(result: ExperimentResult): Summary {
     scenarios: result.scenarios,
     runs: result.runs.map((run) => ({
       label: run.label,
+      ...(run.setup === undefined ? {} : { setup: run.setup }),
+      ...(run.point === undefined ? {} : { point: run.point }),
       controller: run.controller,
       scenario: run.scenario,
       seed: run.seed,

@@ -60,25 +60,40 @@ describe("catalog", () => {
     }
   });
 
-  it("catalog – PIE and CoDel see the backlog as delay at the nominal capacity, with the setpoint as their target", () => {
+  it("catalog – PIE and CoDel run natively: in the data path when the plant has one, else on measured delays", () => {
+    // Sampled (a live graph): PIE reads backlog / measured service rate (RFC 8033's departure-rate
+    // estimate), CoDel the measured sojourn; neither is given the nominal capacity.
     const pie = queueSetup("pie", context);
     expect(pie.actuator).toBe("fraction");
-    expect(pie.toSetpoint!(50)).toBeCloseTo(0.25, 12);
-    expect(pie.observe!({ time: 0, observation: { measurement: 100 }, values: [] })).toEqual({
-      measurement: 100,
-      delay: 0.5,
-    });
+    expect(pie.controller!.setpoint).toBe(0.015);
+    expect(pie.observe!({ time: 0, observation: { measurement: 100, serviceRate: 50 }, values: [] })).toEqual(
+      {
+        measurement: 100,
+        delay: 2,
+      },
+    );
+    const codel = queueSetup("codel", context);
+    const seen = codel.observe!({ time: 0, observation: { measurement: 9, latency: 0.3 }, values: [] });
+    expect(seen.delay).toBe(0.3);
+    // In the simulation both sit in the data path, as the RFCs specify them.
+    for (const name of ["pie", "codel"] as const) {
+      const inPath = queueSetup(name, { ...context, inPath: true });
+      expect(inPath.actuator).toBe("aqm");
+      expect(inPath.discipline).toBe(inPath.controller);
+    }
     expect(queueSetup("gradient2", context).actuator).toBe("window");
     expect(queueSetup("gradient2", context).toSetpoint).toBeNull();
-    expect(
-      queueSetup("aimd", context).observe!({
-        time: 0,
-        observation: { measurement: 7, congested: false },
-        values: [],
-      }),
-    ).toEqual({
+    // AIMD counts a sample congested when its mean sojourn exceeds the timeout (0.25 s by default).
+    const aimd = queueSetup("aimd", context);
+    expect(aimd.observe!({ time: 0, observation: { measurement: 7, latency: 0.3 }, values: [] })).toEqual({
       measurement: 7,
+      congested: true,
     });
+    // The zmp delay loop holds D* = setpoint / nominal capacity, scaled with the scenario's setpoint.
+    const delay = queueSetup("delay", context);
+    expect(delay.actuator).toBe("window");
+    expect(delay.toSetpoint!(50)).toBeCloseTo(0.25, 12);
+    expect(delay.toSetpoint!(100)).toBeCloseTo(0.5, 12);
   });
 
   it("catalog – inputs are checked before anything runs", () => {
@@ -121,7 +136,7 @@ describe("experiments", () => {
     expect(pid.metrics.goodput).toBeGreaterThan(0.97);
   });
 
-  it("experiments – compare-controllers tunes, runs and rates every controller on the same seeds", async () => {
+  it("experiments – compare-controllers sweeps every controller's knob on the same seeds and prints its targets", async () => {
     const result = await getExperiment("compare-controllers").run({
       plant: "sim",
       seed: 1,
@@ -129,20 +144,50 @@ describe("experiments", () => {
       duration: 15,
       scenario: "capacity-step",
       repeats: 2,
+      controllers: ["delay", "fixed-window", "pie", "none"],
     });
-    const labels = new Set(result.runs.filter((r) => r.scenario === "capacity-step").map((r) => r.label));
-    for (const c of ["pid", "cascade", "pid-feedback", "pie", "aimd", "gradient2", "fixed-rate", "none"])
-      expect(labels).toContain(c);
-    const targets = result.sections[0]!.tables[0]!;
-    expect(targets.title).toMatch(/best baseline/);
-    expect(targets.rows).toHaveLength(1);
-    const pid = result.runs.filter((r) => r.label === "pid" && r.scenario === "capacity-step");
-    const none = result.runs.filter((r) => r.label === "none" && r.scenario === "capacity-step");
-    expect(pid.map((r) => r.seed)).toEqual([1, 2]);
-    expect(pid[0]!.metrics.iae).toBeLessThan(none[0]!.metrics.iae);
-    // Common random numbers: both controllers of a seed were offered the same arrivals.
-    expect(pid[0]!.log.stats.extra.offered).toBe(none[0]!.log.stats.extra.offered);
-    expect(result.notes[0]).toMatch(/§4 targets met on [01] of 1 scenarios/);
+    const evaluation = result.runs.filter(
+      (r) => r.scenario === "capacity-step" && !r.label.includes("stale"),
+    );
+    // Eight points per knob, each on both evaluation seeds, labelled by the point.
+    for (const [setup, knob] of [
+      ["delay", "delay"],
+      ["fixed-window", "window"],
+      ["pie", "target"],
+    ] as const) {
+      const own = evaluation.filter((r) => r.setup === setup);
+      expect(new Set(own.map((r) => r.label)).size).toBe(8);
+      expect(own).toHaveLength(16);
+      for (const r of own) {
+        expect(r.label).toBe(`${setup} ${knob}=${r.point![knob]}`);
+        expect([1, 2]).toContain(r.seed);
+      }
+    }
+    // PIE runs in the data path of the simulation, as RFC 8033 specifies it.
+    expect(evaluation.find((r) => r.setup === "pie")!.actuator).toBe("aqm");
+    // Common random numbers: every controller of a seed was offered the same arrivals.
+    const offered = (label: string) =>
+      evaluation.find((r) => r.label === label && r.seed === 1)!.log.stats.extra.offered;
+    expect(offered("delay delay=0.25")).toBe(offered("fixed-window window=50"));
+    expect(offered("none")).toBe(offered("pie target=0.015"));
+    // After the capacity halves, the fixed window holds 50 messages (0.5 s) where the delay loop holds 0.25 s.
+    const mean = (label: string, key: "iade" | "meanDelay") =>
+      evaluation.filter((r) => r.label === label).reduce((a, r) => a + r.metrics[key], 0) / 2;
+    expect(mean("delay delay=0.25", "iade")).toBeLessThan(mean("fixed-window window=50", "iade") / 2);
+    // One line per target, met or not; a frontier figure per scenario with a series per controller.
+    expect(result.notes[0]).toMatch(/^Pareto target met on [01] of 1 scenarios\.$/);
+    expect(
+      result.notes.some((n) => /^(MET |MISS) Delay: IADE ≤ 2\.6 s·s on capacity-step: IADE /.test(n)),
+    ).toBe(true);
+    const frontier = result.sections.find((s) => s.title === result.figure)!;
+    expect(frontier.figures).toHaveLength(1);
+    expect(frontier.figures![0]!.series.map((s) => s.label)).toEqual(["delay", "fixed-window", "pie"]);
+    expect(frontier.figures![0]!.series[0]!.points).toHaveLength(8);
+    // The operating-point table names the best baseline per column, from the baselines only.
+    const table = result.sections.find((s) => s.title === "Scenario: capacity-step")!.tables[0]!;
+    const best = table.rows.at(-1)!;
+    expect(best[0]).toBe("best baseline");
+    for (const cell of best.slice(1, 8)) expect(["fixed-window", "pie", "–"]).toContain(cell);
   });
 
   it("experiments – autotune identifies the queue as an integrator of gain ≈ 1 and checks every rule", async () => {
