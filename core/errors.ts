@@ -112,6 +112,11 @@ export class SecurityError extends ZmpError {
   override readonly code = "SECURITY";
 }
 
+/** The caller may not do this: a setting no remote caller may change (a tap file), a role it lacks. */
+export class ForbiddenError extends ZmpError {
+  override readonly code = "FORBIDDEN";
+}
+
 /** A second concurrent consumer of a stream that allows one. */
 export class BusyError extends ZmpError {
   override readonly code = "BUSY";

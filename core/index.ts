@@ -7,6 +7,7 @@ export {
   BusyError,
   ClosedError,
   CodecError,
+  ForbiddenError,
   HostExitError,
   NameTakenError,
   PeerLostError,

@@ -23,6 +23,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export const MAX_RATE = 1e9;
 /** Most messages, entries or topics a count setting may name (burst, capacity, sample…). */
 export const MAX_COUNT = 1e9;
+/** Longest time to live of a cache entry, ms: a year (`null` for no limit). */
+export const MAX_TTL_MS = 365 * 86_400_000;
 /** Largest byte limit: 2^53 − 1, past which integers are no longer exact. */
 export const MAX_BYTES = Number.MAX_SAFE_INTEGER;
 /** Largest credit window, messages per producer. */

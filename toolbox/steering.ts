@@ -24,8 +24,14 @@
  * node to run exactly one matching thing); `serveControl` serves one thing
  * (a loop, a worker, an admission gate) under a name of its own with its own
  * ops. `callControl` is the client.
+ *
+ * What a caller may change: any caller that reaches the service may send
+ * `set`, so a `set` never opens a file — a tap with a `file` is refused with
+ * a `ForbiddenError` (file taps are set by local code, or by `--tap-file`
+ * when a proxy starts) — and every number it sets is range-checked by the
+ * thing it sets (`toolbox/limits.ts`).
  */
-import { BusyError } from "../core/errors.js";
+import { BusyError, ForbiddenError } from "../core/errors.js";
 import type { Node } from "../core/node.js";
 
 /** The steering service of `name` (a node, or a loop serving under its own name): `<name>.control`. */
@@ -177,6 +183,21 @@ function one(items: Map<string, Steerable>, target: unknown, op: string, need?: 
   );
 }
 
+/**
+ * Throws a `ForbiddenError` when a `set` over the wire names a tap file:
+ * the proxy would open any path it names for append, as its own user.
+ */
+function refuseTapFile(settings: Record<string, unknown>, id: string): void {
+  const tap = settings.tap;
+  if (tap === null || typeof tap !== "object") return;
+  const file = (tap as { file?: unknown }).file;
+  if (file === undefined) return;
+  throw new ForbiddenError(
+    `a tap file cannot be set over the steering service (\`${id}\`, file \`${String(file)}\`): ` +
+      "set it in code or with --tap-file when the proxy starts; a tap topic can be set here",
+  );
+}
+
 async function control(items: Map<string, Steerable>, request: unknown): Promise<unknown> {
   const { op, target, ...rest } = parseRequest(request);
   switch (op) {
@@ -202,6 +223,7 @@ async function control(items: Map<string, Steerable>, request: unknown): Promise
     }
     case "set": {
       const item = one(items, target, op);
+      refuseTapFile(rest, item.id);
       item.set(rest);
       return item.stats();
     }

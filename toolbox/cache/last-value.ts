@@ -27,6 +27,7 @@ import type { TopicForwarder } from "../../core/forwarder.js";
 import type { Node } from "../../core/node.js";
 import { checkName } from "../../core/record.js";
 import { checkOptions, fail, flag, positiveInteger } from "../control/validate.js";
+import { integerBetween, MAX_COUNT } from "../limits.js";
 import type { DirectionStats } from "../proxy/service-proxy.js";
 import { register, type Steerable } from "../steering.js";
 
@@ -142,7 +143,8 @@ export class LastValueCache implements Steerable {
   /** Changes `maxTopics` (forgetting the least recently published topics beyond it). */
   set(values: Record<string, unknown>): void {
     checkOptions(values, ["maxTopics"], "last-value cache settings");
-    this.#maxTopics = positiveInteger("maxTopics", values.maxTopics, this.#maxTopics);
+    if (values.maxTopics !== undefined)
+      this.#maxTopics = integerBetween("maxTopics", values.maxTopics, 1, MAX_COUNT);
     this.#trim();
   }
 

@@ -28,14 +28,8 @@ import { BusyError, type ErrorData, errorToData, RemoteError } from "../../core/
 import type { Node } from "../../core/node.js";
 import { checkName } from "../../core/record.js";
 import type { Subscription } from "../../core/topic.js";
-import {
-  checkNumber,
-  checkOptions,
-  fail,
-  flag,
-  nonNegativeOrUnlimited,
-  positive,
-} from "../control/validate.js";
+import { checkNumber, checkOptions, fail, flag, positive } from "../control/validate.js";
+import { MAX_BYTES, MAX_COUNT, MAX_TTL_MS, upToOrUnlimited } from "../limits.js";
 import { forwardedError } from "../proxy/errors.js";
 import { leave } from "../proxy/service-proxy.js";
 import { register, type Steerable } from "../steering.js";
@@ -283,11 +277,11 @@ export class ServiceCache implements Steerable {
   /** Changes `capacity`, `maxBytes`, `ttlMs` (null: no limit) or `cacheErrors`; checks all before applying. */
   set(values: Record<string, unknown>): void {
     checkOptions(values, SETTINGS, "service cache settings");
-    const limit = (name: string, v: unknown, current: number): number =>
-      v === undefined ? current : nonNegativeOrUnlimited(name, v, current);
-    const capacity = limit("capacity", values.capacity, this.capacity);
-    const maxBytes = limit("maxBytes", values.maxBytes, this.maxBytes);
-    const ttlMs = limit("ttlMs", values.ttlMs, this.ttlMs);
+    const limit = (name: string, v: unknown, current: number, max: number, unit: string): number =>
+      v === undefined ? current : upToOrUnlimited(name, v, 0, max, unit);
+    const capacity = limit("capacity", values.capacity, this.capacity, MAX_COUNT, " entries");
+    const maxBytes = limit("maxBytes", values.maxBytes, this.maxBytes, MAX_BYTES, " bytes");
+    const ttlMs = limit("ttlMs", values.ttlMs, this.ttlMs, MAX_TTL_MS, " ms");
     const cacheErrors = flag("cacheErrors", values.cacheErrors, this.#cacheErrors);
     this.capacity = capacity;
     this.maxBytes = maxBytes;

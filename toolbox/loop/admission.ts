@@ -17,6 +17,7 @@
 import type { Node } from "../../core/index.js";
 import { Random } from "../control/random.js";
 import { checkKeys, checkNumber, fail, oneOf } from "../control/validate.js";
+import { between, MAX_COUNT, MAX_RATE, upToOrUnlimited } from "../limits.js";
 import { TokenBucket } from "../proxy/token-bucket.js";
 import { serveControl } from "../steering.js";
 import { type Actuator, localActuator, serviceActuator } from "./actuator.js";
@@ -167,8 +168,10 @@ export class AdmissionGate {
   /** Changes `rate` (null: unlimited), `burst` and `fraction` together; checks all before applying any. */
   set(values: { rate?: number | null; burst?: number; fraction?: number }): void {
     checkKeys("admission settings", values, ["rate", "burst", "fraction"]);
-    const rate = values.rate === undefined ? undefined : rateOf(values.rate);
-    const burst = values.burst === undefined ? undefined : burstOf(values.burst);
+    // What a remote caller sends through `serveAdmission`: bounded (toolbox/limits.ts).
+    const rate =
+      values.rate === undefined ? undefined : upToOrUnlimited("rate", values.rate, 0, MAX_RATE, " msg/s");
+    const burst = values.burst === undefined ? undefined : between("burst", values.burst, 1, MAX_COUNT);
     const fraction = values.fraction === undefined ? undefined : fractionOf(values.fraction);
     if (rate !== undefined) this.rate = rate;
     if (burst !== undefined) this.burst = burst;
@@ -239,7 +242,11 @@ export function remoteAdmissionActuator(node: Node, options: RemoteAdmissionOpti
     targets: options.nodes,
     ...(options.target === undefined ? {} : { target: options.target }),
     split: field === "rate" ? "share" : "each",
-    map: field === "rate" ? (v) => Math.max(0, v) : (v) => Math.min(1, Math.max(0, v)),
+    // The gates refuse a finite rate past MAX_RATE: that much is no limit, so it goes as one.
+    map:
+      field === "rate"
+        ? (v) => (v > MAX_RATE ? Number.POSITIVE_INFINITY : Math.max(0, v))
+        : (v) => Math.min(1, Math.max(0, v)),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
 }

@@ -34,6 +34,7 @@ import {
   createController,
 } from "../control/controller-registry.js";
 import { checkKeys, checkNumber, fail, finite, flag } from "../control/validate.js";
+import { between, checkMagnitudes, MAX_SAMPLE_TIME, MIN_SAMPLE_TIME } from "../limits.js";
 import { controlService, serveControl } from "../steering.js";
 import type { Actuator } from "./actuator.js";
 import { bumplessSpec, bumplessStart, withParams } from "./controller-spec.js";
@@ -211,6 +212,18 @@ const changeKeys = ["setpoint", "params", "controller", "manual", "paused", "sam
 
 function positiveSeconds(name: string, value: unknown): number {
   return checkNumber(name, value, "a positive number of seconds", (v) => v > 0 && Number.isFinite(v));
+}
+
+/**
+ * The bounds on a change sent over `<name>.control` (toolbox/limits.ts):
+ * every number in it finite and of magnitude ≤ 1e12, the sample time from
+ * 1 ms to a day. `set` itself then checks each change as for local code.
+ */
+function checkRemoteChanges(changes: Record<string, unknown>): void {
+  for (const key of ["setpoint", "manual", "params", "controller"])
+    if (changes[key] !== undefined) checkMagnitudes(key, changes[key]);
+  if (changes.sampleTime !== undefined)
+    between("sampleTime", changes.sampleTime, MIN_SAMPLE_TIME, MAX_SAMPLE_TIME, " s");
 }
 
 function positiveMs(name: string, value: unknown): number {
@@ -511,6 +524,7 @@ export class FeedbackLoop extends EventEmitter<{ sample: [LoopSample] }> {
     return {
       stats: () => this.state(),
       set: (request) => {
+        checkRemoteChanges(request);
         this.set(request as LoopChanges);
         return this.state();
       },

@@ -26,6 +26,7 @@ import type { Node } from "../../core/index.js";
 // Single files, not the barrel: the barrel pulls in mathjs, seconds of start-up for every worker process.
 import { checkShape, type DistributionShape, Random, sampleWithMean } from "../control/random.js";
 import { checkKeys, checkNumber, fail, positive } from "../control/validate.js";
+import { between, integerBetween, MAX_SPEED, MAX_WINDOW, MIN_SPEED } from "../limits.js";
 import { serveControl } from "../steering.js";
 
 /** Arguments of the queue worker (plain data, they cross to the host). */
@@ -162,16 +163,17 @@ export default async function queueWorker(node: Node, args: QueueWorkerArgs): Pr
       checkKeys("queue worker settings", r, controlKeys);
       if (r.rate !== undefined && r.serviceTimeMs !== undefined)
         fail("serviceTimeMs", "omitted when `rate` is given", r.serviceTimeMs);
-      // Check everything before changing anything.
+      // Check everything before changing anything. The bounds keep a service time
+      // (≤ 1e6 ms at speed 0.001: 1e9 ms) within what a timer can wait.
       const next = {
         meanMs:
           r.rate !== undefined
-            ? 1000 / positive("rate", r.rate)
+            ? 1000 / between("rate", r.rate, 1e-3, 1e6, " msg/s")
             : r.serviceTimeMs !== undefined
-              ? positive("serviceTimeMs", r.serviceTimeMs)
+              ? between("serviceTimeMs", r.serviceTimeMs, 1e-3, 1e6, " ms")
               : meanMs,
-        speed: r.speed !== undefined ? positive("speed", r.speed) : speed,
-        window: r.window !== undefined ? windowOf(r.window) : undefined,
+        speed: r.speed !== undefined ? between("speed", r.speed, MIN_SPEED, MAX_SPEED) : speed,
+        window: r.window !== undefined ? integerBetween("window", r.window, 1, MAX_WINDOW) : undefined,
       };
       meanMs = next.meanMs;
       speed = next.speed;

@@ -37,10 +37,9 @@ import {
   fail,
   flag,
   fraction as fractionOption,
-  nonNegativeOrUnlimited,
-  positive,
   positiveInteger,
 } from "../control/validate.js";
+import { between, integerBetween, MAX_COUNT, MAX_RATE, MAX_WINDOW, upToOrUnlimited } from "../limits.js";
 import { register, type Steerable } from "../steering.js";
 import { PauseGate } from "./pause-gate.js";
 import type { DirectionStats } from "./service-proxy.js";
@@ -281,10 +280,12 @@ export class QueueProxy implements Steerable {
    */
   set(values: Record<string, unknown>): void {
     checkOptions(values, SETTINGS, "queue proxy settings");
-    const rate = values.rate === undefined ? undefined : nonNegativeOrUnlimited("rate", values.rate);
-    const burst = values.burst === undefined ? undefined : positive("burst", values.burst, 1);
+    const rate =
+      values.rate === undefined ? undefined : upToOrUnlimited("rate", values.rate, 0, MAX_RATE, " msg/s");
+    const burst = values.burst === undefined ? undefined : between("burst", values.burst, 1, MAX_COUNT);
     const fraction = fractionOption("fraction", values.fraction, this.#fraction);
-    const window = values.window === undefined ? undefined : positiveInteger("window", values.window, 1);
+    const window =
+      values.window === undefined ? undefined : integerBetween("window", values.window, 1, MAX_WINDOW);
     const deadLetter =
       values.deadLetter === undefined
         ? this.#deadLetter

@@ -20,6 +20,7 @@ import { BusyError, PeerLostError } from "../../core/errors.js";
 import type { Node } from "../../core/node.js";
 import { checkName } from "../../core/record.js";
 import { checkNumber, checkOptions, fail, flag, nonNegative } from "../control/validate.js";
+import { integerBetween, MAX_RETRIES, MAX_TIMER_MS, positiveUpTo } from "../limits.js";
 import { register, type Steerable } from "../steering.js";
 import { forwardedError } from "./errors.js";
 import { PauseGate } from "./pause-gate.js";
@@ -169,14 +170,16 @@ export class ServiceProxy implements Steerable {
   set(values: Record<string, unknown>): void {
     checkOptions(values, ["idempotent", "retries", "timeoutMs", "tap"], "service proxy settings");
     const idempotent = flag("idempotent", values.idempotent, this.#idempotent);
-    const retries = nonNegative("retries", values.retries, this.#retries);
-    if (!Number.isInteger(retries)) fail("retries", "a non-negative integer", values.retries);
+    const retries =
+      values.retries === undefined
+        ? this.#retries
+        : integerBetween("retries", values.retries, 0, MAX_RETRIES);
     const timeoutMs =
       values.timeoutMs === undefined
         ? this.#timeoutMs
         : values.timeoutMs === null
           ? undefined
-          : checkNumber("timeoutMs", values.timeoutMs, "a positive number", (v) => v > 0);
+          : positiveUpTo("timeoutMs", values.timeoutMs, MAX_TIMER_MS, " ms");
     if (values.tap !== undefined) this.#tap = replaceTap(this.node, this.#tap, values.tap, this.service);
     this.#idempotent = idempotent;
     this.#retries = retries;

@@ -6,7 +6,8 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { Node } from "../../core/node.js";
-import { checkOptions, fail, positiveInteger } from "../control/validate.js";
+import { checkOptions, fail } from "../control/validate.js";
+import { integerBetween, MAX_COUNT } from "../limits.js";
 
 export interface TapOptions {
   /**
@@ -56,7 +57,7 @@ export class TapSink {
   constructor(node: Node, options: TapOptions, channel: string, avoid?: string) {
     const o = checkOptions(options, ["topic", "file", "sample"], "tap options");
     this.#node = node;
-    this.#sample = positiveInteger("tap.sample", o.sample, 1);
+    this.#sample = o.sample === undefined ? 1 : integerBetween("tap.sample", o.sample, 1, MAX_COUNT);
     if (o.topic !== undefined && typeof o.topic !== "string" && typeof o.topic !== "boolean")
       fail("tap.topic", "a topic name or a boolean", o.topic, true);
     if (o.file !== undefined && (typeof o.file !== "string" || o.file === ""))

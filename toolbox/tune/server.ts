@@ -303,8 +303,8 @@ export class TuneServer {
       }
       case "set": {
         const changes = await jsonBody(request, method);
-        // The loop checks each change; no number past the common bound even reaches it.
-        checkMagnitudes("changes", changes);
+        // The loop checks each change too; no number past the common bound even reaches it.
+        for (const [key, value] of Object.entries(changes)) checkMagnitudes(key, value);
         if (changes.sampleTime !== undefined)
           between("sampleTime", changes.sampleTime, MIN_SAMPLE_TIME, MAX_SAMPLE_TIME, " s");
         reply(response, 200, await (await this.#session(name)).set(changes as LoopChanges));
