@@ -1,3 +1,7 @@
-/** The package root: the core and the toolbox. */
+/**
+ * `zmp`: the core — nodes and channels on ZeroMQ. The rest is imported by
+ * name: `zmp/toolbox` (proxies, caches, feedback loops, tuning page, and the
+ * control maths), `zmp/control` (the control maths alone) and
+ * `zmp/experiments`.
+ */
 export * from "./core/index.js";
-export * from "./toolbox/index.js";

@@ -1,8 +1,9 @@
 /**
  * report.png: a full-page screenshot of report.html taken by headless
- * Chromium through playwright-core. The browser is Debian's `chromium`
- * (never downloaded); when it is missing the screenshot is skipped with a
- * message instead of failing the run.
+ * Chromium through playwright-core (an optional dependency). The browser is
+ * Debian's `chromium` (never downloaded); when either is missing the
+ * screenshot is skipped with a message saying what to install, instead of
+ * failing the run.
  */
 import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -25,12 +26,32 @@ export const chromiumArgs: readonly string[] = Object.freeze([
   "--disable-sync",
 ]);
 
-/** Launches headless Chromium (a temporary profile), or returns null when the binary is missing. */
+/** playwright-core, an optional dependency: null when it is not installed. */
+async function loadPlaywright(): Promise<typeof import("playwright-core") | null> {
+  try {
+    return await import("playwright-core");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") return null;
+    throw error;
+  }
+}
+
+/** Why no browser can be launched here (what to install), or null when one can. */
+export async function browserMissing(): Promise<string | null> {
+  if (!existsSync(chromiumPath()))
+    return `no Chromium at ${chromiumPath()} (apt-get install chromium, or set ZMP_CHROMIUM; npm install playwright-core drives it)`;
+  if ((await loadPlaywright()) === null)
+    return "playwright-core is not installed (npm install playwright-core; it drives Debian's chromium)";
+  return null;
+}
+
+/** Launches headless Chromium (a temporary profile), or returns null when it or playwright-core is missing. */
 export async function launchChromium(): Promise<Browser | null> {
   const executablePath = chromiumPath();
   if (!existsSync(executablePath)) return null;
-  const { chromium } = await import("playwright-core");
-  return chromium.launch({ executablePath, args: [...chromiumArgs] });
+  const playwright = await loadPlaywright();
+  if (playwright === null) return null;
+  return playwright.chromium.launch({ executablePath, args: [...chromiumArgs] });
 }
 
 /** Outcome of `screenshot`. */
@@ -47,13 +68,9 @@ export async function screenshot(
   pngPath: string,
   timeoutMs = 20_000,
 ): Promise<ScreenshotResult> {
-  const browser = await launchChromium();
-  if (browser === null) {
-    return {
-      written: false,
-      reason: `no Chromium at ${chromiumPath()} (apt-get install chromium, or set ZMP_CHROMIUM); report.png skipped`,
-    };
-  }
+  const missing = await browserMissing();
+  const browser = missing === null ? await launchChromium() : null;
+  if (browser === null) return { written: false, reason: `report.png skipped: ${missing}` };
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, deviceScaleFactor: 1 });
     await page.goto(pathToFileURL(htmlPath).href);

@@ -28,11 +28,11 @@ export function steerUsage(family: "proxy" | "cache", op: string): string {
 }
 
 const OP_SUMMARY: Record<string, string> = {
-  stats: "print the statistics of what runs on NODE (a table; --json for everything)",
+  stats: "print the statistics of what runs on NODE (a table; --json for every figure)",
   pause: "stop passing traffic on (a queue proxy holds messages, a service proxy holds calls)",
   resume: "pass traffic on again",
   stop: "take it out of the graph (traffic goes direct again, nothing is lost)",
-  set: "change settings while it runs, e.g. '{\"rate\": 100}' (replies with the new stats)",
+  set: "change settings while it runs, e.g. '{\"rate\": 100}' (prints the new stats)",
   invalidate: "drop cache entries",
 };
 
@@ -108,28 +108,39 @@ export async function steer(family: "proxy" | "cache", op: string, argv: string[
           1,
         );
       // The node refused the request itself (an unknown setting, a bad value): a usage error.
-      if (error instanceof RemoteError)
+      if (error instanceof RemoteError) {
+        const refused = error.remoteName === "TypeError" || error.remoteName === "RangeError";
+        const message = error.message.replace(/^.*?failed on node `[^`]*`: /, "");
         throw new UsageError(
-          error.message.replace(/^.*?failed on node `[^`]*`: /, ""),
-          error.remoteName === "TypeError" || error.remoteName === "RangeError" ? 2 : 1,
+          refused ? message.replace(`${error.remoteName}: `, "") : message,
+          refused ? 2 : 1,
         );
+      }
       if (error instanceof ZmpError) throw new UsageError(`${error.name}: ${error.message}`, 1);
       throw error;
     }
-    if (values.json || op !== "stats") process.stdout.write(`${JSON.stringify(reply, jsonReplacer, 2)}\n`);
-    else process.stdout.write(`${statsText(reply)}\n`);
+    process.stdout.write(`${values.json ? JSON.stringify(reply, jsonReplacer, 2) : replyText(op, reply)}\n`);
     return 0;
   });
 }
 
-/** Steering stats as a table: one row per proxy or cache on the node. */
+/** The reply of `op` as a person reads it (`--json` prints it as it came). */
+function replyText(op: string, reply: unknown): string {
+  if (op === "stats" || op === "set") return statsText(reply);
+  const r = (reply ?? {}) as { targets?: string[]; removed?: number };
+  if (op === "invalidate") return `removed ${r.removed ?? 0} entr${r.removed === 1 ? "y" : "ies"}`;
+  const done = { pause: "paused", resume: "resumed", stop: "stopping" }[op] ?? op;
+  return `${done}: ${(r.targets ?? []).join(", ") || "nothing runs there"}`;
+}
+
+/** Steering stats as a table: one row per proxy or cache on the node ("-" where a kind has no such figure). */
 function statsText(reply: unknown): string {
   const items: Record<string, unknown>[] =
     reply !== null && typeof reply === "object" && "id" in (reply as object)
       ? [reply as Record<string, unknown>]
       : Object.values((reply ?? {}) as Record<string, Record<string, unknown>>);
   const num = (v: unknown): string =>
-    typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v === null ? "-" : String(v);
+    typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v == null ? "-" : String(v);
   const rows = items.map((s) => {
     const fwd = (s.forward ?? {}) as Record<string, unknown>;
     const back = (s.backward ?? {}) as Record<string, unknown>;

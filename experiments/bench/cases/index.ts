@@ -1,14 +1,14 @@
 /**
  * The bench's cases, in the order they run and print. A new case is one
- * module exporting a `BenchCase`, added here; the proxy and cache cases of
- * issue 5 live with the toolbox (toolbox/bench-cases.ts) and get the bench's
- * contenders handed in, so the toolbox imports nothing from experiments/.
+ * module exporting a `BenchCase`, added here; the proxy and cache cases
+ * (proxies.ts) get the bench's contenders handed in.
  */
-import { proxyCases } from "../../../toolbox/bench-cases.js";
+
 import type { BenchCase } from "../harness.js";
 import { rawQueue } from "../raw/contenders.js";
 import { zmpQueue, zmpService, zmpTopic } from "../zmp/contenders.js";
 import { meteringCase } from "./metering.js";
+import { proxyCases } from "./proxies.js";
 import { queueCase } from "./queue.js";
 import { rttCase, serviceCase } from "./service.js";
 import { benchGraph, payload, rawDir } from "./setup.js";

@@ -142,6 +142,7 @@ describe("zmp proxy and zmp cache in a running graph", () => {
       "set",
       "proxy.jobs",
       '{"rate": 1000000, "burst": 1000}',
+      "--json",
       "--directory",
       graph.directory,
     ]);
@@ -187,6 +188,17 @@ describe("zmp proxy and zmp cache in a running graph", () => {
       { entries: number }
     >;
     expect(stats["cache:lookup"]).toMatchObject({ entries: 1, hits: 1 });
+    // The same as a table: the cache's own figures, "-" where a proxy's forward counts would be.
+    const table = zmp(["cache", "stats", "memo", "--directory", graph.directory]);
+    expect(await table.exited).toBe(0);
+    const row = table.out().split("\n")[1]!;
+    expect(row).toMatch(/^cache:lookup +running +- +- +- +hits=1 misses=1 .*entries=1 /);
+    expect(table.out()).not.toContain("undefined");
+    const setBad = zmp(["cache", "set", "memo", '{"capacty": 1}', "--directory", graph.directory]);
+    expect(await setBad.exited).toBe(2); // the cache refused the setting: a usage error, one line
+    expect(setBad.err()).toMatch(
+      /^zmp cache: Unknown option `capacty` in service cache settings; expected one of .*\n$/,
+    );
     const invalidate = zmp([
       "cache",
       "invalidate",
@@ -197,7 +209,7 @@ describe("zmp proxy and zmp cache in a running graph", () => {
       graph.directory,
     ]);
     expect(await invalidate.exited).toBe(0);
-    expect(JSON.parse(invalidate.out())).toEqual({ removed: 1 });
+    expect(invalidate.out()).toBe("removed 1 entry\n");
     await watcher.call(controlService("memo"), { op: "stop" });
     expect(await cache.exited).toBe(0); // a `stop` over the steering service ends the command
     expect(cache.out()).toContain("left the graph");

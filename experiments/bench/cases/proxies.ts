@@ -3,27 +3,15 @@
  * runs (`BenchCase`: name, description, metrics, `open()` → subject and
  * baselines, interleaved repetitions, median ratios). Each compares zmp
  * *through* a proxy or cache with zmp *direct* doing the same job in the same
- * run — so the ratio is what the extra hop costs (issue 5's target: a queue
- * proxy in the path keeps ≥ 0.6× the direct throughput).
- *
- * Layers point one way, so this module imports nothing from `experiments/`:
- * the bench hands in its own contenders and helpers. Register the cases in
- * `experiments/bench/cases/index.ts` with
- *
- * ```ts
- * import { proxyCases } from "../../../toolbox/bench-cases.js";
- * import { rawQueue } from "../raw/contenders.js";
- * import { zmpQueue, zmpService, zmpTopic } from "../zmp/contenders.js";
- * import { benchGraph, payload, rawDir } from "./setup.js";
- * // in `cases`:
- * ...proxyCases({ benchGraph, payload, zmpQueue, zmpService, zmpTopic, rawQueue, rawDir }),
- * ```
+ * run — so the ratio is what the extra hop costs (the target: a queue
+ * proxy in the path keeps ≥ 0.6× the direct throughput). The bench hands in
+ * its contenders and helpers (`cases/index.ts`).
  *
  * Every proxy or cache runs as the hostable node module in a child process
  * (`toolbox/nodes/*`), as a user would run it, on the same machine as the
  * producer and the consumer: three processes on the path instead of two.
  */
-import type { Graph } from "../core/graph.js";
+import type { Graph } from "../../../core/graph.js";
 
 /** What the bench's `Cleanup` offers (see experiments/bench/cleanup.ts). */
 export interface BenchCleanup {
@@ -101,7 +89,10 @@ const QUEUE = "bench.queue";
 const TOPIC = "bench.topic";
 
 const moduleUrl = (file: string): URL =>
-  new URL(`./nodes/${file}${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+  new URL(
+    `../../../toolbox/nodes/${file}${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+    import.meta.url,
+  );
 
 /** Spawns a toolbox node module in a child process of `graph`, remembered by `cleanup`. */
 async function spawnNode(setup: Setup, file: string, name: string, args: unknown): Promise<void> {
