@@ -24,12 +24,18 @@ export interface Contender {
   run(ms: number): Promise<Sample>;
 }
 
-/** A target from issue 3 §6, checked on the row. */
+/** A target against the baseline, checked on the row. */
 export type Target =
   /** The median ratio must be at least `min`. */
   | { kind: "ratio"; min: number }
   /** The subject's median may exceed the baseline's by at most `max` (in the metric's unit). */
-  | { kind: "difference"; max: number };
+  | { kind: "difference"; max: number }
+  /** A lower-is-better metric: the subject may be at most `max` times the baseline (median ratio). */
+  | { kind: "factor"; max: number };
+
+/** The reference columns: the same job done outside Node, by pyzmq and by libzmq from C. */
+export const REFERENCES = ["pyzmq", "native"] as const;
+export type ReferenceLabel = (typeof REFERENCES)[number];
 
 export interface Metric {
   /** Row name: `"queue tcp 256B"`, `"service rtt p50 16B"`. */
@@ -39,6 +45,8 @@ export interface Metric {
   unit: string;
   better: "higher" | "lower";
   target?: Target;
+  /** Least median ratio against each reference column (zmp/pyzmq, zmp/native), where measured. */
+  references?: Partial<Record<ReferenceLabel, number>>;
   /** Report the CPU per message (samples' `cpu`) on the row: every process of each side is counted. */
   cpu?: boolean;
 }
@@ -48,6 +56,11 @@ export interface Trial {
   subject: Contender;
   /** What it is compared with; the ratio uses the one with the best median. */
   baselines: Contender[];
+  /**
+   * The same job outside Node (labels `pyzmq`, `native`), measured in the
+   * same interleaved run; each gets its own ratio, none is the baseline.
+   */
+  references?: Contender[];
 }
 
 export interface CaseContext {
@@ -55,6 +68,8 @@ export interface CaseContext {
   cleanup: Cleanup;
   /** Smoke run: small settle times. */
   quick: boolean;
+  /** Open the pyzmq and native reference columns (`--no-native` turns them off). Default true. */
+  references?: boolean;
 }
 
 export interface BenchCase {
@@ -89,6 +104,16 @@ export interface Summary {
   max: number;
 }
 
+/** A reference column on a row: its summary, the zmp/reference ratio and its CPU per message. */
+export interface Reference extends Summary {
+  /** Median of the per-repetition ratios, oriented like the row's: above 1 means zmp is better. */
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+  /** Median CPU µs per message or call, both native processes together. */
+  cpuPerMessage?: number;
+}
+
 /** One row of the result table and of `--json`. */
 export interface Row {
   case: string;
@@ -110,6 +135,10 @@ export interface Row {
    * machine barely moves, unlike rates.
    */
   cpuPerMessage?: { zmp: number; raw: number };
+  /** pyzmq doing the same job, when measured. */
+  pyzmq?: Reference;
+  /** libzmq from C doing the same job, when measured. */
+  native?: Reference;
   target?: string;
   met?: boolean;
 }
@@ -132,7 +161,7 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 export async function runCase(c: BenchCase, context: CaseContext, options: RunOptions): Promise<Row[]> {
   const started = performance.now();
   const trial = await c.open(context);
-  const all = [trial.subject, ...trial.baselines];
+  const all = [trial.subject, ...trial.baselines, ...(trial.references ?? [])];
   options.log(
     `${c.name}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s (child pids ${context.cleanup.pids.join(" ")})`,
   );
@@ -176,8 +205,11 @@ function summarize(metric: Metric, trial: Trial, samples: Map<Contender, Sample[
     if (sign * baselines[i]!.median > sign * baselines[best]!.median) best = i;
   const baseline = trial.baselines[best]!;
   const subject = values(trial.subject);
-  const base = values(baseline);
-  const ratios = subject.map((v, i) => (metric.better === "higher" ? v / base[i]! : base[i]! / v));
+  const ratiosTo = (x: Contender): number[] => {
+    const base = values(x);
+    return subject.map((v, i) => (metric.better === "higher" ? v / base[i]! : base[i]! / v));
+  };
+  const ratios = ratiosTo(baseline);
   const row: Row = {
     case: metric.row,
     zmp: summary(trial.subject),
@@ -191,13 +223,42 @@ function summarize(metric: Metric, trial: Trial, samples: Map<Contender, Sample[
   };
   const cpu = (x: Contender): number => median(samples.get(x)!.map((sample) => sample.cpu ?? Number.NaN));
   if (metric.cpu) row.cpuPerMessage = { zmp: cpu(trial.subject), raw: cpu(baseline) };
+  for (const reference of trial.references ?? []) {
+    const label = reference.label as ReferenceLabel;
+    if (!REFERENCES.includes(label)) continue;
+    const r = ratiosTo(reference);
+    row[label] = {
+      ...summary(reference),
+      ratio: median(r),
+      ratioMin: Math.min(...r),
+      ratioMax: Math.max(...r),
+      ...(metric.cpu ? { cpuPerMessage: cpu(reference) } : {}),
+    };
+  }
+  const targets: string[] = [];
+  const verdicts: boolean[] = [];
+  const against = row.raw.label === "raw" ? "raw" : row.raw.label;
   const t = metric.target;
   if (t?.kind === "ratio") {
-    row.target = `≥ ${t.min}×`;
-    row.met = row.ratio >= t.min;
+    targets.push(`≥ ${t.min}× ${against}`);
+    verdicts.push(row.ratio >= t.min);
   } else if (t?.kind === "difference") {
-    row.target = `≤ raw + ${t.max} ${metric.unit}`;
-    row.met = row.zmp.median - row.raw.median <= t.max;
+    targets.push(`≤ ${against} + ${t.max} ${metric.unit}`);
+    verdicts.push(row.zmp.median - row.raw.median <= t.max);
+  } else if (t?.kind === "factor") {
+    targets.push(`≤ ${t.max}× ${against}`);
+    verdicts.push(1 / row.ratio <= t.max);
+  }
+  for (const label of REFERENCES) {
+    const min = metric.references?.[label];
+    if (min === undefined) continue;
+    const measured = row[label];
+    targets.push(`≥ ${min}× ${label}${measured ? "" : " (not measured)"}`);
+    if (measured) verdicts.push(measured.ratio >= min);
+  }
+  if (targets.length > 0) {
+    row.target = targets.join(", ");
+    if (verdicts.length > 0) row.met = verdicts.every(Boolean);
   }
   return row;
 }

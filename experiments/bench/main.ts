@@ -29,6 +29,7 @@ const usage = `Usage: npm run bench -- [options]
   --only NAMES     comma-separated case names or parts of names
   --reps N         repetitions per side (default 7, at least 5 for a real run)
   --rep-ms MS      length of one repetition (default 700)
+  --no-native      leave out the pyzmq and native libzmq C columns
   --list           list the cases and exit
   -h, --help       this help
 `;
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       reps: { type: "string" },
       "rep-ms": { type: "string" },
       list: { type: "boolean", default: false },
+      "no-native": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -81,7 +83,11 @@ async function main(argv: string[]): Promise<number> {
     active.add(cleanup);
     try {
       rows.push(
-        ...(await runCase(c, { cleanup, quick }, { reps, repMs, warmupMs: quick ? 100 : 400, quick, log })),
+        ...(await runCase(
+          c,
+          { cleanup, quick, references: !values["no-native"] },
+          { reps, repMs, warmupMs: quick ? 100 : 400, quick, log },
+        )),
       );
     } finally {
       await cleanup.run();

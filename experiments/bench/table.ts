@@ -2,7 +2,7 @@
 
 import { createRequire } from "node:module";
 import { cpus, loadavg, platform, release } from "node:os";
-import { format, type Row, type Summary } from "./harness.js";
+import { format, type Reference, type Row, type Summary } from "./harness.js";
 
 /** Where and when a run happened, for the table's heading. */
 export interface RunInfo {
@@ -34,9 +34,14 @@ function compact(value: number, unit: string): string {
   return format(value, unit).replace(` ${unit}`, "").replace(" M", "M").replace(" k", "k");
 }
 
-function ratioText(row: Row): string {
-  const r = `${row.ratio.toFixed(2)} (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})`;
-  return r;
+function ratioText(row: { ratio: number; ratioMin: number; ratioMax: number }): string {
+  return `${row.ratio.toFixed(2)} (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})`;
+}
+
+/** A reference column's median, and zmp's ratio to it; blank where not measured. */
+function referenceCells(reference: Reference | undefined): [string, string] {
+  if (reference === undefined) return ["", ""];
+  return [format(reference.median, reference.unit), ratioText(reference)];
 }
 
 function note(row: Row): string {
@@ -52,8 +57,13 @@ function note(row: Row): string {
     return parts.join("; ");
   }
   if (row.zmp.unit === "µs") parts.push(`zmp − raw = ${(row.zmp.median - row.raw.median).toFixed(1)} µs`);
-  if (cpu && !row.case.includes("p99"))
-    parts.push(`CPU/msg zmp ${cpu.zmp.toFixed(2)} µs, raw ${cpu.raw.toFixed(2)} µs`);
+  if (cpu && !row.case.includes("p99")) {
+    const more = [row.pyzmq, row.native]
+      .filter((r) => r?.cpuPerMessage !== undefined)
+      .map((r) => `, ${r!.label} ${r!.cpuPerMessage!.toFixed(2)} µs`)
+      .join("");
+    parts.push(`CPU/msg zmp ${cpu.zmp.toFixed(2)} µs, raw ${cpu.raw.toFixed(2)} µs${more}`);
+  }
   const others = row.others.map((o) => `${o.sockets} ${format(o.median, o.unit)}`).join("; ");
   if (others) parts.push(`also ${others}`);
   return parts.join("; ");
@@ -69,6 +79,10 @@ export function textTable(rows: Row[]): string {
     "baseline median (min–max)",
     "baseline",
     "ratio (min–max)",
+    "pyzmq",
+    "zmp/pyzmq",
+    "native",
+    "zmp/native",
     "target",
     "met",
     "note",
@@ -79,6 +93,8 @@ export function textTable(rows: Row[]): string {
     range(r.raw),
     r.raw.label === "raw" ? `raw ${r.raw.sockets}` : r.raw.label,
     ratioText(r),
+    ...referenceCells(r.pyzmq),
+    ...referenceCells(r.native),
     r.target ?? "",
     met(r).replaceAll("*", ""),
     note(r),
@@ -97,13 +113,13 @@ export function markdownTable(rows: Row[], info: RunInfo): string {
   const lines = [
     `Run ${info.date} on ${info.machine}; ${info.reps} repetitions (metering rows 15) of ${info.repMs / 1000} s per side, interleaved; load average ${info.load}.`,
     "",
-    "| case | zmp median (min–max) | baseline median (min–max) | baseline | ratio (min–max) | target | met | note |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| case | zmp median (min–max) | baseline median (min–max) | baseline | ratio (min–max) | pyzmq | zmp/pyzmq | native | zmp/native | target | met | note |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
     const baseline = r.raw.label === "raw" ? `raw ${r.raw.sockets}` : r.raw.label;
     lines.push(
-      `| ${r.case} | ${range(r.zmp)} | ${range(r.raw)} | ${baseline} | ${ratioText(r)} | ${r.target ?? ""} | ${met(r)} | ${note(r)} |`,
+      `| ${r.case} | ${range(r.zmp)} | ${range(r.raw)} | ${baseline} | ${ratioText(r)} | ${[...referenceCells(r.pyzmq), ...referenceCells(r.native)].join(" | ")} | ${r.target ?? ""} | ${met(r)} | ${note(r)} |`,
     );
   }
   return lines.join("\n");

@@ -2,12 +2,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Graph } from "../../../core/index.js";
+import { Graph, keyPair } from "../../../core/index.js";
 import type { Cleanup } from "../cleanup.js";
 
-/** A graph with an embedded directory, not advertised to the CLI; closed by `cleanup`. */
-export async function benchGraph(transport: "ipc" | "tcp", cleanup: Cleanup): Promise<Graph> {
-  const graph = await Graph.open({ transport, advertise: false });
+/**
+ * A graph with an embedded directory, not advertised to the CLI; closed by
+ * `cleanup`. With `curve`, a secured graph: every connection runs CurveZMQ.
+ */
+export async function benchGraph(transport: "ipc" | "tcp", cleanup: Cleanup, curve = false): Promise<Graph> {
+  const graph = await Graph.open({
+    transport,
+    advertise: false,
+    ...(curve ? { security: keyPair() } : {}),
+  });
   cleanup.add("zmp graph", () => graph.close());
   return graph;
 }

@@ -24,6 +24,8 @@ export interface RawChildConfig {
   /** Where a `sub` connects. */
   connect?: string;
   topic?: string;
+  /** CurveZMQ: the secret key of a binding role (a CURVE server). */
+  curveSecretKey?: string;
 }
 
 export type RawChildMessage =
@@ -40,9 +42,10 @@ async function main(): Promise<void> {
   const sink = new Sink();
   let socket: zmq.Socket;
   let endpoint = "";
+  const curve = config.curveSecretKey ? { curveServer: true, curveSecretKey: config.curveSecretKey } : {};
   switch (config.role) {
     case "pull": {
-      const pull = new zmq.Pull({ linger: 0 });
+      const pull = new zmq.Pull({ linger: 0, ...curve });
       await pull.bind(config.bind!);
       socket = pull;
       void (async () => {
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
       break;
     }
     case "router-sink": {
-      const router = new zmq.Router({ linger: 0 });
+      const router = new zmq.Router({ linger: 0, ...curve });
       await router.bind(config.bind!);
       socket = router;
       void (async () => {
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
       break;
     }
     case "echo": {
-      const router = new zmq.Router({ linger: 0 });
+      const router = new zmq.Router({ linger: 0, ...curve });
       await router.bind(config.bind!);
       socket = router;
       void (async () => {

@@ -23,6 +23,26 @@ export function rawAddress(transport: RawTransport, dir: string, label: string):
     : "tcp://127.0.0.1:*";
 }
 
+export interface RawOptions {
+  /** CurveZMQ on the connection: the child binds as a CURVE server, the parent connects as a client. */
+  curve?: boolean;
+}
+
+/** Key pairs for one CURVE connection: the child's server secret, the parent's client options. */
+function curveKeys(options: RawOptions): { server: { curveSecretKey?: string }; client: object } {
+  if (options.curve !== true) return { server: {}, client: {} };
+  const server = zmq.curveKeyPair();
+  const client = zmq.curveKeyPair();
+  return {
+    server: { curveSecretKey: server.secretKey },
+    client: {
+      curveServerKey: server.publicKey,
+      curvePublicKey: client.publicKey,
+      curveSecretKey: client.secretKey,
+    },
+  };
+}
+
 function track<T extends zmq.Socket>(socket: T, cleanup: Cleanup, name: string): T {
   cleanup.add(name, () => {
     if (!socket.closed) socket.close();
@@ -40,13 +60,15 @@ export async function rawQueue(
   dir: string,
   payload: Buffer,
   cleanup: Cleanup,
+  options: RawOptions = {},
 ): Promise<Contender> {
   const role = kind === "push" ? "pull" : "router-sink";
-  const peer = await RawPeer.start({ role, bind: rawAddress(transport, dir, role) }, cleanup);
+  const keys = curveKeys(options);
+  const peer = await RawPeer.start({ role, bind: rawAddress(transport, dir, role), ...keys.server }, cleanup);
   const socket =
     kind === "push"
-      ? track(new zmq.Push({ linger: 0 }), cleanup, "raw PUSH")
-      : track(new zmq.Dealer({ linger: 0 }), cleanup, "raw DEALER");
+      ? track(new zmq.Push({ linger: 0, ...keys.client }), cleanup, "raw PUSH")
+      : track(new zmq.Dealer({ linger: 0, ...keys.client }), cleanup, "raw DEALER");
   socket.connect(peer.endpoint);
   const pids = [process.pid, peer.pid];
   return {
@@ -116,9 +138,19 @@ export async function rawTopic(
 }
 
 /** Service baseline: DEALER in the parent with `concurrency` requests outstanding, ROUTER echo in the child. */
-export async function rawService(transport: RawTransport, dir: string, payload: Buffer, cleanup: Cleanup) {
-  const peer = await RawPeer.start({ role: "echo", bind: rawAddress(transport, dir, "echo") }, cleanup);
-  const dealer = track(new zmq.Dealer({ linger: 0 }), cleanup, "raw DEALER");
+export async function rawService(
+  transport: RawTransport,
+  dir: string,
+  payload: Buffer,
+  cleanup: Cleanup,
+  options: RawOptions = {},
+) {
+  const keys = curveKeys(options);
+  const peer = await RawPeer.start(
+    { role: "echo", bind: rawAddress(transport, dir, "echo"), ...keys.server },
+    cleanup,
+  );
+  const dealer = track(new zmq.Dealer({ linger: 0, ...keys.client }), cleanup, "raw DEALER");
   dealer.connect(peer.endpoint);
   const pids = [process.pid, peer.pid];
   return {

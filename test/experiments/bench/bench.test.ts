@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { program, removeNativeBuild } from "../../../experiments/bench/native/peer.js";
 import { alive, eventually, tempDir } from "../../helpers.js";
 
 const main = fileURLToPath(new URL("../../../experiments/bench/main.ts", import.meta.url));
@@ -43,6 +44,10 @@ afterEach(async () => {
   }
 });
 
+/** The reference columns that can run on this machine (.ci/setup installs both). */
+const references = (["pyzmq", "native"] as const).filter((kind) => !("skipped" in program(kind)));
+afterAll(removeNativeBuild);
+
 const summary = {
   label: expect.any(String),
   sockets: expect.any(String),
@@ -76,6 +81,10 @@ describe("bench", () => {
         expect(r.zmp.median).toBeGreaterThan(0);
         expect(r.raw.median).toBeGreaterThan(0);
         expect(r.ratio).toBeGreaterThan(0);
+        for (const kind of references) {
+          expect(row[kind], `${kind} column`).toMatchObject({ ...summary, ratio: expect.any(Number) });
+          expect((row[kind] as { median: number }).median).toBeGreaterThan(0);
+        }
       }
       expect((rows[0] as { zmp: { unit: string } }).zmp.unit).toBe("msg/s");
       expect((rows[1] as { zmp: { unit: string } }).zmp.unit).toBe("µs");
@@ -91,7 +100,8 @@ describe("bench", () => {
     const run = bench(["--quick", "--only", "topic 1->4 256B", "--reps", "50"]);
     await eventually(() => /ready in/.test(run.stderr()), "the case to be ready", { timeoutMs: 60_000 });
     const pids = childPids(run.stderr());
-    expect(pids.length).toBe(8); // 4 zmp subscribers, 4 raw subscribers
+    // 4 zmp subscribers, 4 raw subscribers; for pyzmq and native, a publisher and 4 subscribers each
+    expect(pids.length).toBe(8 + 5 * references.length);
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(130);
     await eventually(() => pids.every((pid) => !alive(pid)), "every child process to end");
