@@ -79,10 +79,9 @@ describe("README", () => {
     }
   }, 90_000);
 
-  it("readme – the control toolbox's PID example prints the output shown under it", async () => {
-    const readme = readFileSync(join(root, "README.md"), "utf8");
-    const start = readme.indexOf("\n## Control toolbox\n");
-    const match = /```ts\n([\s\S]*?)```\n\n```\n([\s\S]*?)```/.exec(readme.slice(start));
+  it("readme – the control toolbox's PID example (docs/control.md) prints the output shown under it", async () => {
+    const doc = readFileSync(join(root, "docs", "control.md"), "utf8");
+    const match = /```ts\n([\s\S]*?)```\n\n```\n([\s\S]*?)```/.exec(doc);
     expect(match, "a ts block followed by its output block").not.toBeNull();
     const [, code, shown] = match!;
     expect(code).toContain('from "zmp/control"');
@@ -99,9 +98,14 @@ describe("README", () => {
     }
   }, 90_000);
 
-  it("readme – the feedback-loop example runs at the repository's root and retunes its loop live", async () => {
-    const [loop] = blocks(readFileSync(join(root, "README.md"), "utf8"), "Feedback loops on a live graph");
-    expect(loop).toContain("// loop.ts, in this repository");
+  it("readme – the feedback-loop example (docs/feedback-loops.md) runs at the repository's root and retunes its loop live", async () => {
+    const doc = readFileSync(join(root, "docs", "feedback-loops.md"), "utf8");
+    const loop = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .find((b) => b.includes("// loop.ts"));
+    expect(loop, "docs/feedback-loops.md has the loop.ts example").toContain(
+      "// loop.ts, in this repository",
+    );
     // Where the README says to save it: the root (it spawns ./toolbox/nodes/queue-worker.ts).
     const file = `.readme-loop-${process.pid}.ts`;
     writeFileSync(join(root, file), loop!);
