@@ -37,7 +37,7 @@ import {
 import type { ReportSection, RunRecord, SeriesSpec } from "./experiment.js";
 import { computeMetrics } from "./metrics.js";
 import { createPlant, type PlantMode } from "./plants/registry.js";
-import { type RunLog, runLoop, runLoopAsync } from "./runner.js";
+import { type RunLog, runOn } from "./runner.js";
 import { type QueueScenario, queueSignals } from "./scenarios.js";
 import { keyValueTable, type Progress } from "./sections.js";
 
@@ -189,9 +189,12 @@ export async function queueStepTest(
     warmup: 0,
     ...(options.onSample ? { onSample: options.onSample } : {}),
   };
-  const log =
-    plant.mode === "sim" ? runLoop(plant, setup, runOptions) : await runLoopAsync(plant, setup, runOptions);
-  await plant.close?.();
+  let log: RunLog;
+  try {
+    log = await runOn(plant, setup, { ...runOptions, loopName: "step-test" });
+  } finally {
+    await plant.close?.();
+  }
   const first = log.times.findIndex((t) => t >= measureTime - 1e-9);
   const fit = identifyIntegrating({
     times: log.times.slice(first).map((t) => t - log.times[first]!),
@@ -453,9 +456,12 @@ export async function designDelayTrim(
   const schedule = new Schedule((t) => (t < hold - 1e-9 ? base : 1.3 * base));
   const setup = { label: "window-step", controller: schedule, actuator: "window", toSetpoint: null };
   const options = { setpoint: steady.setpoint as number, duration: 2 * hold, sampleTime, warmup: 0 };
-  const log =
-    plant.mode === "sim" ? runLoop(plant, setup, options) : await runLoopAsync(plant, setup, options);
-  await plant.close?.();
+  let log: RunLog;
+  try {
+    log = await runOn(plant, setup, { ...options, loopName: "window-step" });
+  } finally {
+    await plant.close?.();
+  }
   const latency = log.values[log.columns.findIndex((c) => c.name === "latency")]!;
   const from = log.times.findIndex((t) => t >= hold - 2 - 1e-9);
   let held = delay;

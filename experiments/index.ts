@@ -47,6 +47,7 @@ export {
   timeAverage,
 } from "./metrics.js";
 export { CachePlant, type CachePlantOptions, cacheColumns } from "./plants/cache.js";
+export { closeLiveGraph, liveGraph } from "./plants/live-graph.js";
 export {
   type CachePlantSpec,
   createPlant,

@@ -132,7 +132,7 @@ export interface MetricOptions {
   meanWindow?: number;
   /** Seconds after the step that belong to its response (peaks, overshoot; left out of the steady state). Default 10. */
   stepWindow?: number;
-  /** Steady state starts this many seconds into the run (start-up left out). Default 5. */
+  /** Steady state starts this many seconds into the run (start-up left out); at most half the time before the step. Default 5. */
   steadyAfter?: number;
   /** The controller's own goal, computed from the log (NaN when not given). */
   ownGoal?: (log: RunLog) => number;
@@ -241,7 +241,8 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
   const hold = options.settlingHold ?? 15;
   const window = options.meanWindow ?? 1;
   const stepWindow = options.stepWindow ?? 10;
-  const steadyAfter = options.steadyAfter ?? 5;
+  const firstStep = options.step?.at ?? Number.POSITIVE_INFINITY;
+  const steadyAfter = Math.min(options.steadyAfter ?? 5, firstStep / 2);
   const times = log.times;
   const n = times.length;
   const perf = loopPerformance(times, log.setpoint, log.measurement);

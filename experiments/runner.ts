@@ -31,14 +31,19 @@
  * model they need ("worker-pool", "cache"), so `--plant live` starts working
  * for every experiment of that model as soon as a factory is registered.
  */
+
+import type { Node } from "../core/index.js";
 import {
   type Controller,
   type ControllerParams,
+  FixedRate,
   type Observation,
   type QueueDiscipline,
   signals,
 } from "../toolbox/control/index.js";
 import type { SignalLike } from "../toolbox/control/signals.js";
+import { localActuator } from "../toolbox/loop/actuator.js";
+import { FeedbackLoop, type LoopSample } from "../toolbox/loop/feedback-loop.js";
 
 /** One value a plant reports at every sample (a data.csv column). */
 export interface ColumnSpec {
@@ -78,6 +83,19 @@ export interface PlantStats {
   departures?: { times: ArrayLike<number>; sojourns: ArrayLike<number> };
 }
 
+/**
+ * Where a live plant runs its loops: a node of its graph and a way to take
+ * a sample now. A plant with a host is driven by a `FeedbackLoop` on that
+ * node — the loop users deploy, with its control service and samples topic,
+ * so `zmp tune` can attach to it — instead of by the runner's own loop.
+ */
+export interface LoopHost {
+  /** The node the loop runs on. */
+  readonly node: Node;
+  /** Takes a sample now (the meters and the period's counts since the previous one). */
+  sample(): Promise<{ sample: PlantSample; timestamp: number }>;
+}
+
 /** A plant an experiment can drive: simulated (synchronous) or live (asynchronous). See the module comment. */
 export interface ExperimentPlant {
   /** The model the plant implements: "worker-pool", "cache". */
@@ -98,6 +116,8 @@ export interface ExperimentPlant {
   stats(): PlantStats;
   /** Releases what the plant holds (processes, sockets); optional for simulations. */
   close?(): void | Promise<void>;
+  /** Live plants: the node and sampler a `FeedbackLoop` runs on (see `LoopHost`). */
+  readonly loopHost?: LoopHost;
 }
 
 /** How one controller is wired to a plant: what it reads, what it moves. */
@@ -334,11 +354,132 @@ export function column(log: RunLog, name: string): number[] {
   return log.values[index]!;
 }
 
-/** Runs `setup` on `plant` with the synchronous loop for simulations and the awaiting one otherwise. */
+/**
+ * Runs `setup` on `plant`: the synchronous loop for simulations, a
+ * `FeedbackLoop` on the plant's graph for plants that host one (the live
+ * worker pool), the awaiting loop otherwise.
+ */
 export async function runOn(
   plant: ExperimentPlant,
   setup: ControlSetup,
-  options: RunOptions,
+  options: RunOptions & { loopName?: string },
 ): Promise<RunLog> {
-  return plant.mode === "sim" ? runLoop(plant, setup, options) : runLoopAsync(plant, setup, options);
+  if (plant.mode === "sim") return runLoop(plant, setup, options);
+  if (plant.loopHost !== undefined) return runFeedbackLoop(plant, plant.loopHost, setup, options);
+  return runLoopAsync(plant, setup, options);
+}
+
+/** A loop name from a run label: `delay delay=0.25` → `delay-delay-0.25`. */
+export function loopNameOf(label: string): string {
+  const name = label.replace(/[^A-Za-z0-9_.:@+-]+/g, "-").replace(/^-+|-+$/g, "");
+  return name.length > 0 ? name.slice(0, 100) : "loop";
+}
+
+/**
+ * Runs `setup` as a `FeedbackLoop` on the plant's loop node (see
+ * `LoopHost`): the loop samples every `sampleTime` on its own drift-free
+ * schedule, reads the plant through a sensor, applies through an actuator,
+ * serves `<name>.control` and publishes `loop/<name>/samples` (its name:
+ * `loopName`, default from the setup's label). The setpoint follows the
+ * scenario's signal. A run without a controller runs the loop paused: it
+ * samples and publishes, and applies nothing. Resolves with the log once
+ * `duration` seconds of samples are in, after stopping the loop.
+ */
+export async function runFeedbackLoop(
+  plant: ExperimentPlant,
+  host: LoopHost,
+  setup: ControlSetup,
+  options: RunOptions & { loopName?: string },
+): Promise<RunLog> {
+  const sampleTime = checkPositive("sampleTime", options.sampleTime);
+  const duration = checkPositive("duration", options.duration);
+  const setpointOf = signals.toSignal(options.setpoint, "setpoint");
+  const { controller, actuator } = setup;
+  if (controller !== null && (actuator === null || !plant.actuators.includes(actuator))) {
+    throw new RangeError(
+      `Expected \`actuator\` of setup \`${setup.label}\` to be one of ${plant.actuators.join(", ")}, got \`${String(actuator)}\``,
+    );
+  }
+  const total = Math.max(1, Math.round(duration / sampleTime));
+  let latest = plant.observe();
+  const sensor = {
+    description: `${plant.model} meters (${setup.label})`,
+    read: async () => {
+      const { sample, timestamp } = await host.sample();
+      latest = sample;
+      const values: Record<string, number> = {};
+      plant.columns.forEach((c, i) => {
+        values[c.name] = sample.values[i] ?? Number.NaN;
+      });
+      return { time: timestamp, observation: sample.observation, values };
+    },
+  };
+  const name = actuator ?? "none";
+  const loop = new FeedbackLoop(host.node, {
+    name: options.loopName ?? loopNameOf(setup.label),
+    sensor,
+    actuator: localActuator(name, (value) => plant.apply(name, value), `${name} of the ${plant.model}`),
+    // A run without control still samples and publishes (paused), with a controller that never acts.
+    controller: controller ?? new FixedRate({ share: 0 }),
+    paused: controller === null,
+    sampleTime,
+    setpoint: setpointOf(0),
+    toSetpoint: setup.toSetpoint === undefined ? (r) => r : setup.toSetpoint,
+    ...(setup.observe ? { observe: () => setup.observe!(latest) } : {}),
+    ...(setup.before ? { before: (_reading, c) => setup.before!(latest, c) } : {}),
+    ...(setup.toActuator ? { toActuator: (output) => setup.toActuator!(output, latest) } : {}),
+    // A slow meter read is a late sample, not a failed one (the plant holds its last reading).
+    sensorTimeoutMs: Math.max(1000, 5 * sampleTime * 1000),
+    actuatorTimeoutMs: Math.max(1000, 5 * sampleTime * 1000),
+  });
+  const log = {
+    times: [] as number[],
+    setpoint: [] as number[],
+    measurement: [] as number[],
+    output: [] as number[],
+    applied: [] as number[],
+    values: plant.columns.map((): number[] => []),
+    components: {} as Record<string, number[]>,
+  };
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  let k = 0;
+  const onSample = (s: LoopSample) => {
+    if (k >= total) return;
+    const sample = latest;
+    const r = setpointOf(sample.time);
+    log.times.push(sample.time);
+    log.setpoint.push(r);
+    log.measurement.push(sample.observation.measurement);
+    log.output.push(controller === null ? Number.NaN : s.output);
+    log.applied.push(controller === null ? Number.NaN : s.applied);
+    for (let c = 0; c < log.values.length; c++) log.values[c]!.push(sample.values[c] ?? Number.NaN);
+    if (controller !== null) recordComponents(log.components, s.components, k);
+    k++;
+    options.onSample?.(k, total);
+    // The scenario's setpoint signal reaches the loop as an operator's change would.
+    if (r !== loop.setpoint) loop.set({ setpoint: r });
+    if (k >= total || options.stop?.(sample, k - 1)) done();
+  };
+  loop.on("sample", onSample);
+  try {
+    await loop.start();
+    await finished;
+  } finally {
+    loop.off("sample", onSample);
+    await loop.stop();
+  }
+  const n = log.times.length;
+  for (const values of Object.values(log.components)) while (values.length < n) values.push(Number.NaN);
+  return {
+    label: setup.label,
+    controller: controller?.kind ?? "none",
+    actuator: controller === null ? null : actuator,
+    params: controller === null ? null : controller.params(),
+    columns: plant.columns,
+    ...log,
+    stats: plant.stats(),
+  };
 }

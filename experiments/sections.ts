@@ -51,6 +51,8 @@ export interface MeasuredRunOptions<M extends keyof PlantSpecs> {
   metrics?: Omit<MetricOptions, "step">;
   /** Keep the run's samples (data.csv, charts). false keeps only the metrics and plant stats: sweeps run thousands of runs. Default true. */
   keepLog?: boolean;
+  /** Name of the `FeedbackLoop` on a live plant (`zmp tune --loop NAME`). Default: from the setup's label. */
+  loopName?: string;
 }
 
 /** Builds the plant, runs the setup on it, closes it and measures the run. */
@@ -65,6 +67,7 @@ export async function measuredRun<M extends keyof PlantSpecs>(
   const plant = await createPlant(options.mode, options.model, spec);
   try {
     const log = await runOn(plant, setup, {
+      ...(options.loopName === undefined ? {} : { loopName: options.loopName }),
       setpoint: options.setpoint,
       duration: options.duration,
       sampleTime: options.sampleTime,

@@ -6,12 +6,14 @@
  * be replaced wholesale with `registerExperiment` (e.g. a live-only variant).
  */
 import type { Experiment } from "../experiment.js";
+import { closeLiveGraph } from "../plants/live-graph.js";
 import { hasPlant } from "../plants/registry.js";
 import { autoscale } from "./autoscale.js";
 import { autotune } from "./autotune.js";
 import { backlogStep } from "./backlog-step.js";
 import { cacheHitRate } from "./cache-hit-rate.js";
 import { compareControllers } from "./compare-controllers.js";
+import { delayStep } from "./delay-step.js";
 
 const experiments = new Map<string, Experiment>();
 
@@ -20,7 +22,18 @@ export function registerExperiment(experiment: Experiment): void {
   if (experiment === null || typeof experiment !== "object" || typeof experiment.run !== "function") {
     throw new TypeError(`Expected \`experiment\` to be an Experiment, got \`${String(experiment)}\``);
   }
-  experiments.set(experiment.name, experiment);
+  const run = experiment.run;
+  experiments.set(experiment.name, {
+    ...experiment,
+    // A live run's plants share one advertised graph (`liveGraph`): it closes with the experiment.
+    run: async (context) => {
+      try {
+        return await run(context);
+      } finally {
+        if (context.plant === "live") await closeLiveGraph();
+      }
+    },
+  });
 }
 
 /** The experiment called `name`; a RangeError lists the names when there is none. */
@@ -44,5 +57,5 @@ export function plantsOf(experiment: Experiment): { sim: boolean; live: boolean 
   return { sim: hasPlant("sim", experiment.model), live: hasPlant("live", experiment.model) };
 }
 
-for (const experiment of [backlogStep, compareControllers, autotune, autoscale, cacheHitRate])
+for (const experiment of [delayStep, backlogStep, compareControllers, autotune, autoscale, cacheHitRate])
   registerExperiment(experiment);

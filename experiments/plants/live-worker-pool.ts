@@ -46,7 +46,7 @@
  * draws, not the same bytes. The producer and the proxy run inline in the
  * experiment's process; at most 64 worker processes are started.
  */
-import { Graph, type Node, type Subscription } from "../../core/index.js";
+import type { Graph, Node, Subscription } from "../../core/index.js";
 import { Random } from "../../toolbox/control/random.js";
 import { positive } from "../../toolbox/control/validate.js";
 import { queueProxySensor } from "../../toolbox/loop/queue-sensor.js";
@@ -56,13 +56,11 @@ import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
 import { QueueProxy } from "../../toolbox/proxy/queue-proxy.js";
 import { callControl } from "../../toolbox/steering.js";
 import { quantile } from "../metrics.js";
-import type { ExperimentPlant, PlantSample, PlantStats } from "../runner.js";
+import type { ExperimentPlant, LoopHost, PlantSample, PlantStats } from "../runner.js";
+import { liveGraph, nextLiveRun } from "./live-graph.js";
 import type { QueuePlantSpec } from "./registry.js";
 import { workerPoolColumns } from "./worker-pool.js";
 
-const QUEUE = "work";
-/** Where the proxy publishes what it sheds. */
-const DEAD_LETTERS = "dead/work";
 /** Credit each worker grants the proxy. */
 const WORKER_WINDOW = 1000;
 /** Seconds a served message waits before it counts in a period: its dead letter, if any, is in by then. */
@@ -75,6 +73,8 @@ const workerModule = new URL(`../../toolbox/nodes/queue-worker.${fromSource ? "t
 export interface LiveWorkerPoolOptions {
   /** Where the workers run. Default `"process"`. */
   host?: "inline" | "thread" | "process";
+  /** The graph to run on. Default: the experiment's shared, advertised live graph (`liveGraph`). */
+  graph?: Graph;
 }
 
 interface Period {
@@ -94,6 +94,9 @@ export class LiveWorkerPool implements ExperimentPlant {
   readonly actuators: readonly string[] = Object.freeze(["rate", "fraction", "window", "workers"]);
 
   readonly #graph: Graph;
+  /** The queue of this run (`work-<run>`) and where its proxy publishes what it sheds. */
+  readonly #queue: string;
+  readonly #deadLetterTopic: string;
   readonly #producer: Node;
   readonly #proxy: QueueProxy;
   readonly #pool: WorkerPoolActuator;
@@ -139,6 +142,8 @@ export class LiveWorkerPool implements ExperimentPlant {
   #lastReading: Reading | undefined;
   #areas = { worker: 0, backlog: 0, capacity: 0, time: 0 };
   #sojourns: number[] = [];
+  /** When each served message was acknowledged, seconds since the start (same order as #sojourns). */
+  #departures: number[] = [];
 
   private constructor(
     graph: Graph,
@@ -146,9 +151,12 @@ export class LiveWorkerPool implements ExperimentPlant {
     proxy: QueueProxy,
     spec: QueuePlantSpec,
     host: "inline" | "thread" | "process",
+    names: { queue: string; deadLetters: string; workers: string },
   ) {
     const s = spec.scenario;
     this.#graph = graph;
+    this.#queue = names.queue;
+    this.#deadLetterTopic = names.deadLetters;
     this.#producer = producer;
     this.#proxy = proxy;
     this.#load = spec.signals.load;
@@ -158,8 +166,12 @@ export class LiveWorkerPool implements ExperimentPlant {
     this.#measurementDelay = spec.measurementDelay ?? 0;
     this.#arrivals = new Random(spec.seed, 1);
     // A generous timeout: on a busy machine a stats call can wait for the event loop.
-    this.#sensor = queueProxySensor(producer, { proxy: proxy.node.name, queue: QUEUE, timeoutMs: 5000 });
-    this.#deadLetters = producer.subscribe(DEAD_LETTERS);
+    this.#sensor = queueProxySensor(producer, {
+      proxy: proxy.node.name,
+      queue: this.#queue,
+      timeoutMs: 5000,
+    });
+    this.#deadLetters = producer.subscribe(this.#deadLetterTopic);
     void this.#collectDeadLetters();
     const startDelayMs = 1000 * (spec.workerStartDelay ?? 0);
     this.#pool = new WorkerPoolActuator(graph, {
@@ -169,42 +181,57 @@ export class LiveWorkerPool implements ExperimentPlant {
       max: Math.min(MAX_PROCESSES, Math.max(spec.maxWorkers ?? 256, s.workers)),
       // Each worker starts at the speed in force, with a service-time stream of its own.
       args: (n: number) => ({
-        queue: QUEUE,
+        queue: this.#queue,
         rate: this.#baseRate,
         speed: this.#speed,
         window: WORKER_WINDOW,
         seed: spec.seed * 1009 + n,
         startDelayMs,
       }),
+      prefix: names.workers,
       spawn: { node: { drainTimeoutMs: 2000 } },
       beforeStop: (name) => this.#poll(name),
     });
   }
 
-  /** Starts the graph, the proxy, the producer and the workers (resolves when all are ready), then the clock. */
+  /**
+   * Starts the proxy, the producer and the workers on the experiment's
+   * shared live graph (`liveGraph`; its own graph with `options.graph`),
+   * resolves when all are ready, then starts the clock. Node, queue and
+   * worker names carry the run's number (`proxy-3`, `work-3`, `worker-3-1`).
+   */
   static async start(spec: QueuePlantSpec, options: LiveWorkerPoolOptions = {}): Promise<LiveWorkerPool> {
-    const graph = await Graph.open({ advertise: false, heartbeatMs: 500 });
+    if (spec.discipline !== undefined)
+      throw new RangeError(
+        "A queue discipline in the data path runs on the simulated plant only (the live proxy has none)",
+      );
+    const graph = options.graph ?? (await liveGraph());
+    const run = nextLiveRun();
+    const names = { queue: `work-${run}`, deadLetters: `dead/work-${run}`, workers: `worker-${run}` };
     let plant: LiveWorkerPool | undefined;
+    const nodes: Node[] = [];
     try {
       const bufferSize = spec.scenario.bufferSize ?? Number.POSITIVE_INFINITY;
       const room = Number.isFinite(bufferSize) ? bufferSize + 1 : 1e9;
-      const proxyNode = await graph.node("proxy", { drainTimeoutMs: 2000 });
+      const proxyNode = await graph.node(`proxy-${run}`, { drainTimeoutMs: 2000 });
+      nodes.push(proxyNode);
       const admission = new Random(spec.seed, 2);
       const proxy = await QueueProxy.start(proxyNode, {
-        queue: QUEUE,
-        deadLetter: DEAD_LETTERS,
+        queue: names.queue,
+        deadLetter: names.deadLetters,
         // Credit for the whole buffer: the proxy holds what the producer sends, the admission decides.
         window: Math.min(room, 1_000_000),
         random: () => admission.next(),
       });
       // Room for the whole buffer: push() never waits, the admission and the buffer check decide.
-      const producer = await graph.node("producer", { pushBuffer: room, drainTimeoutMs: 2000 });
-      plant = new LiveWorkerPool(graph, producer, proxy, spec, options.host ?? "process");
+      const producer = await graph.node(`producer-${run}`, { pushBuffer: room, drainTimeoutMs: 2000 });
+      nodes.push(producer);
+      plant = new LiveWorkerPool(graph, producer, proxy, spec, options.host ?? "process", names);
       await plant.#begin(spec);
       return plant;
     } catch (error) {
-      await plant?.close().catch(() => undefined);
-      await graph.close();
+      if (plant) await plant.close().catch(() => undefined);
+      else for (const node of nodes) await node.stop().catch(() => undefined);
       throw error;
     }
   }
@@ -212,7 +239,7 @@ export class LiveWorkerPool implements ExperimentPlant {
   async #begin(spec: QueuePlantSpec): Promise<void> {
     this.#pool.apply(spec.scenario.workers);
     await this.#pool.settled();
-    await this.#proxy.node.waitForSubscribers(DEAD_LETTERS);
+    await this.#proxy.node.waitForSubscribers(this.#deadLetterTopic);
     const deadline = Date.now() + 10_000;
     // The producer must push to the proxy, and the proxy know every worker, before the clock starts.
     while (!this.#ready()) {
@@ -233,7 +260,7 @@ export class LiveWorkerPool implements ExperimentPlant {
     const proxy = this.#proxy.node.name;
     const fronted = this.#producer
       .nodes()
-      .some((n) => n.name === proxy && n.fronts.some((f) => f.kind === "queue" && f.name === QUEUE));
+      .some((n) => n.name === proxy && n.fronts.some((f) => f.kind === "queue" && f.name === this.#queue));
     const workers = this.#proxy.workers();
     return fronted && this.#pool.ready.every((w) => workers.includes(w));
   }
@@ -295,7 +322,7 @@ export class LiveWorkerPool implements ExperimentPlant {
   }
 
   #hasCredit(): boolean {
-    for (const c of this.#producer.credit(QUEUE)) if (c.window > c.inflight) return true;
+    for (const c of this.#producer.credit(this.#queue)) if (c.window > c.inflight) return true;
     return false;
   }
 
@@ -303,7 +330,7 @@ export class LiveWorkerPool implements ExperimentPlant {
     const id = this.#nextId++;
     const pushed = performance.now();
     this.#inQueue++;
-    this.#producer.push(QUEUE, id, { confirm: true }).then(
+    this.#producer.push(this.#queue, id, { confirm: true }).then(
       () => {
         this.#inQueue--;
         const now = performance.now();
@@ -323,6 +350,7 @@ export class LiveWorkerPool implements ExperimentPlant {
       if (now - at < CLASSIFY_AFTER_MS) break;
       if (this.#shedIds.delete(id)) continue;
       this.#sojourns.push(sojourn);
+      this.#departures.push((at - this.#origin) / 1000);
       this.#periodSojourns.push(sojourn);
     }
     if (k > 0) this.#acknowledged.splice(0, k);
@@ -353,6 +381,22 @@ export class LiveWorkerPool implements ExperimentPlant {
           `Unknown actuator \`${actuator}\`; expected one of ${this.actuators.join(", ")}`,
         );
     }
+  }
+
+  /**
+   * The loops of a run are `FeedbackLoop`s on the producer node (see
+   * `LoopHost`); each of their samples takes a fresh sample of the plant,
+   * after moving the workers' speed to the scenario's capacity.
+   */
+  get loopHost(): LoopHost {
+    return {
+      node: this.#producer,
+      sample: async () => {
+        this.#setSpeed(this.#workerRate(this.#now()) / this.#baseRate);
+        this.#sample = await this.#take();
+        return { sample: this.observe(), timestamp: this.#startWall + this.#sample.time * 1000 };
+      },
+    };
   }
 
   /** Lets `dt` seconds pass: waits until the next sample is due and takes it. */
@@ -397,13 +441,15 @@ export class LiveWorkerPool implements ExperimentPlant {
         actuatorErrors: c.actuatorErrors,
         sensorErrors: c.sensorErrors,
       },
+      departures: { times: this.#departures.slice(), sojourns: this.#sojourns.slice() },
     };
   }
 
   /**
    * Stops offering, lets the workers drain the queue at full speed (so no
    * accepted message is left unacknowledged), then stops the workers, the
-   * proxy and the graph. Twice is a no-op.
+   * proxy and the producer (the shared graph stays open for the next run).
+   * Twice is a no-op.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -416,7 +462,8 @@ export class LiveWorkerPool implements ExperimentPlant {
     this.#deadLetters.close();
     await this.#pool.close();
     await this.#proxy.close();
-    await this.#graph.close();
+    await this.#proxy.node.stop();
+    await this.#producer.stop();
   }
 
   /** Takes a sample: the proxy's meters, the period's counts and sojourns since the previous sample. */

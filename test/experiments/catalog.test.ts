@@ -10,13 +10,19 @@ import { ExperimentInputError } from "../../experiments/experiment.js";
 import { createPlant, hasPlant, registerPlant } from "../../experiments/plants/registry.js";
 import { runLoop } from "../../experiments/runner.js";
 import { capacityStep, queueSignals } from "../../experiments/scenarios.js";
-import { checkQueueInputs, queueControllers, queueSetup } from "../../experiments/setups.js";
+import {
+  baselineControllers,
+  checkQueueInputs,
+  queueControllers,
+  queueSetup,
+} from "../../experiments/setups.js";
 
 const context = { setpoint: 50, nominalCapacity: 200, sampleTime: 0.1, noLoadLatency: 0.04 };
 
 describe("catalog", () => {
-  it("catalog – lists the five experiments, each runnable on sim, and live where its model has a live plant", () => {
+  it("catalog – lists the six experiments, each runnable on sim, and live where its model has a live plant", () => {
     expect(listExperiments().map((e) => e.name)).toEqual([
+      "delay-step",
       "backlog-step",
       "compare-controllers",
       "autotune",
@@ -188,6 +194,24 @@ describe("experiments", () => {
     const best = table.rows.at(-1)!;
     expect(best[0]).toBe("best baseline");
     for (const cell of best.slice(1, 8)) expect(["fixed-window", "pie", "–"]).toContain(cell);
+  });
+
+  it("experiments – delay-step runs the delay loop against the best baseline at the same working point", async () => {
+    const result = await getExperiment("delay-step").run({
+      plant: "sim",
+      seed: 1,
+      sampleTime: 0.1,
+      duration: 20,
+    });
+    const [delay, baseline, none] = result.runs;
+    expect(delay!.label).toBe("delay");
+    expect(baselineControllers).toContain(baseline!.setup);
+    expect(none!.label).toBe("none");
+    // D* = 50/200 = 0.25 s: the delay loop tracks it far better than no control, and holds the window.
+    expect(delay!.metrics.iade).toBeLessThan(none!.metrics.iade / 5);
+    expect(delay!.actuator).toBe("window");
+    expect(result.notes[0]).toMatch(/^Best baseline on the simulated capacity step: /);
+    expect(result.notes[1]).toMatch(/^delay: IADE [\d.]+ s·s/);
   });
 
   it("experiments – autotune identifies the queue as an integrator of gain ≈ 1 and checks every rule", async () => {

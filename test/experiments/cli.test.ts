@@ -93,7 +93,7 @@ describe("experiment cli", () => {
   it("experiment cli – rejects bad input with a clear message", () => {
     const bad: [string[], RegExp][] = [
       [[], /experiment NAME/],
-      [["nope"], /Unknown experiment `nope`; expected one of backlog-step/],
+      [["nope"], /Unknown experiment `nope`; expected one of delay-step, backlog-step/],
       [["backlog-step", "extra"], /one experiment NAME/],
       [["backlog-step", "--seed", "abc"], /--seed expects a number, got "abc"/],
       [["backlog-step", "--seed", "1.5"], /--seed expects an integer/],

@@ -2,7 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { experimentRun } from "../../../experiments/cli.js";
+import { liveGraph } from "../../../experiments/plants/live-graph.js";
 import { workerPoolColumns } from "../../../experiments/plants/worker-pool.js";
+import type { LoopState } from "../../../toolbox/loop/feedback-loop.js";
+import { callControl } from "../../../toolbox/steering.js";
+import { findLoops } from "../../../toolbox/tune/loops.js";
 import { tempDir } from "../../helpers.js";
 
 /** An io that keeps what the command wrote. */
@@ -23,13 +27,13 @@ describe("live worker pool", () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
 
-  it("live worker pool – backlog-step runs end to end on worker processes, and control cuts the backlog IAE", {
+  it("live worker pool – backlog-step runs as a FeedbackLoop on worker processes that a tuner can find, and control cuts the backlog IAE", {
     timeout: 120_000,
   }, async () => {
     const out = join(dir.dir, "backlog-step");
     const io = recorder();
     // Gains given, so no step tests: two runs (pid, none) of 6 s on 8 worker processes.
-    const code = await experimentRun(
+    const running = experimentRun(
       [
         "backlog-step",
         "--plant",
@@ -47,6 +51,23 @@ describe("live worker pool", () => {
       ],
       io,
     );
+    // While it runs, the run is a FeedbackLoop on the experiment's graph, found the way `zmp tune`
+    // finds loops (a samples topic and a control service in the directory), and steerable over it.
+    const graph = await liveGraph();
+    const tuner = await graph.node("tuner");
+    const deadline = Date.now() + 60_000;
+    let loops = findLoops(tuner.nodes());
+    while (!loops.some((l) => l.name === "pid") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      loops = findLoops(tuner.nodes());
+    }
+    const pidLoop = loops.find((l) => l.name === "pid");
+    expect(pidLoop, JSON.stringify(loops)).toBeDefined();
+    const state = await callControl<LoopState>(tuner, "pid", { op: "stats" }, 5000);
+    expect(state).toMatchObject({ kind: "loop", name: "pid", status: "running", mode: "auto" });
+    expect(state.controller.kind).toBe("pid");
+    expect(state.sampleTime).toBe(0.1);
+    const code = await running;
     expect(code, io.out()).toBe(0);
     expect(io.out()).toContain("backlog-step on the live plant");
 
