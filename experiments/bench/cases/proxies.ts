@@ -3,8 +3,9 @@
  * runs (`BenchCase`: name, description, metrics, `open()` → subject and
  * baselines, interleaved repetitions, median ratios). Each compares zmp
  * *through* a proxy or cache with zmp *direct* doing the same job in the same
- * run — so the ratio is what the extra hop costs (the target: a queue
- * proxy in the path keeps ≥ 0.6× the direct throughput). The bench hands in
+ * run — so the ratio is what the extra hop costs (the targets: a queue or
+ * service proxy in the path keeps ≥ 0.7× the direct throughput, a topic
+ * proxy ≥ 0.8×, and cache hits are at least as fast as direct calls). The bench hands in
  * its contenders and helpers (`cases/index.ts`).
  *
  * Every proxy or cache runs as the hostable node module in a child process
@@ -118,7 +119,7 @@ export function proxyCases(kit: BenchKit, size = 16): ProxyBenchCase[] {
           key: "rate",
           unit: "msg/s",
           better: "higher",
-          target: { kind: "ratio", min: 0.6 },
+          target: { kind: "ratio", min: 0.7 },
         },
       ],
       async open({ cleanup }) {
@@ -138,7 +139,15 @@ export function proxyCases(kit: BenchKit, size = 16): ProxyBenchCase[] {
     {
       name: `service proxy c=16 ${size}B`,
       description: `completed calls/s with 16 outstanding through a service proxy (own process), ${size} B Buffers echoed over ipc; baseline: zmp direct`,
-      metrics: [{ row: `service proxy c=16 ${size}B`, key: "rate", unit: "calls/s", better: "higher" }],
+      metrics: [
+        {
+          row: `service proxy c=16 ${size}B`,
+          key: "rate",
+          unit: "calls/s",
+          better: "higher",
+          target: { kind: "ratio", min: 0.7 },
+        },
+      ],
       async open({ cleanup }) {
         const [direct, proxied] = await graphs(cleanup);
         await spawnNode(proxied, "service-proxy", "bench-proxy", { service: ECHO });
@@ -150,7 +159,15 @@ export function proxyCases(kit: BenchKit, size = 16): ProxyBenchCase[] {
     {
       name: `service cache hits c=16 ${size}B`,
       description: `calls/s with 16 outstanding answered from a service cache (own process; one request, so every call after the first is a hit), ${size} B; baseline: zmp direct to the echo service`,
-      metrics: [{ row: `service cache hits c=16 ${size}B`, key: "rate", unit: "calls/s", better: "higher" }],
+      metrics: [
+        {
+          row: `service cache hits c=16 ${size}B`,
+          key: "rate",
+          unit: "calls/s",
+          better: "higher",
+          target: { kind: "ratio", min: 1 },
+        },
+      ],
       async open({ cleanup }) {
         const [direct, cached] = await graphs(cleanup);
         await spawnNode(cached, "service-cache", "bench-cache", { service: ECHO });
@@ -162,7 +179,15 @@ export function proxyCases(kit: BenchKit, size = 16): ProxyBenchCase[] {
     {
       name: `topic proxy 1->1 ${size}B`,
       description: `publish → received messages/s through a topic proxy (own process, batches passed through unchanged), ${size} B Buffers over ipc; baseline: zmp direct`,
-      metrics: [{ row: `topic proxy 1->1 ${size}B`, key: "rate", unit: "msg/s", better: "higher" }],
+      metrics: [
+        {
+          row: `topic proxy 1->1 ${size}B`,
+          key: "rate",
+          unit: "msg/s",
+          better: "higher",
+          target: { kind: "ratio", min: 0.8 },
+        },
+      ],
       async open({ cleanup }) {
         const [direct, proxied] = await graphs(cleanup);
         await spawnNode(proxied, "topic-proxy", "bench-relay", { prefix: TOPIC });
