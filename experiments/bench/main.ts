@@ -4,7 +4,8 @@
  * zmp/raw ratios (above 1: zmp is better).
  *
  *   npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only NAMES]
- *                    [--reps N] [--rep-ms MS] [--list]
+ *                    [--reps N] [--rep-ms MS] [--list] [--no-native]
+ *   npm run bench -- --scale [--sizes 10,100,1000] [--json FILE] [--markdown FILE]
  *
  * `--only` takes a comma-separated list of case names or parts of names
  * (`--only "queue ipc,service c=16"`). `--quick` is a smoke run: 2 short
@@ -19,6 +20,7 @@ import { UsageError } from "../../toolbox/cli/command.js";
 import { cases } from "./cases/index.js";
 import { Cleanup } from "./cleanup.js";
 import { type Row, runCase } from "./harness.js";
+import { runScale, scaleTable, scaleTargets } from "./scale/run.js";
 import { markdownTable, runInfo, textTable } from "./table.js";
 
 const usage = `Usage: npm run bench -- [options]
@@ -30,6 +32,9 @@ const usage = `Usage: npm run bench -- [options]
   --reps N         repetitions per side (default 7, at least 5 for a real run)
   --rep-ms MS      length of one repetition (default 700)
   --no-native      leave out the pyzmq and native libzmq C columns
+  --scale          instead of the cases: form graphs of 10, 100 and 1 000 nodes and
+                   measure joins, memory, descriptors and the directory's idle CPU
+  --sizes N,N,...  the graph sizes of --scale (default 10,100,1000)
   --list           list the cases and exit
   -h, --help       this help
 `;
@@ -48,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
       "rep-ms": { type: "string" },
       list: { type: "boolean", default: false },
       "no-native": { type: "boolean", default: false },
+      scale: { type: "boolean", default: false },
+      sizes: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -59,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     for (const c of cases) process.stdout.write(`${c.name.padEnd(28)} ${c.description}\n`);
     return 0;
   }
+  if (values.scale) return scale(values);
   const quick = values.quick;
   const reps = positiveInt(values.reps, "--reps", quick ? 2 : 7);
   const repMs = positiveInt(values["rep-ms"], "--rep-ms", quick ? 150 : 700);
@@ -98,6 +106,35 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`\n${textTable(rows)}\n`);
   if (values.json !== undefined) write(values.json, `${JSON.stringify(rows, null, 2)}\n`);
   if (values.markdown !== undefined) write(values.markdown, `${markdownTable(rows, info)}\n`);
+  return 0;
+}
+
+async function scale(values: {
+  sizes?: string;
+  json?: string;
+  markdown?: string;
+  quick?: boolean;
+}): Promise<number> {
+  const sizes = (values.sizes ?? "10,100,1000").split(",").map((s) => positiveInt(s.trim(), "--sizes", 0));
+  const info = runInfo(1, 0);
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  log(`bench --scale: graphs of ${sizes.join(", ")} nodes; ${info.machine}; load average ${info.load}`);
+  const rows = await runScale({ sizes, log, ...(values.quick ? { idleMs: 1000 } : {}) }, () => {
+    const cleanup = new Cleanup();
+    active.add(cleanup);
+    return cleanup;
+  });
+  info.load += ` → ${loadavg()[0]!.toFixed(1)}`;
+  process.stdout.write(`\n${scaleTable(rows)}\n`);
+  if (values.json !== undefined)
+    write(values.json, `${JSON.stringify({ rows, targets: scaleTargets(rows) }, null, 2)}\n`);
+  if (values.markdown !== undefined)
+    write(
+      values.markdown,
+      `Run ${info.date} on ${info.machine}; load average ${info.load}.\n\n${scaleTable(rows, true)}\n`,
+    );
   return 0;
 }
 

@@ -96,6 +96,46 @@ describe("bench", () => {
     }
   }, 120_000);
 
+  it("bench – --scale forms each graph, measures it and leaves no process behind", async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const file = join(dir, "scale.json");
+      const run = bench(["--scale", "--quick", "--sizes", "4,8", "--json", file]);
+      expect(await run.exited, run.stderr()).toBe(0);
+      const { rows, targets } = JSON.parse(readFileSync(file, "utf8")) as {
+        rows: {
+          nodes: number;
+          formMs: number;
+          perJoinMs: number;
+          allSeeAllMs: number;
+          callEachMs: number;
+          graphCliMs: number;
+          directoryIdleCpu: number;
+          perNode: { fds: number; kernelSockets: number; zmqSockets: number };
+        }[];
+        targets: { target: string; met: boolean }[];
+      };
+      expect(rows.map((r) => r.nodes)).toEqual([4, 8]);
+      for (const r of rows) {
+        for (const value of [r.formMs, r.perJoinMs, r.allSeeAllMs, r.callEachMs, r.graphCliMs])
+          expect(value).toBeGreaterThan(0);
+        expect(r.allSeeAllMs).toBeGreaterThanOrEqual(r.formMs);
+        expect(r.directoryIdleCpu).toBeGreaterThanOrEqual(0);
+        // Two listening sockets and one connection to the directory: nodes that never talk
+        // hold no connection to each other (eager links would add one per other node).
+        expect(r.perNode.kernelSockets).toBeLessThan(5);
+        expect(r.perNode.zmqSockets).toBeGreaterThan(0);
+      }
+      expect(targets).toHaveLength(3);
+      // Graphs under 1 000 nodes cannot meet a 1 000-node target.
+      expect(targets.every((t) => t.met === false)).toBe(true);
+      const pids = childPids(run.stderr());
+      await eventually(() => pids.every((pid) => !alive(pid)), "every child process to end");
+    } finally {
+      remove();
+    }
+  }, 120_000);
+
   it("bench – Ctrl-C closes every child process and socket", async () => {
     const run = bench(["--quick", "--only", "topic 1->4 256B", "--reps", "50"]);
     await eventually(() => /ready in/.test(run.stderr()), "the case to be ready", { timeoutMs: 60_000 });
