@@ -33,7 +33,7 @@ export function resolveDirectory(flag: unknown): string {
   const endpoint = typeof flag === "string" ? flag : findDirectory();
   if (endpoint === undefined) {
     throw new UsageError(
-      "no directory found: start a graph first (e.g. `npm start`), or pass --directory tcp://host:port (or set ZMP_DIRECTORY)",
+      "no running graph found on this machine: start one (`npm start` in the zmp repository, `zmp directory`, or Graph.open() in a program), or pass --directory tcp://host:port (or set ZMP_DIRECTORY)",
       1,
     );
   }

@@ -328,7 +328,7 @@ describe("zmp cli", () => {
         const r = await zmp(["graph"], { env });
         expect(r.code).toBe(1);
         expect(lines(r.stderr)).toEqual([
-          "zmp graph: no directory found: start a graph first (e.g. `npm start`), or pass --directory tcp://host:port (or set ZMP_DIRECTORY)",
+          "zmp graph: no running graph found on this machine: start one (`npm start` in the zmp repository, `zmp directory`, or Graph.open() in a program), or pass --directory tcp://host:port (or set ZMP_DIRECTORY)",
         ]);
       } finally {
         empty.remove();
