@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: zmp against raw zeromq.js, the same jobs in the same run,
- * interleaved (issue 3 §6). Prints a table of medians with min–max and the
+ * interleaved (so both see the same machine). Prints a table of medians with min–max and the
  * zmp/raw ratios (above 1: zmp is better).
  *
  *   npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only NAMES]

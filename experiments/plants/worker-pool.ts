@@ -6,7 +6,7 @@
  *
  * Why not `EventQueue` from toolbox/control: that plant has a fixed number of
  * servers and one actuator (an admission rate applied by random thinning).
- * The experiments need the actuators the live graph will have (issue 6 §1):
+ * The experiments need the actuators the live graph has:
  * a token-bucket admission rate, an admission fraction (PIE, CoDel), a credit
  * window (concurrency limits: admit only while fewer than `window` messages
  * are in the system, the zguide's credit-based flow control) and the worker

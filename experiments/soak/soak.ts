@@ -1,5 +1,5 @@
 /**
- * The soak (issue 8 §5): producers → queue proxy → worker processes, with a
+ * The soak: producers → queue proxy → worker processes, with a
  * feedback loop holding the proxy's backlog at its setpoint by moving the
  * admission rate, for a bounded time, with a worker SIGKILLed part-way and
  * replaced. Every message carries a unique id, and afterwards the ledger

@@ -46,7 +46,7 @@ const codeCells = (nb: Notebook) => nb.cells.filter((c) => c.cell_type === "code
 const outputs = (nb: Notebook) => codeCells(nb).flatMap((c) => c.outputs ?? []);
 
 describe("notebooks", () => {
-  it("notebooks – the five notebooks of issue 7 are there", () => {
+  it("notebooks – the five notebooks are there", () => {
     for (const name of expected) expect(notebooks).toContain(name);
   });
 

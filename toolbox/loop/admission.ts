@@ -1,6 +1,6 @@
 /**
- * Admission control at the producers (issue 6 allows "a token bucket at
- * producers or at the queue proxy"): an `AdmissionGate` decides for each
+ * Admission control at the producers (the other place for it is a queue
+ * proxy in front of the queue): an `AdmissionGate` decides for each
  * message a producer is offered whether it goes on to the queue. Every
  * refusal is counted as *shed* — never silently lost — and the producer is
  * told (`admit()` returns false), so it can answer its own caller.

@@ -16,7 +16,7 @@
  * acknowledgement is a callback, not a promise. Admission works on counts;
  * only the tap and the dead-letter topic decode a message, when they use it.
  *
- * Admission control (issue 6's actuator): each offered message must get a
+ * Admission control (the actuator of a backlog loop): each offered message must get a
  * token from a token bucket (`rate` msg/s, `burst`) and pass a random
  * `fraction`; a refused message is *shed*: counted, optionally published on
  * a dead-letter topic, and acknowledged to its producer (it will not be
@@ -59,8 +59,8 @@ export interface QueueProxyOptions {
    * Credit the proxy grants each producer: messages unacknowledged at the
    * proxy. Default 3 000, three times a worker's default credit: the proxy
    * holds the next batches while a worker handles one, so neither waits for
-   * the other's round trip (the bench: 1 000 → 0.44×, 2 000 → 0.58–0.62×,
-   * 3 000 → 0.62–0.65×, 4 000 no better; more keeps more messages alive).
+   * the other's round trip; more keeps more messages alive (the measurements
+   * behind the choice are in docs/benchmarks.md).
    */
   window?: number;
   /** Messages forwarded downstream at once, awaiting a worker's acknowledgement. Default 10 000. */

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runSoak, type SoakResult } from "../../../experiments/soak/soak.js";
 
 /**
- * The short soak CI runs (issue 8 §5; `npm run soak` is the long one):
+ * The short soak CI runs (`npm run soak` is the long one):
  * 20 s of producers → queue proxy → 3 worker processes with the backlog loop
  * on, worker-1 SIGKILLed at 10 s and replaced. Workers hold each
  * acknowledgement 10 ms after recording the message, so the kill lands in

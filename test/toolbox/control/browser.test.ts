@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 
-// `toolbox/control` must run in a browser page and a notebook (STYLE.md, issue 4):
+// `toolbox/control` must run in a browser page and a notebook (STYLE.md):
 // no Node built-ins, no zeromq, no Node globals, and no import out of the folder
 // (the maths knows nothing of `core`).
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import * as control from "../../../toolbox/control/index.js";
 
 describe("control barrel", () => {
-  it("control barrel – exports the names issue 4 lists, as classes and functions", () => {
-    // Issue 4, "Names": Pid, stepInfo, the plants, the identification and tuning
-    // functions and the baseline controllers (plus the pieces a user needs to run them).
+  it("control barrel – exports the toolbox's public names, as classes and functions", () => {
+    // Pid, stepInfo, the plants, the identification and tuning functions and the
+    // baseline controllers (plus the pieces a user needs to run them).
     const classes = [
       "Pid",
       "VelocityPid",
