@@ -102,8 +102,11 @@ function fmt(value: number, digits = 3): string {
 async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
   const h = ctx.sampleTime;
   const duration = ctx.duration ?? 40;
-  const repeats = ctx.repeats ?? 5;
-  const names = ctx.scenario === undefined ? scenarioNames : [ctx.scenario];
+  const live = ctx.plant === "live";
+  // On the live graph every run takes real time: by default one seed of the capacity step, and only
+  // the operating points (chosen by the sweep on the simulated plant) and zmp's design points run there.
+  const repeats = ctx.repeats ?? (live ? 1 : 5);
+  const names = ctx.scenario === undefined ? (live ? ["capacity-step"] : scenarioNames) : [ctx.scenario];
   const scenarios = names.map((n) =>
     queueScenarios[n]!({ duration, ...(ctx.setpoint === undefined ? {} : { setpoint: ctx.setpoint }) }),
   );
@@ -148,7 +151,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
     (needsPid ? stepTestRepeats(ctx.plant) * Math.round(10 / h) : 0) +
       (needsTrim ? Math.round(16 / h) : 0) +
       points.length * scenarios.length * (repeats + 1) * samples +
-      zmpHere.length * scenarios.length * repeats * samples,
+      (live ? 0 : zmpHere.length * scenarios.length * repeats * samples),
     ctx.onProgress,
   );
   const runs: RunRecord[] = [];
@@ -182,13 +185,21 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
     }
   }
 
-  const run = async (point: Point, scenario: QueueScenario, seed: number, keepLog: boolean, stale = 0) => {
+  const run = async (
+    point: Point,
+    scenario: QueueScenario,
+    seed: number,
+    keepLog: boolean,
+    stale = 0,
+    mode = ctx.plant,
+  ) => {
     const signals = queueSignals(scenario, seed);
-    const setup = queueSetup(point.controller, facts, point.params);
+    const setup = queueSetup(point.controller, { ...facts, inPath: mode === "sim" }, point.params);
     const record = await measuredRun(
       { ...setup, label: stale > 0 ? `${point.label} stale ${stale}s` : point.label },
       {
-        mode: ctx.plant,
+        mode,
+        ...(mode === "live" ? { loopName: point.controller } : {}),
         model: "worker-pool",
         spec: { scenario, signals, seed, ...(stale > 0 ? { measurementDelay: stale } : {}) },
         scenario,
@@ -216,7 +227,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
     let p99 = 0;
     let goodput = 0;
     for (const scenario of scenarios) {
-      const r = await run(point, scenario, tuningSeed, false);
+      const r = await run(point, scenario, tuningSeed, false, 0, "sim");
       p99 += r.metrics.latencyP99 / scenarios.length;
       goodput += r.metrics.goodput / scenarios.length;
     }
@@ -243,9 +254,12 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
     return own.reduce((a, b) => (Math.abs(b.value - nominal) < Math.abs(a.value - nominal) ? b : a));
   };
 
-  // 4. Evaluation: every point on every scenario and seed.
+  // 4. Evaluation: every point on every scenario and seed (live: the operating and design points).
+  const evaluated = live
+    ? points.filter((p) => chosen.get(p.controller) === p || designPoint(p.controller) === p)
+    : points;
   for (const scenario of scenarios) {
-    for (const point of points) {
+    for (const point of evaluated) {
       const indices: number[] = [];
       for (let r = 0; r < repeats; r++) {
         const seed = ctx.seed + r;
@@ -266,7 +280,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
 
   // Robustness: zmp's design points with a stale reading.
   const stale = new Map<string, Map<string, RunMetrics>>();
-  for (const controller of zmpHere) {
+  for (const controller of live ? [] : zmpHere) {
     const point = designPoint(controller)!;
     const byScenario = new Map<string, RunMetrics>();
     for (const scenario of scenarios) {
@@ -282,7 +296,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
   const oracle = await oracleReference(scenarios, ctx, facts, duration, repeats, delaySetpoint);
 
   // 5. Targets and report.
-  const targets = targetLines(scenarios, points, controllers, stale, designPoint, oracle, nominalDelay);
+  const targets = targetLines(scenarios, points, controllers, stale, designPoint, oracle, nominalDelay, live);
   const figures = frontierFigures(scenarios, points, controllers, chosen);
   sections.push({
     title: "Targets",
@@ -391,6 +405,7 @@ function targetLines(
   designPoint: (c: QueueController) => Point | undefined,
   oracle: Oracle,
   nominalDelay: number,
+  live: boolean,
 ): { rows: TableSpec["rows"]; lines: string[] } {
   const rows: TableSpec["rows"] = [];
   const lines: string[] = [];
@@ -401,11 +416,13 @@ function targetLines(
       `${met === null ? "n/a " : met ? "MET " : "MISS"} ${target}: ${measured}${why ? ` (${why})` : ""}`,
     );
   };
-  const ours = points.filter((p) => zmpControllers.includes(p.controller));
-  const theirs = points.filter((p) => !zmpControllers.includes(p.controller) && p.controller !== "none");
+  const measured = points.filter((p) => p.byScenario.size > 0);
+  const ours = measured.filter((p) => zmpControllers.includes(p.controller));
+  const theirs = measured.filter((p) => !zmpControllers.includes(p.controller) && p.controller !== "none");
 
-  // Pareto, per scenario.
-  if (ours.length > 0 && theirs.length > 0) {
+  // Pareto, per scenario (the frontier needs every swept point: the simulated plant's runs).
+  if (live) add("Pareto", "needs every swept point measured: run it on the simulated plant (--plant sim)", null);
+  else if (ours.length > 0 && theirs.length > 0) {
     let met = 0;
     for (const scenario of scenarios) {
       let worst: { base: Point; ratio: number; zmp: Point | null } | null = null;
@@ -539,7 +556,7 @@ function frontierFigures(
   const shown = controllers.filter((c) => c !== "none");
   return scenarios.map((scenario) => {
     const series = shown.map((controller) => {
-      const own = points.filter((p) => p.controller === controller);
+      const own = points.filter((p) => p.controller === controller && p.byScenario.has(scenario.name));
       const sorted = own
         .map((p) => ({ p, m: p.byScenario.get(scenario.name)!.mean }))
         .sort((a, b) => a.m.latencyP99 - b.m.latencyP99);

@@ -75,7 +75,11 @@ export interface DelayWindowOptions {
   trimLimit?: number;
   /** Which delay the trim reads: the measured sojourn (`latency`) or backlog/μ̂ (`estimate`). Default "latency". */
   delaySignal?: "latency" | "estimate";
-  /** Smallest window, messages, ≥ 0. Default 1. */
+  /**
+   * Smallest window, messages, ≥ 0. The window never goes below
+   * `busyBacklog` either: under it the workers could never show busy and
+   * μ̂ would stop learning. Default 1.
+   */
   windowMin?: number;
   /** Largest window, messages; `null` = none. Default `null`. */
   windowMax?: number | null;
@@ -260,7 +264,10 @@ export class DelayWindow implements Controller {
     this.#integral = i;
     const bounded = Math.min(limit, Math.max(-limit, p + i));
     const ff = r * rate;
-    const window = Math.min(s.windowMax, Math.max(s.windowMin, (r + bounded) * rate));
+    // Never below busyBacklog: a smaller window keeps the workers from ever being busy, so μ̂ could
+    // not be learnt again and the loop would stay shut (window → floor → idle workers → no update).
+    const floor = Math.max(s.windowMin, s.busyBacklog);
+    const window = Math.min(s.windowMax, Math.max(floor, (r + bounded) * rate));
     this.#output = window;
     this.#c = { rate, delay, ff, p, i, trim: bounded, window };
     return window;

@@ -41,6 +41,19 @@ describe("delay window", () => {
     expect(low.update(obs(10, 5), 0.1)).toBeCloseTo(0.5 * 20, 9);
   });
 
+  it("delay window – the window never drops under busyBacklog, so a collapsed rate estimate recovers", () => {
+    // The service rate collapses (a worker stall): μ̂ follows to its floor. A window under the 8
+    // workers would keep them from ever being busy again and μ̂ would never relearn; it stays at 8.
+    const c = new DelayWindow({ setpoint: 0.2, ki: 0, busyBacklog: 8, rateFloor: 10 });
+    c.update(obs(40, 200), 0.1);
+    for (let k = 0; k < 30; k++) c.update(obs(20, 5), 0.1);
+    expect(c.components.rate).toBe(10);
+    expect(c.output).toBe(8);
+    // With 8 in the system the workers are busy again: the capacity is relearnt and the window reopens.
+    for (let k = 0; k < 30; k++) c.update(obs(8, 200), 0.1);
+    expect(c.output).toBeCloseTo(0.2 * 200, 0);
+  });
+
   it("delay window – the PI trim integrates the measured sojourn's error, bounded and without windup", () => {
     const c = new DelayWindow({ setpoint: 0.2, kp: 0, ki: 2, busyBacklog: 0, trimLimit: 0.5 });
     // Full window (backlog 40 ≥ 40 − 1), sojourn 0.3 s: e = −0.1, I = 2·(−0.1)·0.1 = −0.02 s.
