@@ -35,6 +35,8 @@ export interface DirectoryOptions {
 interface Entry {
   record: NodeRecord;
   lastSeen: number;
+  /** The routing id of the node's connection here, where its notices go (the last it used). */
+  connection: string;
 }
 
 /** A node is evicted after this many heartbeat intervals of silence (within 3, as promised). */
@@ -143,7 +145,7 @@ export class Directory {
     const serve = (service: string, handler: (request: unknown, context: CallContext) => unknown): void =>
       node._serve(service, handler);
     serve(DirectoryService.REGISTER, (request, context) => this.#register(request, context));
-    serve(DirectoryService.HEARTBEAT, (request) => this.#heartbeat(request));
+    serve(DirectoryService.HEARTBEAT, (request, context) => this.#heartbeat(request, context));
     serve(DirectoryService.UPDATE, (request, context) => this.#update(request, context));
     serve(DirectoryService.DEREGISTER, (request) => {
       const id = (request as { id?: unknown } | null)?.id;
@@ -171,16 +173,19 @@ export class Directory {
         record.name,
       );
     }
-    this.#entries.set(record.id, { record, lastSeen: Date.now() });
+    this.#entries.set(record.id, { record, lastSeen: Date.now(), connection: context.connection });
     this.#names.set(record.name, record.id);
     this.#announce({ op: "up", node: record });
     return { version: this.#version, nodes: this.nodes(), heartbeatMs: this.#heartbeatMs };
   }
 
-  #heartbeat(request: unknown): unknown {
+  #heartbeat(request: unknown, context: CallContext): unknown {
     const id = (request as { id?: unknown } | null)?.id;
     const entry = typeof id === "string" ? this.#entries.get(id) : undefined;
-    if (entry !== undefined) entry.lastSeen = Date.now();
+    if (entry !== undefined) {
+      entry.lastSeen = Date.now();
+      entry.connection = context.connection;
+    }
     return { known: entry !== undefined, version: this.#version };
   }
 
@@ -191,6 +196,7 @@ export class Directory {
     if (entry === undefined) return { known: false, version: this.#version };
     entry.record = record;
     entry.lastSeen = Date.now();
+    entry.connection = context.connection;
     this.#announce({ op: "up", node: record });
     return { known: true, version: this.#version };
   }
@@ -212,7 +218,7 @@ export class Directory {
 
   #announce(change: DirectoryChange): void {
     const version = ++this.#version;
-    for (const entry of this.#entries.values()) this.#node._notify(entry.record.id, version, change);
+    for (const entry of this.#entries.values()) this.#node._notify(entry.connection, version, change);
     for (const listener of this.#listeners) listener(version, change);
   }
 }

@@ -37,6 +37,8 @@ export interface RejectCounts {
   malformed: number;
   /** Frames larger than `maxMessageSize` plus one batch. */
   oversized: number;
+  /** Replies from a peer other than the one the call went to (refused, never delivered). */
+  forged: number;
 }
 
 /** The meters topic of a node: `zmp/meters/<node name>`. */

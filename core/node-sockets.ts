@@ -49,6 +49,8 @@ export interface SocketHandlers {
   watch(observer: zmq.Observer): Promise<void>;
   /** A frame to `peer` could not be sent. */
   sendFailed(peer: string, error: unknown): void;
+  /** The routing id of the outbound connection to `peer`. */
+  routingId(peer: string): string;
   /** Faults injected at this node's receiving end. */
   readonly faults: FaultInjector;
 }
@@ -81,17 +83,20 @@ export class NodeSockets {
     const heartbeats = liveness(plan.peerTimeoutMs);
     const where = { transport: plan.transport, ipcDir: plan.ipcDir, bindHost: plan.bindHost };
 
-    // The bound socket announces the node's id in the ZMTP handshake: a peer that reconnects
-    // (after this node or the directory restarted at the same endpoint) maps the new
-    // connection under the same routing id (ZMQ_CONNECT_ROUTING_ID only covers the first).
+    // Routing ids are what peers announce in their handshake, so any peer can announce a
+    // live node's id (ids are public in every directory snapshot). With handover, libzmq
+    // gives the id to the newcomer and leaves the old connection half-dead, unread (libzmq
+    // issue 4407): one raw socket would cut a node off its directory, or take a proxy's
+    // replies at a provider. Without it, a second connection announcing a live id is not
+    // read. A node reconnecting keeps its connection's pipe on its own side (libzmq keeps a
+    // connecting socket's pipe across reconnects), and the peer drops the old connection
+    // when TCP reports it closed (the normal case: a restart, a FIN, a RST).
     const inbound = trackSocket(
       new zmq.Router({
         routingId: id,
         linger: lingerMs,
         maxMessageSize: maxFrameBytes,
-        // A peer reconnecting after a network failure takes over its routing id from the
-        // half-open connection it left behind (no RST ever came), instead of being refused.
-        handover: true,
+        handover: false,
         ...heartbeats,
       }),
     );
@@ -116,7 +121,9 @@ export class NodeSockets {
       new zmq.Router({
         routingId: id,
         mandatory: true,
-        handover: true,
+        // Every connect names its peer (ZMQ_CONNECT_ROUTING_ID): an id a peer announces is
+        // never taken here.
+        handover: false,
         linger: lingerMs,
         maxMessageSize: maxFrameBytes,
         ...heartbeats,
@@ -130,6 +137,7 @@ export class NodeSockets {
     this.inbox = new Outbox(inbound);
     this.pubOutbox = new Outbox(pub, { destEncoding: "utf8" });
     this.outbox = new Outbox(outbound, {
+      routingId: on.routingId,
       onSendError: (dest, _batch, error) => {
         if (dest !== undefined) on.sendFailed(dest, error);
       },

@@ -59,7 +59,7 @@ export class Node {
   readonly #server = new ServiceServer();
   readonly #client: ServiceClient;
   readonly #membership: Membership;
-  readonly rejects: RejectCounts = { malformed: 0, oversized: 0 };
+  readonly rejects: RejectCounts = { malformed: 0, oversized: 0, forged: 0 };
   readonly #publisher: TopicPublisher;
   readonly #topics: TopicLinks;
   readonly #producer: QueueProducer;
@@ -78,6 +78,7 @@ export class Node {
     this.#server.maxMessageSize = this.#o.maxMessageSize;
     this.#peers = new Peers({
       socket: () => this.#net.outbound,
+      id: () => this.#id,
       secured: this.#o.security !== undefined,
       busyWith: (peer) => this.#client.outstanding(peer) > 0 || this.#producer.unackedAt(peer) > 0,
       dropped: (peer, graceful) => {
@@ -255,6 +256,7 @@ export class Node {
         outbound: (frames) => this.#onOutbound(frames),
         subscriptions: (pub) => this.#publisher.readSubscriptions(pub, () => this.rejects.malformed++),
         watch: (observer) => this.#peers.watch(observer),
+        routingId: (peer) => this.#peers.routingId(peer),
         sendFailed: (peer, error) =>
           this.#client.peerLost(peer, `could not send: ${(error as Error).message}`),
         faults: this.#faults,
@@ -713,12 +715,16 @@ export class Node {
   }
 
   #onOutbound(frames: Buffer[]): void {
-    const peer = frames[0]!.toString("latin1");
+    // A frame of a connection already dropped (late replies of calls failed with it) has no peer.
+    const peer = this.#peers.peerOf(frames[0]!.toString("latin1"));
+    if (peer === undefined) return;
     const body = this.#check(frames, undefined);
     if (body === undefined) return;
     switch (body[0]) {
       case Kind.REPLY:
-        this.#guard(undefined, () => this.#client.onReplies(body));
+        this.#guard(undefined, () => {
+          this.rejects.forged += this.#client.onReplies(peer, body);
+        });
         return;
       case Kind.ACK:
         this.#guard(undefined, () => this.#producer.onAck(peer, body));

@@ -32,6 +32,11 @@ export interface OutboxOptions {
   destEncoding?: "latin1" | "utf8";
   /** Called when a frame could not be sent (peer unreachable, socket closed). */
   onSendError?: (dest: string | undefined, batch: Batch, error: unknown) => void;
+  /**
+   * The routing id a destination has on the socket when it differs from the
+   * destination itself (a connecting ROUTER names each connection afresh).
+   */
+  routingId?: (dest: string) => string;
 }
 
 /** A frame under construction for one destination. */
@@ -58,6 +63,7 @@ export class Outbox {
   readonly #maxItems: number;
   readonly #maxBytes: number;
   readonly #onSendError: OutboxOptions["onSendError"];
+  readonly #routingId: OutboxOptions["routingId"];
   #open = new Map<string, Batch>();
   #ready: Batch[] = [];
   #scheduled = false;
@@ -84,6 +90,7 @@ export class Outbox {
     this.#maxItems = options.maxItems ?? 4096;
     this.#maxBytes = options.maxBytes ?? BATCH_BYTES;
     this.#onSendError = options.onSendError;
+    this.#routingId = options.routingId;
   }
 
   /**
@@ -208,7 +215,10 @@ export class Outbox {
           if (batch.raw === undefined) this.#remember(batch.key, body.length);
           try {
             if (batch.dest === undefined) await this.#socket.send(body);
-            else await this.#socket.send([Buffer.from(batch.dest, this.#destEncoding), body]);
+            else {
+              const to = this.#routingId === undefined ? batch.dest : this.#routingId(batch.dest);
+              await this.#socket.send([Buffer.from(to, this.#destEncoding), body]);
+            }
             this.framesSent++;
             this.bytesSent += body.length;
           } catch (error) {

@@ -14,11 +14,14 @@
 import type * as zmq from "zeromq";
 import type { NodeRecord } from "./record.js";
 import { kick, setServerKey, withoutOptionWarning } from "./sockets.js";
+import { connectionId } from "./wire.js";
 
 /** What the peer table needs from its node. */
 export interface PeersLink {
   /** The connecting socket, while the node runs. */
   socket(): zmq.Router | undefined;
+  /** This node's instance id (each connection announces it with a tag of its own). */
+  id(): string;
   /** Whether connections carry CURVE (each connect then names the peer's public key). */
   readonly secured: boolean;
   /** Whether calls or queue messages to `peer` still await an answer. */
@@ -36,6 +39,16 @@ export class Peers {
   readonly #endpoints = new Map<string, string>();
   readonly #byEndpoint = new Map<string, string>();
   readonly #retired = new Set<string>();
+  /**
+   * The routing id each connection has on this side, by peer id, and back:
+   * `<peer id>~<n>`, new for every connect. libzmq aborts the process when a
+   * connect names a routing id still held by a connection being torn down
+   * (router.cpp `!has_out_pipe`), and a connection dropped and made again at
+   * once (a peer evicted and back, a call right after a drop) would do that.
+   */
+  readonly #wire = new Map<string, string>();
+  readonly #byWire = new Map<string, string>();
+  #connects = 0;
   /** Endpoints whose security handshake failed, with the monitor's event type. */
   readonly #handshakeFailures = new Map<string, string>();
   /** Waiting for the monitor to report a handshake failure (see {@link refusedHandshake}). */
@@ -50,11 +63,29 @@ export class Peers {
     if (this.#endpoints.has(peer.id)) return;
     const socket = this.#link.socket()!;
     if (this.#link.secured) setServerKey(socket, peer.publicKey);
-    // ZMQ_CONNECT_ROUTING_ID is meant for the very next connect, which follows at once.
-    withoutOptionWarning(() => socket.connect(peer.endpoint, { routingId: peer.id }));
+    // ZMQ_CONNECT_ROUTING_ID names the peer on this side; ZMQ_ROUTING_ID is what this
+    // connection announces to the peer. Both are meant for the very next connect, which
+    // follows at once.
+    const wire = `${peer.id}~${++this.#connects}`;
+    withoutOptionWarning(() => {
+      socket.routingId = connectionId(this.#link.id());
+      socket.connect(peer.endpoint, { routingId: wire });
+    });
     kick(socket, peer.endpoint);
     this.#endpoints.set(peer.id, peer.endpoint);
     this.#byEndpoint.set(peer.endpoint, peer.id);
+    this.#wire.set(peer.id, wire);
+    this.#byWire.set(wire, peer.id);
+  }
+
+  /** The routing id of the connection to `peer` on the connecting socket (`peer` itself when not connected). */
+  routingId(peer: string): string {
+    return this.#wire.get(peer) ?? peer;
+  }
+
+  /** The peer a routing id of the connecting socket stands for (undefined: no current connection). */
+  peerOf(routingId: string): string | undefined {
+    return this.#byWire.get(routingId);
   }
 
   /**
@@ -73,6 +104,9 @@ export class Peers {
     if (endpoint === undefined) return;
     this.#endpoints.delete(id);
     this.#byEndpoint.delete(endpoint);
+    const wire = this.#wire.get(id);
+    this.#wire.delete(id);
+    if (wire !== undefined) this.#byWire.delete(wire);
     try {
       this.#link.socket()?.disconnect(endpoint);
     } catch {
@@ -132,6 +166,8 @@ export class Peers {
   clear(): void {
     this.#endpoints.clear();
     this.#byEndpoint.clear();
+    this.#wire.clear();
+    this.#byWire.clear();
     this.#retired.clear();
   }
 
@@ -147,6 +183,9 @@ export class Peers {
     }
     const graceful = this.#retired.has(peer);
     this.#link.dropped(peer, graceful);
-    if (graceful) this.forget(peer);
+    // Not left to libzmq's reconnect, which would announce the same routing id again: a
+    // peer that has not yet noticed the old connection died would not read the new one.
+    // The next call or push connects afresh, with an id of its own.
+    this.forget(peer);
   }
 }

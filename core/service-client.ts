@@ -4,6 +4,7 @@
  * out, retries them on another provider when asked, and fails them when
  * their provider is lost.
  */
+import { randomBytes } from "node:crypto";
 import {
   ClosedError,
   CodecError,
@@ -118,6 +119,12 @@ export class ServiceClient {
   #rotate = 0;
   readonly #suspects = new Set<string>();
   #keySeq = 0;
+  /**
+   * The middle of this node's request ids (`<id>:<secret>:<n>`): a peer that
+   * announces this node's id where it is not connected must not guess the
+   * request ids of its future retried calls and fill a reply cache for them.
+   */
+  readonly #keySecret = randomBytes(9).toString("base64url");
   /** Control-plane calls (directory protocol) among the pending ones, not counted in `inflight`. */
   #internal = 0;
   /** Capture the caller's whole stack at each call (about 2 µs); `traceCalls: true` of the node. */
@@ -171,7 +178,7 @@ export class ServiceClient {
         t0: 0,
         meter: undefined,
         internal: false,
-        key: retries > 0 ? `${this.#link.id()}:${++this.#keySeq}` : undefined,
+        key: retries > 0 ? `${this.#link.id()}:${this.#keySecret}:${++this.#keySeq}` : undefined,
         retries,
       };
       if (Number.isFinite(timeoutMs)) {
@@ -305,13 +312,24 @@ export class ServiceClient {
     }
   }
 
-  /** Handles a REPLY frame `[2, corr, status, value, ...]`. */
-  onReplies(frame: unknown[]): void {
+  /**
+   * Handles a REPLY frame `[2, corr, status, value, ...]` that came from
+   * `peer`. A reply counts only from the peer its call went to: correlation
+   * ids are small sequential numbers, and any peer this node is connected
+   * to could otherwise answer calls made to another. Returns how many
+   * replies were refused for that.
+   */
+  onReplies(peer: string, frame: unknown[]): number {
     const n = frame.length;
     if ((n - 1) % 3 !== 0) throw new CodecError("malformed REPLY frame");
+    let forged = 0;
     for (let k = 1; k < n; k += 3) {
       const p = this.#pending.get(frame[k] as number);
       if (p === undefined) continue; // timed out or failed already
+      if (p.peer !== peer) {
+        forged++;
+        continue;
+      }
       this.#release(p);
       if (this.#suspects.size > 0) this.#suspects.delete(p.peer);
       const status = frame[k + 1];
@@ -351,6 +369,7 @@ export class ServiceClient {
         );
       }
     }
+    return forged;
   }
 
   /** Remembers that `p`'s current provider refused it, so the retry goes elsewhere. */

@@ -10,7 +10,7 @@ import type { ChannelMeter, MeterGroup } from "./meter.js";
 import type { Outbox } from "./outbox.js";
 import { ReplyCache } from "./reply-cache.js";
 import type { Handler, ProvideOptions } from "./service.js";
-import { Kind, Status } from "./wire.js";
+import { Kind, nodeOf, Status } from "./wire.js";
 
 export class ServiceServer {
   readonly handlers = new Map<string, Handler>();
@@ -110,7 +110,9 @@ export class ServiceServer {
         this.#call(caller, corr, service, frame[k + 2]);
         continue;
       }
-      const id = `${caller}\u0000${key}`;
+      // The request id alone: it starts with the caller's instance id and carries a secret
+      // of the caller's, and it stays the same when a retry comes on a new connection.
+      const id = key;
       const entry = cache.get(id);
       if (entry?.done) {
         this.#send(caller, corr, entry.status, entry.value);
@@ -162,7 +164,7 @@ export class ServiceServer {
     }
     let result: unknown;
     try {
-      result = handler(request, { caller, service });
+      result = handler(request, { caller: nodeOf(caller), connection: caller, service });
     } catch (error) {
       this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0, settled);
       return;

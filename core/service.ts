@@ -11,8 +11,13 @@
 
 /** What a handler learns about the call it serves. */
 export interface CallContext {
-  /** Instance id of the calling node. */
+  /**
+   * Instance id of the calling node, as the caller announced it: a claim,
+   * never proof of who calls (see docs/security.md).
+   */
   readonly caller: string;
+  /** Routing id of the connection the call came on (replies go back on it). */
+  readonly connection: string;
   /** The service name called. */
   readonly service: string;
 }

@@ -15,6 +15,8 @@
  * Topics use PUB/SUB: frame 1 is the topic (so ZeroMQ's prefix filter works),
  * frame 2 is `[publisherId, firstSeq, message, ...]`.
  */
+import { randomBytes } from "node:crypto";
+
 export const Kind = {
   CALL: 1,
   REPLY: 2,
@@ -52,3 +54,22 @@ export const DirectoryService = {
 
 /** The routing id under which every node reaches the directory. */
 export const DIRECTORY_ID = "zmp.directory";
+
+/**
+ * The routing id a node announces on one connection it makes: its instance
+ * id, `@`, and a random tag new for every connect. A peer's bound socket
+ * never hands a live routing id to a second connection (no handover), so
+ * ids must not repeat: a node that connects again while the peer still
+ * holds its old connection (a host healed after a cut, whose FIN is still on
+ * the way) would otherwise not be read at all. Random, so no one can claim
+ * a node's next connection beforehand.
+ */
+export function connectionId(nodeId: string): string {
+  return `${nodeId}@${randomBytes(6).toString("base64url")}`;
+}
+
+/** The node a connection's routing id claims to be (what precedes the last `@`); claimed, never proven. */
+export function nodeOf(routingId: string): string {
+  const at = routingId.lastIndexOf("@");
+  return at < 0 ? routingId : routingId.slice(0, at);
+}

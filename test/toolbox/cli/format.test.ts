@@ -68,7 +68,7 @@ const stats: NodeStats = {
       serviceTimeP99: 12.5,
     }),
   },
-  rejects: { malformed: 1, oversized: 0 },
+  rejects: { malformed: 1, oversized: 0, forged: 0 },
 };
 
 describe("cli formatting", () => {

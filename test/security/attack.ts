@@ -1,0 +1,179 @@
+/**
+ * What the adversary tests share: raw zeromq.js sockets speaking zmp's wire
+ * format by hand (an attacker needs no zmp code), and a probe that measures
+ * how callable a victim stays while it is attacked.
+ */
+import * as zmq from "zeromq";
+import { decode, encode, type Node } from "../../core/index.js";
+
+/** How long a probe watches the victim after an attack: `ZMP_ATTACK_WINDOW_MS` (the targets use 5 000), else 1 500 ms. */
+export const WINDOW_MS = Number(process.env.ZMP_ATTACK_WINDOW_MS ?? 1500);
+
+/** Directory heartbeat of the attacked graphs: the README default when measuring (`ZMP_ATTACK_WINDOW_MS` set), else 200 ms. */
+export const HEARTBEAT_MS = process.env.ZMP_ATTACK_WINDOW_MS ? 1000 : 200;
+
+export interface CurveClient {
+  publicKey: string;
+  secretKey: string;
+  serverKey: string;
+}
+
+/** A raw DEALER, connected; it announces `routingId` (any bytes it likes) in its handshake. */
+export function rawDealer(
+  endpoint: string,
+  options: { routingId?: string; curve?: CurveClient } = {},
+): zmq.Dealer {
+  const dealer = new zmq.Dealer({
+    linger: 0,
+    ...(options.routingId ? { routingId: options.routingId } : {}),
+  });
+  if (options.curve) {
+    dealer.curvePublicKey = options.curve.publicKey;
+    dealer.curveSecretKey = options.curve.secretKey;
+    dealer.curveServerKey = options.curve.serverKey;
+  }
+  dealer.connect(endpoint);
+  return dealer;
+}
+
+/** Sends zmp CALL frames `[1, corr, service, request]` by hand and reads replies (undefined after `timeoutMs`). */
+export class RawCaller {
+  readonly socket: zmq.Dealer;
+  #corr = 0;
+
+  constructor(endpoint: string, options: { routingId?: string; curve?: CurveClient } = {}) {
+    this.socket = rawDealer(endpoint, options);
+  }
+
+  /** One call; resolves with `[status, value]` or undefined when nothing came back in time. */
+  async call(service: string, request: unknown, timeoutMs = 1000): Promise<[number, unknown] | undefined> {
+    const corr = ++this.#corr;
+    await this.socket.send(encode([1, corr, service, request]));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const frames = await receiveWithin(this.socket, deadline - Date.now());
+      if (frames === undefined) return undefined;
+      const body = decode(frames[frames.length - 1]!) as unknown[];
+      if (body[0] === 2 && body[1] === corr) return [body[2] as number, body[3]];
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** The next message on `socket`, or undefined after `ms`. */
+export async function receiveWithin(
+  socket: zmq.Dealer | zmq.Router,
+  ms: number,
+): Promise<Buffer[] | undefined> {
+  if (ms <= 0) return undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([socket.receive(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Calls `service` on `node` back to back for `ms` (each call with a
+ * `callTimeoutMs` deadline) and returns how many succeeded and failed, and
+ * the errors' names.
+ */
+export async function probe(
+  caller: Node,
+  service: string,
+  request: unknown,
+  ms = WINDOW_MS,
+  callTimeoutMs = 250,
+  check: (reply: unknown) => boolean = () => true,
+): Promise<{ ok: number; failed: number; wrong: number; errors: Record<string, number> }> {
+  const result = { ok: 0, failed: 0, wrong: 0, errors: {} as Record<string, number> };
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      const reply = await caller.call(service, request, { timeoutMs: callTimeoutMs });
+      if (check(reply)) result.ok++;
+      else result.wrong++;
+    } catch (error) {
+      result.failed++;
+      const name = (error as Error).name;
+      result.errors[name] = (result.errors[name] ?? 0) + 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return result;
+}
+
+/** The share of calls that succeeded with the right answer. */
+export function share(r: { ok: number; failed: number; wrong: number }): number {
+  const total = r.ok + r.failed + r.wrong;
+  return total === 0 ? 0 : r.ok / total;
+}
+
+/** A node record as the directory takes it, filled in for a fake node. */
+export function fakeRecord(id: string, name: string, endpoint: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    name,
+    host: "remote",
+    pid: 4242,
+    hostname: "attacker",
+    endpoint,
+    pubEndpoint: "",
+    services: [] as string[],
+    topics: [] as string[],
+    queues: [] as { name: string; window: number }[],
+    fronts: [] as { kind: string; name: string }[],
+    startedAt: Date.now(),
+    ...extra,
+  };
+}
+
+/**
+ * A fake node made of raw sockets: a ROUTER where peers it lures connect,
+ * and a DEALER registered at the directory with a record of its choosing,
+ * kept alive by heartbeats.
+ */
+export class FakeNode {
+  readonly router: zmq.Router;
+  readonly directory: RawCaller;
+  endpoint = "";
+  #beat: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(directory: string, id: string) {
+    this.router = new zmq.Router({ linger: 0, routingId: id });
+    this.directory = new RawCaller(directory, { routingId: id });
+  }
+
+  /** Binds, registers `record(endpoint)` and heartbeats every `beatMs`; resolves with the directory's reply. */
+  static async start(
+    directory: string,
+    id: string,
+    record: (endpoint: string) => Record<string, unknown>,
+    beatMs = 100,
+  ): Promise<{ fake: FakeNode; reply: [number, unknown] | undefined }> {
+    const fake = new FakeNode(directory, id);
+    await fake.router.bind("tcp://127.0.0.1:*");
+    fake.endpoint = fake.router.lastEndpoint!;
+    const reply = await fake.directory.call("zmp.directory.register", record(fake.endpoint));
+    fake.#beat = setInterval(() => {
+      void fake.directory.socket
+        .send(encode([1, 0, "zmp.directory.heartbeat", { id }]))
+        .catch(() => undefined);
+    }, beatMs);
+    return { fake, reply };
+  }
+
+  close(): void {
+    clearInterval(this.#beat);
+    this.router.close();
+    this.directory.close();
+  }
+}
