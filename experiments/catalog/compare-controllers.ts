@@ -421,7 +421,8 @@ function targetLines(
   const theirs = measured.filter((p) => !zmpControllers.includes(p.controller) && p.controller !== "none");
 
   // Pareto, per scenario (the frontier needs every swept point: the simulated plant's runs).
-  if (live) add("Pareto", "needs every swept point measured: run it on the simulated plant (--plant sim)", null);
+  if (live)
+    add("Pareto", "needs every swept point measured: run it on the simulated plant (--plant sim)", null);
   else if (ours.length > 0 && theirs.length > 0) {
     let met = 0;
     for (const scenario of scenarios) {
