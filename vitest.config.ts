@@ -10,6 +10,8 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     teardownTimeout: 10_000,
+    // Removes temp folders of test processes killed on a failure path.
+    globalSetup: ["./test/global-teardown.ts"],
     // Graphs opened by tests do not write the per-user discovery file.
     env: { ZMP_NO_ADVERTISE: "1" },
   },

@@ -5,7 +5,7 @@
  * host when bound to a routable address).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -41,14 +41,68 @@ export function shortId(bytes = 6): string {
   return BigInt(`0x${randomBytes(bytes).toString("hex")}`).toString(36);
 }
 
-/** Makes a private temp directory for ipc socket files; the caller removes it with {@link removeIpcDir}. */
+/** A private temp folder's name: `zmp-<pid>-XXXXXX`, with the pid of the process that made it. */
+const IPC_DIR = /^zmp-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * Makes a private temp directory (0700) for ipc socket files,
+ * `<tmpdir>/zmp-<pid>-XXXXXX`; the caller removes it with
+ * {@link removeIpcDir}, or the next `Graph.open()` after this process died
+ * ({@link removeStaleIpcDirs}).
+ */
 export function makeIpcDir(): string {
-  return mkdtempSync(join(tmpdir(), "zmp-"));
+  return mkdtempSync(join(tmpdir(), `zmp-${process.pid}-`));
 }
 
 /** Removes an ipc directory made by {@link makeIpcDir} (ignores one already gone). */
 export function removeIpcDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Removes the private temp folders that processes which no longer exist
+ * left in `base` (default: the temp dir): a SIGKILLed or crashed process
+ * cannot remove its own, and its socket files would stay forever. A folder
+ * goes only when its name is `zmp-<pid>-XXXXXX`, it is a directory (not a
+ * link) owned by this user, and no process `<pid>` exists (`kill(pid, 0)`
+ * fails with ESRCH): a live process's folder, another user's, and anything
+ * else are left alone. A pid the system gave to a new process keeps the old
+ * folder until that one ends too. Never throws; returns what it removed.
+ */
+export function removeStaleIpcDirs(base = tmpdir()): string[] {
+  const uid = process.getuid?.();
+  if (uid === undefined) return [];
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = Number(IPC_DIR.exec(name)?.[1]);
+    if (!(pid > 1) || pid === process.pid || alive(pid)) continue;
+    const dir = join(base, name);
+    try {
+      const stat = lstatSync(dir);
+      if (!stat.isDirectory() || stat.uid !== uid) continue;
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+/** Whether a process `pid` exists (one of another user counts: EPERM). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
 
 export interface BindPlan {

@@ -8,7 +8,14 @@
 import { pathToFileURL } from "node:url";
 import { Directory } from "./directory.js";
 import { forgetDirectory, rememberDirectory } from "./discovery.js";
-import { checkEndpoint, makeIpcDir, removeIpcDir, type Transport, transportOf } from "./endpoint.js";
+import {
+  checkEndpoint,
+  makeIpcDir,
+  removeIpcDir,
+  removeStaleIpcDirs,
+  type Transport,
+  transportOf,
+} from "./endpoint.js";
 import { ClosedError } from "./errors.js";
 import { HostedNode } from "./host.js";
 import type { NodeInit } from "./host-run.js";
@@ -97,6 +104,8 @@ export class Graph {
     const transport = options.transport;
     if (transport !== undefined && !["inproc", "ipc", "tcp"].includes(transport))
       throw new TypeError(`Expected \`transport\` to be inproc, ipc or tcp, got \`${String(transport)}\``);
+    // Folders of graph processes that were killed before they could remove their own.
+    removeStaleIpcDirs();
     const needIpc = (transport ?? "ipc") === "ipc";
     let ipcDir = needIpc ? makeIpcDir() : undefined;
     if (options.directory !== undefined) {

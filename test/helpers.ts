@@ -3,7 +3,7 @@
  * and polling with a deadline instead of sleeping.
  */
 import { spawn as spawnProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,16 @@ export async function eventually<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)}${lastError ? `, error: ${String(lastError)}` : ""})`,
   );
+}
+
+/**
+ * Removes the private temp folders (`<tmpdir>/zmp-<pid>-XXXXXX`) of the
+ * process `pid`, which has ended: one SIGKILLed could not remove its own.
+ */
+export function removeFoldersOf(pid: number): void {
+  const prefix = `zmp-${pid}-`;
+  for (const name of readdirSync(tmpdir()))
+    if (name.startsWith(prefix)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
 }
 
 /** Whether a process id is alive. */
@@ -123,6 +133,7 @@ export function startScript(file: string | URL, args: string[] = []): Script {
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
+      if (child.pid !== undefined) removeFoldersOf(child.pid);
     },
   };
 }

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../../helpers.js";
+import { removeFoldersOf, tempDir } from "../../helpers.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const running = new Set<ChildProcess>();
@@ -63,6 +63,7 @@ function runOnce(args: string[], options: { timeoutMs?: number; env?: NodeJS.Pro
     child.once("exit", (code) => {
       clearTimeout(timer);
       running.delete(child);
+      if (child.pid !== undefined) removeFoldersOf(child.pid);
       // Let the pipes deliver what the process wrote last.
       setImmediate(() => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
     });
@@ -99,6 +100,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
   running.delete(child);
+  if (child.pid !== undefined) removeFoldersOf(child.pid);
 }
 
 /** Where the tests' graph is, with a timeout generous enough for a loaded machine. */

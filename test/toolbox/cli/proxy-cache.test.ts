@@ -9,7 +9,7 @@ import { Graph, type Node } from "../../../core/index.js";
 import { toolboxCommands, UsageError } from "../../../toolbox/cli/index.js";
 import { controlService } from "../../../toolbox/index.js";
 import { load } from "../../fixtures/toolbox-loops.js";
-import { eventually } from "../../helpers.js";
+import { eventually, removeFoldersOf } from "../../helpers.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -46,6 +46,7 @@ afterEach(async () => {
   for (const run of runs.splice(0)) {
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
     await run.exited;
+    if (run.child.pid !== undefined) removeFoldersOf(run.child.pid);
   }
 });
 
