@@ -32,6 +32,7 @@ import { Replica } from "./replica.js";
 import type { CallOptions, Handler, ProvideOptions } from "./service.js";
 import { type CallSettings, callSettings, ServiceClient, traced } from "./service-client.js";
 import { ServiceServer } from "./service-server.js";
+import { socketLimitError } from "./sockets.js";
 import { type SubscribeOptions, type Subscription, TopicPublisher } from "./topic.js";
 import { TopicLinks } from "./topic-links.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
@@ -219,9 +220,11 @@ export class Node {
         this.#state = "running";
       },
       async (error: unknown) => {
+        // Explained before the teardown frees what ran out.
+        const explained = socketLimitError(error);
         await this.#teardown();
         this.#state = "stopped";
-        throw error;
+        throw explained;
       },
     );
     return this.#startPromise;

@@ -1,7 +1,8 @@
 /**
  * The core's ZeroMQ socket helpers: options and work-arounds every node
  * socket needs (ZMTP heartbeats, CURVE server keys, inproc wake-ups, monitor
- * names), and the tracking of every socket and observer.
+ * names), the tracking of every socket and observer, and the context's
+ * socket limit (raised to the open-file limit; hitting it explained).
  *
  * Every ZeroMQ socket and observer the core opens in this thread is tracked,
  * so they can all be closed synchronously before the thread ends. In a worker thread,
@@ -12,7 +13,92 @@
  * Node's teardown — because an observer closed before its socket keeps the
  * socket's connections open until the context ends.)
  */
+import { readdirSync, readFileSync } from "node:fs";
 import * as zmq from "zeromq";
+
+/**
+ * The open-file limit of this process (its soft `RLIMIT_NOFILE`, `ulimit
+ * -n`), read from /proc/self/limits; undefined where that cannot be read.
+ */
+export function openFileLimit(): number | undefined {
+  try {
+    const line = /^Max open files\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+    if (line === "unlimited") return Number.POSITIVE_INFINITY;
+    const limit = Number(line);
+    return Number.isInteger(limit) && limit > 0 ? limit : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * libzmq lets a context hold 1 023 sockets by default (`ZMQ_MAX_SOCKETS`,
+ * zeromq.js `context.maxSockets`), and a node holds about five (two
+ * ROUTERs, an XPUB, a SUB once it subscribes, an observer's pair of
+ * monitor sockets), so about 200 nodes in one thread ran out — with
+ * `EMFILE` ("Too many open file descriptors") although descriptors were
+ * left. Every socket holds a descriptor too, so the limit that matters is
+ * the process's open-file limit: the context of this thread gets that
+ * (at most libzmq's own ceiling, `ZMQ_SOCKET_LIMIT`), set here, before the
+ * core makes its first socket — libzmq reads it only then. Where the
+ * open-file limit is unknown the default stays.
+ */
+function raiseSocketLimit(files: number | undefined): void {
+  if (files === undefined) return;
+  try {
+    const limit = Math.min(files, zmq.context.maxSocketsLimit);
+    if (limit > zmq.context.maxSockets) zmq.context.maxSockets = limit;
+  } catch {
+    // an option this libzmq refuses: its default stays
+  }
+}
+
+/** The open-file limit when the core loaded (reading it later takes a descriptor, which may be what ran out). */
+const fileLimit = openFileLimit();
+raiseSocketLimit(fileLimit);
+
+/**
+ * `error` explained when it is libzmq's `EMFILE` on making a socket: which
+ * limit was hit — the context's `maxSockets`, or the process's open-file
+ * limit — and what to do; any other error as it is.
+ */
+export function socketLimitError(error: unknown): unknown {
+  if ((error as { code?: unknown } | null)?.code !== "EMFILE") return error;
+  const maxSockets = zmq.context.maxSockets;
+  const held = tracked();
+  // libzmq says EMFILE for both limits; descriptors left over mean the context's.
+  let outOfFiles = false;
+  try {
+    outOfFiles = fileLimit !== undefined && readdirSync("/proc/self/fd").length >= fileLimit - 16;
+  } catch (e) {
+    outOfFiles = (e as { code?: unknown }).code === "EMFILE";
+  }
+  let cause: string;
+  if (outOfFiles)
+    cause = `the process has used all ${fileLimit} of its open files (\`ulimit -n\`): raise that limit`;
+  else if (held >= maxSockets - 64)
+    cause =
+      `this thread's ZeroMQ context holds its limit of ${maxSockets} sockets ` +
+      "(zeromq's `context.maxSockets`, libzmq's ZMQ_MAX_SOCKETS, which zmp raises to the open-file limit)";
+  else
+    cause =
+      `this thread's ZeroMQ context is at its socket limit with ${held} sockets held by zmp: either ` +
+      "libzmq kept its default of 1023 (a zeromq socket was made in this thread before zmp loaded and " +
+      `raised \`context.maxSockets\` to ${maxSockets}; load zmp first, or set \`context.maxSockets\` ` +
+      "before any socket), or other sockets of this thread hold the rest";
+  const explained = new Error(
+    `cannot open another ZeroMQ socket: ${cause}. A node holds about 5 sockets and 9 descriptors; ` +
+      "more nodes belong in threads or processes (`graph.spawn` with `host`), each with a context of its own",
+    { cause: error },
+  );
+  (explained as Error & { code: string }).code = "EMFILE";
+  return explained;
+}
+
+/** Sockets the core holds open in this thread, an observer counting two (its own and libzmq's monitor). */
+function tracked(): number {
+  return sockets.size + 2 * observers.size;
+}
 
 interface Closable {
   close(): void;
@@ -132,7 +218,7 @@ export async function observe(socket: zmq.Socket): Promise<zmq.Observer> {
     try {
       return new zmq.Observer(socket);
     } catch (error) {
-      if ((error as { code?: string }).code !== "EADDRINUSE" || attempt >= 100) throw error;
+      if ((error as { code?: string }).code !== "EADDRINUSE" || attempt >= 100) throw socketLimitError(error);
       await new Promise((resolve) => setTimeout(resolve, 5 + attempt));
     }
   }

@@ -17,7 +17,7 @@ import type { ChannelMeter } from "./meter.js";
 import { checkName, type NodeRecord } from "./record.js";
 import type { Replica } from "./replica.js";
 import { client, type SecurityOptions } from "./security.js";
-import { closeTracked, kick, liveness, setServerKey, trackSocket } from "./sockets.js";
+import { closeTracked, kick, liveness, setServerKey, socketLimitError, trackSocket } from "./sockets.js";
 import { type SubscribeOptions, Subscription, TopicSubscriber } from "./topic.js";
 
 /** What the topic links need from their node. */
@@ -202,14 +202,18 @@ export class TopicLinks {
   #socket(): zmq.Subscriber {
     if (this.#sub !== undefined) return this.#sub;
     const link = this.#link;
-    const sub: zmq.Subscriber = trackSocket(
-      new zmq.Subscriber({
+    let created: zmq.Subscriber;
+    try {
+      created = new zmq.Subscriber({
         linger: 0,
         ...liveness(link.peerTimeoutMs),
         receiveHighWaterMark: link.highWaterMark,
         maxMessageSize: link.maxFrameBytes,
-      }),
-    );
+      });
+    } catch (error) {
+      throw socketLimitError(error);
+    }
+    const sub = trackSocket(created);
     this.#sub = sub;
     if (link.security !== undefined) client(sub, link.security);
     this.#loop = this.#receive(sub);
