@@ -6,7 +6,7 @@
  * keep their settings. The live graph is the tuning demo (a load, a queue
  * proxy, one worker thread and the loop `backlog`).
  */
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ import { chromiumPath, launchChromium } from "../../experiments/report/png.js";
 import type { LoopState } from "../../toolbox/loop/index.js";
 import type { QueueWorkerState } from "../../toolbox/nodes/queue-worker.js";
 import { startTuneDemo, type TuneDemo, TuneServer } from "../../toolbox/tune/index.js";
-import { eventually } from "../helpers.js";
+import { eventually, startScript, tempDir } from "../helpers.js";
 
 const hasChromium = existsSync(chromiumPath());
 
@@ -189,6 +189,50 @@ describe("security – tuning page", () => {
     expect(after.manualOutput).toBeNull();
     expect(await workerSpeed()).toBe(1);
   });
+
+  it.skipIf(process.platform !== "linux")(
+    "tune page – zmp tune --open keeps the token off the browser's command line",
+    async () => {
+      // A stand-in for the desktop's opener, first on PATH: it writes down what it was given.
+      const bin = tempDir();
+      const args = `${bin.dir}/args`;
+      writeFileSync(
+        `${bin.dir}/xdg-open`,
+        `#!/bin/sh\nprintf '%s' "$*" > "${args}.tmp" && mv "${args}.tmp" "${args}"\n`,
+      );
+      chmodSync(`${bin.dir}/xdg-open`, 0o755);
+      const path = process.env.PATH;
+      process.env.PATH = `${bin.dir}:${path}`;
+      const cli = startScript(new URL("../../cli.ts", import.meta.url), [
+        "tune",
+        "--directory",
+        demo!.graph.directory,
+        "--open",
+      ]);
+      process.env.PATH = path;
+      try {
+        const url = /http:\/\/127\.0\.0\.1:\d+\/\?token=(\w+)/.exec(String((await cli.first).text));
+        expect(url).not.toBeNull();
+        const opened = await eventually(
+          () => (existsSync(args) ? readFileSync(args, "utf8") : ""),
+          "the opener to run",
+        );
+        expect(opened).toMatch(/^file:\/\/\/.+\/open\.html$/);
+        expect(opened).not.toContain(url![1]);
+        const file = new URL(opened).pathname;
+        expect(readFileSync(file, "utf8")).toContain(`url=${url![0]}`);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+        expect(statSync(file.replace(/\/open\.html$/, "")).mode & 0o777).toBe(0o700);
+        const exited = new Promise((resolve) => cli.child.once("exit", resolve));
+        cli.child.kill("SIGINT");
+        await exited;
+        expect(existsSync(file)).toBe(false);
+      } finally {
+        await cli.kill();
+        bin.remove();
+      }
+    },
+  );
 
   it.skipIf(!hasChromium)(
     "tune page – another site can neither frame the page nor post to it, even knowing the token",

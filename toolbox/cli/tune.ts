@@ -13,6 +13,10 @@
  * graph` and `zmp call backlog.control …` work from another terminal.
  */
 import { spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { makeIpcDir } from "../../core/endpoint.js";
 import type { Node } from "../../core/node.js";
 import type { TuneServer } from "../tune/server.js";
 import { type Command, nameArgument, parse, positiveOption, UsageError } from "./command.js";
@@ -34,6 +38,27 @@ function openBrowser(url: string): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/**
+ * A page that sends the browser on to `url`, in a private folder of this
+ * process (0700; the next `Graph.open()` sweeps it if the process is
+ * killed). `--open` starts the browser with this file rather than the URL,
+ * as Jupyter does: a command line is visible to every user (`ps`), and
+ * the URL carries the page's token. Returns its `file:` URL and how to
+ * remove it.
+ */
+function redirectPage(url: string): { href: string; remove: () => void } {
+  const dir = makeIpcDir();
+  const path = join(dir, "open.html");
+  const target = url.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  writeFileSync(
+    path,
+    `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${target}">` +
+      `<title>zmp tune</title><p><a href="${target}">Open the tuning page</a></p>\n`,
+    { mode: 0o600 },
+  );
+  return { href: pathToFileURL(path).href, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function portOption(value: unknown): number {
@@ -141,9 +166,11 @@ export const tuneCommand: Command = {
           : `loops: ${loops.join(", ")}${loops.length > 1 ? " (the page lists them; --loop picks one)" : ""}`,
       );
     process.stdout.write(`${lines.join("\n")}\n`);
-    if (values.open === true && !(await openBrowser(server.url)))
+    const page = values.open === true ? redirectPage(server.url) : undefined;
+    if (page !== undefined && !(await openBrowser(page.href)))
       process.stdout.write(`could not open a browser: open ${server.url} yourself\n`);
     await untilSignal();
+    page?.remove();
     await server.close();
     await stopGraph();
     return 0;
