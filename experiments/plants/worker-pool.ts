@@ -94,7 +94,7 @@ const optionKeys = [
   "seed",
 ];
 
-/** The columns a worker pool logs per sample (README: data.csv). */
+/** The columns a worker pool logs per sample (docs/experiments.md: data.csv). */
 export const workerPoolColumns: readonly ColumnSpec[] = Object.freeze([
   {
     name: "backlog",

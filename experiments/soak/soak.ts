@@ -81,7 +81,7 @@ export interface SoakOptions {
    * each process's memory growth (counted from the process's own start). Default 0.2.
    */
   warmup?: number;
-  /** RSS growth after warm-up beyond which a process is flagged, MiB. Default 32 (see the README). */
+  /** RSS growth after warm-up beyond which a process is flagged, MiB. Default 32 (why: docs/guarantees.md, "Soak"). */
   rssLimitMiB?: number;
   /** Seconds between samples of meters, RSS and CPU. Default 1. */
   sampleInterval?: number;

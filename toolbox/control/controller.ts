@@ -3,7 +3,7 @@
  * velocity PID, PIE, AIMD, Gradient2, Vegas, CoDel, fixed rate), so a loop or
  * an experiment can swap them without knowing which one runs.
  *
- * Vocabulary (README glossary): the *measurement* is the controlled variable
+ * Vocabulary (the README's concept table): the *measurement* is the controlled variable
  * as sampled (for queue loops: the backlog, "charge", in messages); the
  * *setpoint* is its target; the *output* is what the loop applies to its
  * actuator (an admission rate in msg/s, a credit window, a worker count...).

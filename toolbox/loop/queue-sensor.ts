@@ -5,7 +5,7 @@
  *
  * - `queueSensor` reads the producers' meters (`pushed[queue]` of each
  *   producer's `zmp.stats`): the queue's charge is the sum of what each
- *   producer accepted and has not seen acknowledged (README, "Backlog,
+ *   producer accepted and has not seen acknowledged (docs/nodes-and-channels.md, "Backlog,
  *   exactly").
  * - `queueProxySensor` reads a queue proxy through its steering service
  *   (`{ op: "stats", target: "queue:<name>" }` on `<proxy>.control`), where
