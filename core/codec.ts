@@ -9,8 +9,8 @@
  * connect, so the decoder here accepts only the types above, never turns data
  * into code, defines `__proto__` as an ordinary own key (no prototype
  * pollution), bounds nesting depth, and checks every declared length against
- * the bytes that remain before allocating. Measured speed is in the README
- * (`npm run bench -- codec`).
+ * the bytes that remain before allocating. Its speed against msgpackr and
+ * JSON is in docs/benchmarks.md.
  */
 import { CodecError } from "./errors.js";
 

@@ -73,7 +73,7 @@ export interface NodeOptions {
   faultInjection?: boolean;
   /**
    * CurveZMQ key pair, the directory's public key and the public keys allowed
-   * to connect: encrypted and authenticated traffic (see README "Security").
+   * to connect: encrypted and authenticated traffic (see docs/security.md).
    * Default: none (ipc and loopback only by default).
    */
   security?: SecurityOptions;

@@ -463,8 +463,8 @@ export class QueueProducer {
     if (closing) this.#redeliver(state, stream);
     else this.#drain(state);
     if (dones === undefined) return;
-    // What the credit sent leaves now, before the callbacks' work, not at the end of it
-    // (A/B in the bench's queue proxy row: 0.56× → 0.60–0.62× zmp direct).
+    // What the credit sent leaves now, before the callbacks' work, not at the end of it: a
+    // queue proxy's workers then get their next batch while the proxy acknowledges upstream.
     if (waited > 0) this.#link.outbox()?.flushNow();
     // Every callback runs even if one throws: a throwing `onAck` is the caller's bug, not a bad
     // frame from the puller, so it is reported as a process warning and the node goes on.
