@@ -271,6 +271,17 @@ export function tuneQueuePid(model: IntegratingModel, sampleTime: number, tauC?:
   };
 }
 
+/**
+ * The cascade's outer PI: the inner admitted-rate loop (an integral loop of
+ * gain `innerKi`, closed-loop time constant 1/innerKi) is part of what the
+ * outer loop drives, so it counts in the outer model's dead time (the half
+ * rule for a lag), and the outer loop comes out several times slower than
+ * the inner one, as a cascade needs.
+ */
+export function tuneCascadeOuter(model: IntegratingModel, sampleTime: number, innerKi: number): QueueTuning {
+  return tuneQueuePid({ gain: model.gain, theta: model.theta + 1 / innerKi }, sampleTime);
+}
+
 /** Rows of a margins table: the design's figures on its model. */
 export function marginRows(
   label: string,

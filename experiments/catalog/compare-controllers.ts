@@ -28,7 +28,7 @@ import type {
   ScatterSpec,
   TableSpec,
 } from "../experiment.js";
-import { designDelayTrim, designQueuePid, stepTestRepeats, tuneQueuePid } from "../identification.js";
+import { designDelayTrim, designQueuePid, stepTestRepeats, tuneCascadeOuter } from "../identification.js";
 import { meanMetrics, type RunMetrics } from "../metrics.js";
 import { type QueueScenario, queueScenarios, queueSignals } from "../scenarios.js";
 import { measuredRun, Progress, queueCharts } from "../sections.js";
@@ -167,11 +167,7 @@ async function runCompare(ctx: ExperimentContext): Promise<ExperimentResult> {
     if (isPidSetup(point.controller) && design) {
       if (point.controller === "cascade") {
         // The outer loop sees the inner admitted-rate loop (closed-loop τ = 1/innerKi) as dead time.
-        const innerTau = 1 / (p.innerKi ?? 0.5 / h);
-        const outer = tuneQueuePid(
-          { gain: design.identification.model.gain, theta: design.identification.model.theta + innerTau },
-          h,
-        );
+        const outer = tuneCascadeOuter(design.identification.model, h, p.innerKi ?? 0.5 / h);
         p.kp ??= outer.gains.kp;
         p.ki ??= outer.gains.ki;
       } else {
