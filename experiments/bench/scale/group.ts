@@ -43,9 +43,18 @@ export class ScaleGroup {
   }
 
   /** Resolves (epoch ms) once every node of the group lists at least `total` nodes in its replica. */
-  async seen(total: number, timeoutMs = 600_000): Promise<number> {
+  async seen(total: number, timeoutMs = 120_000): Promise<number> {
     const deadline = performance.now() + timeoutMs;
+    let report = performance.now() + 5000;
     while (this.#nodes.some((n) => n.nodes().length < total)) {
+      // ZMP_SCALE_DEBUG: how far behind the group is, every 5 s.
+      if (process.env.ZMP_SCALE_DEBUG && performance.now() > report) {
+        report += 5000;
+        const counts = this.#nodes.map((n) => n.nodes().length);
+        process.stderr.write(
+          `group: ${counts.filter((c) => c < total).length} lagging, min ${Math.min(...counts)}\n`,
+        );
+      }
       if (performance.now() > deadline)
         throw new Error(`nodes did not see all ${total} nodes within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 5));
