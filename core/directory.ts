@@ -7,16 +7,25 @@
  * disk: after a restart, nodes learn from their next heartbeat that it does
  * not know them and register again.
  *
+ * Each record is encoded once, when it is registered or updated: replies
+ * and notifications splice those bytes instead of encoding the directory
+ * again for every node. The changes of one event-loop turn make one NOTIFY
+ * frame, built once and sent unchanged to every node. A node that missed notifications asks for the changes since
+ * the version it has (SNAPSHOT `{ since }`), answered from a bounded log of
+ * recent changes, or with the whole directory when the log no longer
+ * reaches back that far.
+ *
  * The directory is itself a zmp node (named `directory`) whose services are
  * the directory protocol, so it shares the node's framing, limits and meters.
  */
+import { BatchWriter, Encoded, encode } from "./codec.js";
 import { checkEndpoint, makeIpcDir, removeIpcDir, transportOf } from "./endpoint.js";
 import { NameTakenError } from "./errors.js";
 import { Node } from "./node.js";
 import { type DirectoryChange, type NodeRecord, parseRecord } from "./record.js";
 import type { SecurityOptions } from "./security.js";
 import type { CallContext } from "./service.js";
-import { DirectoryService } from "./wire.js";
+import { DirectoryService, Kind } from "./wire.js";
 
 export interface DirectoryOptions {
   /**
@@ -34,6 +43,8 @@ export interface DirectoryOptions {
 
 interface Entry {
   record: NodeRecord;
+  /** The record as sent: encoded once per registration or update. */
+  encoded: Encoded;
   lastSeen: number;
   /** The routing id of the node's connection here, where its notices go (the last it used). */
   connection: string;
@@ -41,6 +52,11 @@ interface Entry {
 
 /** A node is evicted after this many heartbeat intervals of silence (within 3, as promised). */
 const EVICT_AFTER = 2.5;
+
+/** Changes kept for nodes catching up (SNAPSHOT `{ since }`); older gaps get the whole directory. */
+const LOG_CHANGES = 4096;
+
+const encoded = (value: unknown): Encoded => new Encoded(encode(value));
 
 export class Directory {
   readonly #node: Node;
@@ -50,6 +66,11 @@ export class Directory {
   readonly #endpoints: string[];
   readonly #ownDir: string | undefined;
   #version = 0;
+  /** The last changes, encoded, with their versions: `#log[i]` is version `#logFrom + i`. */
+  #log: Encoded[] = [];
+  #logFrom = 1;
+  /** This turn's changes, as a NOTIFY frame being written; sent at the end of the turn. */
+  #notice: BatchWriter | undefined;
   #lastSweep = Date.now();
   #sweep: ReturnType<typeof setInterval> | undefined;
   #listeners = new Set<(version: number, change: DirectoryChange) => void>();
@@ -153,7 +174,7 @@ export class Directory {
       this.evict(id, "deregistered");
       return { version: this.#version };
     });
-    serve(DirectoryService.SNAPSHOT, () => ({ version: this.#version, nodes: this.nodes() }));
+    serve(DirectoryService.SNAPSHOT, (request) => this.#snapshot(request));
     await node.start();
     this.#lastSweep = Date.now();
     this.#sweep = setInterval(() => this.#evictSilent(), Math.max(5, this.#heartbeatMs / 4));
@@ -173,10 +194,43 @@ export class Directory {
         record.name,
       );
     }
-    this.#entries.set(record.id, { record, lastSeen: Date.now(), connection: context.connection });
+    const entry: Entry = {
+      record,
+      encoded: encoded(record),
+      lastSeen: Date.now(),
+      connection: context.connection,
+    };
+    this.#entries.set(record.id, entry);
     this.#names.set(record.name, record.id);
-    this.#announce({ op: "up", node: record });
-    return { version: this.#version, nodes: this.nodes(), heartbeatMs: this.#heartbeatMs };
+    this.#announce({ op: "up", node: record }, entry.encoded);
+    return { version: this.#version, nodes: this.#encodedNodes(), heartbeatMs: this.#heartbeatMs };
+  }
+
+  /** The records as sent, without encoding any of them again. */
+  #encodedNodes(): Encoded[] {
+    const nodes: Encoded[] = [];
+    for (const entry of this.#entries.values()) nodes.push(entry.encoded);
+    return nodes;
+  }
+
+  /**
+   * SNAPSHOT: with `{ since }` a version the log still reaches back to, the
+   * changes after it (`{ version, since, changes: [version, change, …] }`);
+   * otherwise the whole directory (`{ version, nodes }`).
+   */
+  #snapshot(request: unknown): unknown {
+    const since = (request as { since?: unknown } | null)?.since;
+    if (
+      typeof since === "number" &&
+      Number.isInteger(since) &&
+      since >= this.#logFrom - 1 &&
+      since <= this.#version
+    ) {
+      const changes: unknown[] = [];
+      for (let v = since + 1; v <= this.#version; v++) changes.push(v, this.#log[v - this.#logFrom]!);
+      return { version: this.#version, since, changes };
+    }
+    return { version: this.#version, nodes: this.#encodedNodes() };
   }
 
   #heartbeat(request: unknown, context: CallContext): unknown {
@@ -195,9 +249,10 @@ export class Directory {
     const entry = this.#entries.get(record.id);
     if (entry === undefined) return { known: false, version: this.#version };
     entry.record = record;
+    entry.encoded = encoded(record);
     entry.lastSeen = Date.now();
     entry.connection = context.connection;
-    this.#announce({ op: "up", node: record });
+    this.#announce({ op: "up", node: record }, entry.encoded);
     return { known: true, version: this.#version };
   }
 
@@ -216,9 +271,34 @@ export class Directory {
     for (const [id, entry] of this.#entries) if (entry.lastSeen < limit) this.evict(id, "missed heartbeats");
   }
 
-  #announce(change: DirectoryChange): void {
+  /** Tells every node of `change` (`record`: the changed node's record, already encoded). */
+  #announce(change: DirectoryChange, record?: Encoded): void {
     const version = ++this.#version;
-    for (const entry of this.#entries.values()) this.#node._notify(entry.connection, version, change);
+    // One encoding for every node it goes to.
+    const sent = encoded(change.op === "up" ? { op: "up", node: record ?? change.node } : change);
+    this.#log.push(sent);
+    if (this.#log.length > LOG_CHANGES) {
+      const drop = this.#log.length - LOG_CHANGES / 2;
+      this.#log = this.#log.slice(drop);
+      this.#logFrom += drop;
+    }
+    if (this.#notice === undefined) {
+      this.#notice = new BatchWriter();
+      this.#notice.append(Kind.NOTIFY);
+      setImmediate(() => this.#sendNotice());
+    }
+    this.#notice.append(version);
+    this.#notice.append(sent);
     for (const listener of this.#listeners) listener(version, change);
+  }
+
+  /** Sends this turn's changes, one frame for every node listed now. */
+  #sendNotice(): void {
+    const notice = this.#notice;
+    this.#notice = undefined;
+    if (notice === undefined) return;
+    const connections: string[] = [];
+    for (const entry of this.#entries.values()) connections.push(entry.connection);
+    this.#node._broadcast(connections, notice.finish());
   }
 }

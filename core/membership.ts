@@ -5,12 +5,16 @@
  * directory forgot it (a directory restart), sends its record again at the
  * end of a turn in which it changed (services, topics, queues, fronts), and
  * keeps the replica current from the directory's change notifications,
- * fetching a fresh snapshot when one was missed (the zguide's "Clone"
- * pattern in small).
+ * asking for the changes since its version when one was missed (the
+ * directory answers with the whole directory when its log does not reach
+ * back that far: the zguide's "Clone" pattern in small). Notifications that
+ * arrive before the registration's reply are ignored: the reply carries the
+ * state they describe.
  *
  * Wire (the directory's services, see wire.ts): REGISTER record → `{ version,
  * nodes, heartbeatMs }`; HEARTBEAT `{ id, version }` → `{ known, version }`;
- * UPDATE record → `{ known, version }`; DEREGISTER `{ id }`; SNAPSHOT →
+ * UPDATE record → `{ known, version }`; DEREGISTER `{ id }`; SNAPSHOT
+ * `{ since }` → `{ version, since, changes: [version, change, …] }` or
  * `{ version, nodes }`; NOTIFY frames `[5, version, change, …]` directory → node.
  */
 import {
@@ -21,10 +25,9 @@ import {
   SecurityError,
   TimeoutError,
 } from "./errors.js";
-import type { Outbox } from "./outbox.js";
 import { checkName, type DirectoryChange, type FrontRecord, type NodeRecord, parseRecord } from "./record.js";
 import type { Replica } from "./replica.js";
-import { DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
+import { DIRECTORY_ID, DirectoryService } from "./wire.js";
 
 /** What membership needs from its node. */
 export interface MembershipLink {
@@ -131,13 +134,26 @@ export class Membership {
     return this.#registering;
   }
 
-  /** Fetches a snapshot into the replica (coalesced: one request at a time). */
+  /**
+   * Brings the replica up to the directory's version: the changes since its
+   * own, or a whole snapshot (coalesced: one request at a time).
+   */
   refresh(timeoutMs = 2000, first = false): Promise<void> {
     if (this.#refreshing) return this.#refreshing;
-    this.#refreshing = this.#call(DirectoryService.SNAPSHOT, null, timeoutMs)
+    const since = this.#replica.version;
+    this.#refreshing = this.#call(DirectoryService.SNAPSHOT, since >= 0 ? { since } : null, timeoutMs)
       .then(
         (reply) => {
-          const r = reply as { version: number; nodes: unknown[] };
+          const r = reply as { version: number; since?: number; changes?: unknown[]; nodes?: unknown[] };
+          if (Array.isArray(r.changes)) {
+            // Notifications applied meanwhile are skipped (apply ignores old versions).
+            if (typeof r.since === "number" && r.since <= this.#replica.version) {
+              if (this.#applyChanges(r.changes, 0)) return;
+            }
+            // Changes that do not follow this replica: take the whole state.
+            return this.#snapshot(timeoutMs);
+          }
+          if (!Array.isArray(r.nodes)) throw new CodecError("malformed SNAPSHOT reply");
           this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
         },
         async (error: unknown) => {
@@ -148,6 +164,34 @@ export class Membership {
         this.#refreshing = undefined;
       });
     return this.#refreshing;
+  }
+
+  /** Loads the whole directory into the replica. */
+  async #snapshot(timeoutMs: number): Promise<void> {
+    const r = (await this.#call(DirectoryService.SNAPSHOT, null, timeoutMs)) as {
+      version: number;
+      nodes: unknown[];
+    };
+    this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
+  }
+
+  /**
+   * Applies `[version, change, version, change, …]` from index `from`;
+   * false when one does not follow the replica's version (the caller then
+   * takes a whole snapshot). Throws CodecError when malformed.
+   */
+  #applyChanges(list: unknown[], from: number): boolean {
+    for (let k = from; k + 1 < list.length; k += 2) {
+      const version = list[k];
+      const change = list[k + 1] as { op?: unknown; id?: unknown; reason?: unknown; node?: unknown };
+      if (typeof version !== "number") throw new CodecError("malformed directory change");
+      const parsed: DirectoryChange =
+        change?.op === "up"
+          ? { op: "up", node: parseRecord(change.node) }
+          : { op: "down", id: String(change?.id), reason: String(change?.reason ?? "") };
+      if (!this.#replica.apply(version, parsed)) return false;
+    }
+    return true;
   }
 
   /** Sends the current record to the directory at the end of the turn (services changed). */
@@ -252,19 +296,10 @@ export class Membership {
 
   /** Applies a NOTIFY frame `[kind, version, change, version, change, …]`; throws CodecError when malformed. */
   onNotify(body: unknown[]): void {
-    for (let k = 1; k + 1 < body.length; k += 2) {
-      const version = body[k];
-      const change = body[k + 1] as { op?: unknown; id?: unknown; reason?: unknown; node?: unknown };
-      if (typeof version !== "number") throw new CodecError("malformed NOTIFY frame");
-      const parsed: DirectoryChange =
-        change?.op === "up"
-          ? { op: "up", node: parseRecord(change.node) }
-          : { op: "down", id: String(change?.id), reason: String(change?.reason ?? "") };
-      if (!this.#replica.apply(version, parsed)) {
-        void this.refresh().catch(() => undefined);
-        return;
-      }
-    }
+    // Before the registration's reply (or the first snapshot) there is no state to apply
+    // changes to: the reply brings the state, at a version that covers them.
+    if (this.#replica.version < 0) return;
+    if (!this.#applyChanges(body, 1)) void this.refresh().catch(() => undefined);
   }
 
   /** Calls one of the directory's services. */
@@ -286,7 +321,9 @@ export class Membership {
       .then((reply) => {
         const r = reply as { known: boolean; version: number };
         if (!r.known) return this.register(this.#heartbeatMs * 2, false);
-        if (r.version !== this.#replica.version) return this.refresh();
+        // Not awaited: catching up (slow in a large, busy graph) must not delay the next beat,
+        // or the directory takes this node for dead.
+        if (r.version !== this.#replica.version) void this.refresh().catch(() => undefined);
       })
       .catch(() => undefined) // directory unreachable: keep beating, re-register when it answers
       .finally(() => {
@@ -321,13 +358,4 @@ export class Membership {
     }
     return error;
   }
-}
-
-/** Writes a NOTIFY frame (directory → node) of one change; changes of a turn share a frame. */
-export function sendNotify(inbox: Outbox, node: string, version: number, change: DirectoryChange): void {
-  const batch = inbox.batch(node, "N", (b) => b.writer.append(Kind.NOTIFY));
-  batch.writer.append(version);
-  batch.writer.append(change);
-  batch.items++;
-  inbox.added(batch);
 }

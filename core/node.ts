@@ -10,7 +10,7 @@ import { makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
 import { ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
 import type { TopicForwarder } from "./forwarder.js";
-import { Membership, sendNotify } from "./membership.js";
+import { Membership } from "./membership.js";
 import { emptySnapshot, metersTopic, NodeMeters, type NodeStats, type RejectCounts } from "./node-meters.js";
 import {
   type InternalOptions,
@@ -788,9 +788,15 @@ export class Node {
     this.#net.inbox.added(batch);
   }
 
-  /** @internal The directory uses the bound socket to notify registered nodes. */
-  _notify(identity: string, version: number, change: DirectoryChange): void {
-    if (this.#net.inbox !== undefined) sendNotify(this.#net.inbox, identity, version, change);
+  /**
+   * @internal The directory sends one frame, unchanged, to many nodes on the
+   * bound socket, after what this turn already queued for them (replies).
+   */
+  _broadcast(identities: readonly string[], body: Buffer): void {
+    const inbox = this.#net.inbox;
+    if (inbox === undefined) return;
+    inbox.flushNow();
+    for (const identity of identities) inbox.forward(identity, body);
   }
 
   /** @internal Call one of the directory's own services. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Directory, Graph, NameTakenError, Node, UnknownServiceError } from "../../core/index.js";
+import { DirectoryService } from "../../core/wire.js";
 import { eventually, rejection, startScript, tempDir } from "../helpers.js";
 
 const fixture = (name: string): URL => new URL(`../fixtures/${name}`, import.meta.url);
@@ -93,6 +94,74 @@ describe("directory", () => {
     );
     expect(directory.nodes().find((n) => n.name === "a")?.services).toContain("hello");
     expect(await b.call("hello", "again")).toBe("hello again");
+  });
+
+  it("directory – a snapshot since a version holds the changes after it, or the whole directory when they are gone", async () => {
+    const directory = await Directory.start();
+    cleanup.push(() => directory.stop());
+    const a = new Node({ name: "a", directory: directory.endpoint });
+    await a.start();
+    cleanup.push(() => a.stop());
+    const snapshot = (request: unknown) =>
+      a._callDirectory(DirectoryService.SNAPSHOT, request) as Promise<{
+        version: number;
+        since?: number;
+        changes?: unknown[];
+        nodes?: { name: string }[];
+      }>;
+    const before = directory.version;
+    const b = new Node({ name: "b", directory: directory.endpoint });
+    await b.start();
+    cleanup.push(() => b.stop());
+    const delta = await snapshot({ since: before });
+    expect(delta).toMatchObject({ version: before + 1, since: before });
+    expect(delta.changes).toHaveLength(2);
+    expect(delta.changes![0]).toBe(before + 1);
+    expect(delta.changes![1]).toMatchObject({ op: "up", node: { name: "b" } });
+    expect((await snapshot({ since: directory.version })).changes).toEqual([]);
+    // No `since`, or one the directory never had: the whole directory.
+    for (const request of [null, { since: directory.version + 5 }, { since: -3 }]) {
+      const whole = await snapshot(request);
+      expect(whole.changes).toBeUndefined();
+      expect(whole.nodes!.map((n) => n.name).sort()).toEqual(["a", "b"]);
+    }
+    // Past the log's reach (thousands of changes later) a snapshot since the old version is whole again.
+    const record = directory.nodes().find((n) => n.name === "a")!;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next++ < 4200) await a._callDirectory(DirectoryService.UPDATE, record);
+      }),
+    );
+    const late = await snapshot({ since: before });
+    expect(late.changes).toBeUndefined();
+    expect(late.version).toBeGreaterThan(before + 4200);
+    expect(late.nodes!.map((n) => n.name).sort()).toEqual(["a", "b"]);
+  });
+
+  it("directory – a node that only reads the directory catches up from the changes since its version", async () => {
+    const directory = await Directory.start({ heartbeatMs: 100 });
+    cleanup.push(() => directory.stop());
+    // Unregistered: no notifications reach it, only the snapshots it asks for.
+    const reader = new Node({ name: "reader", directory: directory.endpoint, register: false });
+    await reader.start();
+    cleanup.push(() => reader.stop());
+    const provider = new Node({ name: "provider", directory: directory.endpoint });
+    provider.provide("hello", () => "hi");
+    await provider.start();
+    cleanup.push(() => provider.stop());
+    await reader.waitFor("hello");
+    expect(reader.nodes().map((n) => n.name)).toEqual(["provider"]);
+    expect(await reader.call("hello")).toBe("hi");
+    // Two changes later (one node leaves, one joins), the reader asks again from its version.
+    await provider.stop();
+    const later = new Node({ name: "later", directory: directory.endpoint });
+    later.provide("bye", () => "bye");
+    await later.start();
+    cleanup.push(() => later.stop());
+    await reader.waitFor("bye");
+    expect(reader.nodes().map((n) => n.name)).toEqual(["later"]);
+    expect(await reader.call("bye")).toBe("bye");
   });
 
   it("directory – standalone on tcp: a graph on another 'host' joins by its endpoint", async () => {
