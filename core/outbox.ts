@@ -167,8 +167,12 @@ export class Outbox {
 
   #remember(key: string, size: number): void {
     if (this.#sizes.size >= 64 && !this.#sizes.has(key)) this.#sizes.clear();
-    // A little more than last time (most frames of a key are alike; a bigger one still grows).
-    this.#sizes.set(key, Math.max(512, Math.min(size + (size >>> 4), this.#maxBytes + 1024)));
+    // A little more than last time (most frames of a key are alike; a bigger one still grows),
+    // but at most twice the last estimate: one large frame among small ones of its key (a
+    // snapshot among heartbeat replies) must not make every later frame start at its size,
+    // while a stream of large frames gets there in a few frames.
+    const want = Math.max(512, Math.min(size + (size >>> 4), this.#maxBytes + 1024));
+    this.#sizes.set(key, Math.min(want, 2 * (this.#sizes.get(key) ?? 512)));
   }
 
   #schedule(): void {
