@@ -193,11 +193,12 @@ async function read(
     for await (const frames of socket) {
       if (faults?.active) faults.apply(() => onFrames(frames));
       else onFrames(frames);
-      // Two microtask hops before reading again: the replies this frame produced, and the
-      // calls made by the code its replies resumed, leave first (the outbox flushes in a
-      // microtask), ahead of the syscalls that re-arm the socket's poller.
-      await undefined;
-      await undefined;
+      // Microtask hops before reading again: the replies this frame produced, and the calls
+      // made by the code its replies resumed, leave first (the outbox flushes in a
+      // microtask), ahead of the syscalls that re-arm the socket's poller. A reply resumes
+      // `traced()` (one hop), then its caller (two), whose next call's frame is flushed
+      // at the third: four hops keep the socket's re-arming behind it.
+      for (let hop = 0; hop < 4; hop++) await undefined;
     }
   } catch (error) {
     if (!socket.closed) throw error;

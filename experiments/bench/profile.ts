@@ -20,7 +20,7 @@ if (c === undefined) {
 }
 const cleanup = new Cleanup();
 try {
-  const trial = await c.open({ cleanup, quick: false });
+  const trial = await c.open({ cleanup, quick: false, references: false });
   const contender = side === "zmp" ? trial.subject : trial.baselines[side === "raw" ? 0 : Number(side)];
   if (contender === undefined) throw new Error(`no side \`${side}\``);
   const stopProfile = await startProfile(`parent-${side}`);
