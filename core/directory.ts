@@ -10,17 +10,43 @@
  * Each record is encoded once, when it is registered or updated: replies
  * and notifications splice those bytes instead of encoding the directory
  * again for every node. The changes of one event-loop turn make one NOTIFY
- * frame, built once and sent unchanged to every node. A node that missed notifications asks for the changes since
- * the version it has (SNAPSHOT `{ since }`), answered from a bounded log of
- * recent changes, or with the whole directory when the log no longer
- * reaches back that far.
+ * frame, built once and sent unchanged to every node; past `NOTICE_BYTES` it
+ * carries only the version, and nodes read the changes. A node that missed
+ * notifications asks for the changes since the version it has (SNAPSHOT
+ * `{ since }`), answered from a bounded log of recent changes, or with the
+ * directory's records, page by page, when the log no longer reaches back
+ * that far.
+ *
+ * Who may change a record: the node that registered it, and no one else.
+ * Each node instance makes a random token at start and registers with it;
+ * heartbeats, updates and its deregistration carry it, and a request about a
+ * record without its token is refused (`ForbiddenError`, counted). The
+ * token never leaves the node's connection to the directory (in a CurveZMQ
+ * graph, encrypted), so a peer cannot keep another's record alive, change
+ * it or remove it, whatever routing id it announces. A node that
+ * reconnects, or re-registers after the directory restarted, keeps its
+ * token and so its record.
+ *
+ * What it holds is bounded (directory-limits.ts): records, their lists and
+ * bytes, the change log, and registrations and updates per connection per
+ * second. Every reply is at most a page (`limits.pageBytes`): a register
+ * reply carries the first records, the rest is read with SNAPSHOT
+ * `{ after }`.
  *
  * The directory is itself a zmp node (named `directory`) whose services are
  * the directory protocol, so it shares the node's framing, limits and meters.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { BatchWriter, Encoded, encode } from "./codec.js";
+import {
+  type DirectoryLimits,
+  limitError,
+  RateLimiter,
+  type ResolvedLimits,
+  resolveLimits,
+} from "./directory-limits.js";
 import { checkEndpoint, makeIpcDir, removeIpcDir, transportOf } from "./endpoint.js";
-import { NameTakenError } from "./errors.js";
+import { ForbiddenError, LimitError, NameTakenError } from "./errors.js";
 import { Node } from "./node.js";
 import { type DirectoryChange, type NodeRecord, parseRecord } from "./record.js";
 import type { SecurityOptions } from "./security.js";
@@ -39,6 +65,20 @@ export interface DirectoryOptions {
   lingerMs?: number;
   /** CurveZMQ: the directory's key pair and the node keys allowed to register. Default: none. */
   security?: Omit<SecurityOptions, "directoryKey">;
+  /** What the directory holds at most (see `DirectoryLimits` for each default). */
+  limits?: DirectoryLimits;
+}
+
+/** Requests the directory refused, by why (see `Directory.stats()`). */
+export interface DirectoryRefusals {
+  /** A limit (`limits.*`) was reached. */
+  limit: number;
+  /** A connection registered or updated faster than `limits.updatesPerSecond`. */
+  rate: number;
+  /** A request about a record without its token (another node's record). */
+  forbidden: number;
+  /** A malformed request (a bad record, no token). */
+  malformed: number;
 }
 
 interface Entry {
@@ -48,15 +88,48 @@ interface Entry {
   lastSeen: number;
   /** The routing id of the node's connection here, where its notices go (the last it used). */
   connection: string;
+  /** SHA-256 of the node's token. */
+  token: Buffer;
+  /** Order of registration: snapshot pages resume after it. */
+  seq: number;
 }
 
 /** A node is evicted after this many heartbeat intervals of silence (within 3, as promised). */
 const EVICT_AFTER = 2.5;
 
-/** Changes kept for nodes catching up (SNAPSHOT `{ since }`); older gaps get the whole directory. */
+/** Changes kept for nodes catching up (SNAPSHOT `{ since }`) at most; `limits.changeLogBytes` bounds their bytes. */
 const LOG_CHANGES = 4096;
 
+/**
+ * A turn's NOTIFY frame carries its changes up to this size; past it, only
+ * the version (nodes read the changes, a page at a time). Every node queues
+ * the frame, including nodes that do not read: their queues hold small
+ * frames, whatever a burst of big records sends.
+ */
+const NOTICE_BYTES = 16 * 1024;
+
+/** The first page, in a register reply (the rest is read with SNAPSHOT `{ after }`). */
+const FIRST_PAGE_BYTES = 16 * 1024;
+
 const encoded = (value: unknown): Encoded => new Encoded(encode(value));
+
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+/** The token of a request (16–128 characters), or a TypeError. */
+function tokenOf(request: Record<string, unknown>): string {
+  const token = request.token;
+  if (typeof token !== "string" || token.length < 16 || token.length > 128)
+    throw new TypeError("Expected `token` to be the node's token (16–128 characters)");
+  return token;
+}
+
+function object(request: unknown, what: string): Record<string, unknown> {
+  if (request === null || typeof request !== "object" || Array.isArray(request))
+    throw new TypeError(`Expected ${what}`);
+  return request as Record<string, unknown>;
+}
 
 export class Directory {
   readonly #node: Node;
@@ -65,12 +138,23 @@ export class Directory {
   readonly #heartbeatMs: number;
   readonly #endpoints: string[];
   readonly #ownDir: string | undefined;
+  readonly #limits: ResolvedLimits;
+  readonly #rates: RateLimiter;
   #version = 0;
   /** The last changes, encoded, with their versions: `#log[i]` is version `#logFrom + i`. */
   #log: Encoded[] = [];
   #logFrom = 1;
+  #logBytes = 0;
   /** This turn's changes, as a NOTIFY frame being written; sent at the end of the turn. */
   #notice: BatchWriter | undefined;
+  /** This turn's changes outgrew `NOTICE_BYTES`: its frame carries only the version. */
+  #noticeFull = false;
+  /** Entries in registration order (by `seq`), rebuilt after a change when a page is asked for. */
+  #ordered: Entry[] | undefined;
+  #seq = 0;
+  /** Bytes of all records (encoded). */
+  #bytes = 0;
+  readonly #refused: DirectoryRefusals = { limit: 0, rate: 0, forbidden: 0, malformed: 0 };
   #lastSweep = Date.now();
   #sweep: ReturnType<typeof setInterval> | undefined;
   #listeners = new Set<(version: number, change: DirectoryChange) => void>();
@@ -82,6 +166,12 @@ export class Directory {
         `Expected \`heartbeatMs\` to be a number >= 10, got \`${String(options.heartbeatMs)}\``,
       );
     this.#heartbeatMs = heartbeatMs;
+    this.#limits = resolveLimits(options.limits);
+    this.#rates = new RateLimiter(
+      this.#limits.updatesPerSecond,
+      this.#limits.updateBurst,
+      2 * this.#limits.maxNodes + 1024,
+    );
     let bind = options.bind === undefined ? [] : Array.isArray(options.bind) ? options.bind : [options.bind];
     bind = bind.map((e) => checkEndpoint(e, "bind"));
     if (bind.length === 0) {
@@ -95,6 +185,11 @@ export class Directory {
       isDirectory: true,
       bind,
       lingerMs: options.lingerMs ?? 500,
+      // Requests are small (a record at most); replies are pages. A peer sending bigger frames
+      // is cut off by libzmq, and what one connection can queue here each way stays small:
+      // 100 frames of at most a page or a record, whatever a flood of connections sends.
+      maxMessageSize: Math.max(2 * this.#limits.maxRecordBytes, this.#limits.pageBytes + 1024),
+      highWaterMark: 100,
       ...(options.security ? { security: options.security } : {}),
     });
   }
@@ -132,9 +227,31 @@ export class Directory {
     return this.#version;
   }
 
+  /** The limits in force, defaults applied. */
+  get limits(): Readonly<ResolvedLimits> {
+    return this.#limits;
+  }
+
   /** Live nodes, as registered. */
   nodes(): NodeRecord[] {
     return [...this.#entries.values()].map((e) => e.record);
+  }
+
+  /** What the directory holds and what it refused, as plain data. */
+  stats(): {
+    nodes: number;
+    bytes: number;
+    changeLog: { changes: number; bytes: number };
+    rateBuckets: number;
+    refused: DirectoryRefusals;
+  } {
+    return {
+      nodes: this.#entries.size,
+      bytes: this.#bytes,
+      changeLog: { changes: this.#log.length, bytes: this.#logBytes },
+      rateBuckets: this.#rates.size,
+      refused: { ...this.#refused },
+    };
   }
 
   /** Called at every change (used by tests and the CLI). */
@@ -148,6 +265,8 @@ export class Directory {
     const entry = this.#entries.get(id);
     if (entry === undefined) return false;
     this.#entries.delete(id);
+    this.#bytes -= entry.encoded.byteLength;
+    this.#ordered = undefined;
     if (this.#names.get(entry.record.name) === id) this.#names.delete(entry.record.name);
     this.#announce({ op: "down", id, reason });
     return true;
@@ -164,16 +283,18 @@ export class Directory {
   async #start(): Promise<void> {
     const node = this.#node;
     const serve = (service: string, handler: (request: unknown, context: CallContext) => unknown): void =>
-      node._serve(service, handler);
+      node._serve(service, (request, context) => {
+        try {
+          return handler(request, context);
+        } catch (error) {
+          this.#count(error);
+          throw error;
+        }
+      });
     serve(DirectoryService.REGISTER, (request, context) => this.#register(request, context));
     serve(DirectoryService.HEARTBEAT, (request, context) => this.#heartbeat(request, context));
     serve(DirectoryService.UPDATE, (request, context) => this.#update(request, context));
-    serve(DirectoryService.DEREGISTER, (request) => {
-      const id = (request as { id?: unknown } | null)?.id;
-      if (typeof id !== "string") throw new TypeError("Expected `id` to be a string");
-      this.evict(id, "deregistered");
-      return { version: this.#version };
-    });
+    serve(DirectoryService.DEREGISTER, (request) => this.#deregister(request));
     serve(DirectoryService.SNAPSHOT, (request) => this.#snapshot(request));
     await node.start();
     this.#lastSweep = Date.now();
@@ -181,11 +302,62 @@ export class Directory {
     this.#sweep.unref();
   }
 
+  #count(error: unknown): void {
+    if (error instanceof LimitError) {
+      if (error.limit === "updatesPerSecond") this.#refused.rate++;
+      else this.#refused.limit++;
+    } else if (error instanceof ForbiddenError) this.#refused.forbidden++;
+    else if (!(error instanceof NameTakenError)) this.#refused.malformed++;
+  }
+
+  /** A record from a request, checked against the limits, and encoded once. */
+  #parse(value: unknown): { record: NodeRecord; encoded: Encoded } {
+    const record = parseRecord(value, this.#limits.maxListLength);
+    const bytes = encoded(record);
+    if (bytes.byteLength > this.#limits.maxRecordBytes)
+      throw limitError(
+        "maxRecordBytes",
+        this.#limits.maxRecordBytes,
+        `a record of ${bytes.byteLength} bytes`,
+      );
+    return { record, encoded: bytes };
+  }
+
+  #throttle(context: CallContext): void {
+    if (!this.#rates.take(context.connection))
+      throw limitError(
+        "updatesPerSecond",
+        this.#limits.updatesPerSecond,
+        "too many registrations and updates from this connection",
+      );
+  }
+
+  /** The entry of `id` if `token` is its token; ForbiddenError if it is another's; undefined if none. */
+  #own(id: unknown, token: string): Entry | undefined {
+    if (typeof id !== "string") throw new TypeError("Expected `id` to be a string");
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    if (!timingSafeEqual(entry.token, digest(token)))
+      throw new ForbiddenError(`the record of \`${id}\` belongs to another node (its token does not match)`);
+    return entry;
+  }
+
+  /** Checks that `delta` more bytes fit `limits.maxBytes`, and counts them. */
+  #reserve(delta: number, name: string): void {
+    if (this.#bytes + delta > this.#limits.maxBytes)
+      throw limitError("maxBytes", this.#limits.maxBytes, `cannot list \`${name}\` (the directory is full)`);
+    this.#bytes += delta;
+  }
+
   #register(request: unknown, context: CallContext): unknown {
-    const record = parseRecord(request);
-    // A node registers itself only: its routing id is its instance id.
+    const r = object(request, "a registration `{ record, token }`");
+    const token = tokenOf(r);
+    this.#throttle(context);
+    const { record, encoded: bytes } = this.#parse(r.record);
+    // A node registers itself only: the id its connection announces is the record's.
     if (record.id !== context.caller)
-      throw new TypeError("a node can only register itself (id must be its routing id)");
+      throw new ForbiddenError("a node can only register itself (its connection announces another id)");
+    const existing = this.#own(record.id, token);
     const holder = this.#names.get(record.name);
     if (holder !== undefined && holder !== record.id && this.#entries.has(holder)) {
       const other = this.#entries.get(holder)!.record;
@@ -194,32 +366,50 @@ export class Directory {
         record.name,
       );
     }
-    const entry: Entry = {
-      record,
-      encoded: encoded(record),
-      lastSeen: Date.now(),
-      connection: context.connection,
-    };
-    this.#entries.set(record.id, entry);
+    if (existing === undefined && this.#entries.size >= this.#limits.maxNodes)
+      throw limitError("maxNodes", this.#limits.maxNodes, `cannot list \`${record.name}\``);
+    if (existing !== undefined && existing.record.name !== record.name)
+      throw new ForbiddenError("a registered node cannot change its name");
+    this.#reserve(bytes.byteLength - (existing?.encoded.byteLength ?? 0), record.name);
+    if (existing !== undefined) {
+      existing.record = record;
+      existing.encoded = bytes;
+      existing.lastSeen = Date.now();
+      existing.connection = context.connection;
+    } else {
+      this.#entries.set(record.id, {
+        record,
+        encoded: bytes,
+        lastSeen: Date.now(),
+        connection: context.connection,
+        token: digest(token),
+        seq: ++this.#seq,
+      });
+      this.#ordered = undefined;
+    }
     this.#names.set(record.name, record.id);
-    this.#announce({ op: "up", node: record }, entry.encoded);
-    return { version: this.#version, nodes: this.#encodedNodes(), heartbeatMs: this.#heartbeatMs };
-  }
-
-  /** The records as sent, without encoding any of them again. */
-  #encodedNodes(): Encoded[] {
-    const nodes: Encoded[] = [];
-    for (const entry of this.#entries.values()) nodes.push(entry.encoded);
-    return nodes;
+    this.#announce({ op: "up", node: record }, bytes);
+    // The first records only: the node reads the rest page by page, so a registration
+    // answers in a few kilobytes however big the graph.
+    return { ...this.#page(0, FIRST_PAGE_BYTES, false), heartbeatMs: this.#heartbeatMs };
   }
 
   /**
-   * SNAPSHOT: with `{ since }` a version the log still reaches back to, the
-   * changes after it (`{ version, since, changes: [version, change, …] }`);
-   * otherwise the whole directory (`{ version, nodes }`).
+   * SNAPSHOT: `null` or `{ after }`: a page of records (`{ version, nodes,
+   * next? }`; `next`: where the following page starts). `{ since }` a
+   * version the log still reaches back to: the changes after it, a page at a
+   * time (`{ version, since, changes: [version, change, …], more? }`);
+   * otherwise the first page of records.
    */
   #snapshot(request: unknown): unknown {
-    const since = (request as { since?: unknown } | null)?.since;
+    if (request === null || request === undefined) return this.#page(0, this.#limits.pageBytes, true);
+    const r = object(request, "`null`, `{ after }` or `{ since }`");
+    if (r.after !== undefined) {
+      if (typeof r.after !== "number" || !Number.isInteger(r.after) || r.after < 0)
+        throw new TypeError("Expected `after` to be the `next` of a previous page");
+      return this.#page(r.after, this.#limits.pageBytes, true);
+    }
+    const since = r.since;
     if (
       typeof since === "number" &&
       Number.isInteger(since) &&
@@ -227,15 +417,56 @@ export class Directory {
       since <= this.#version
     ) {
       const changes: unknown[] = [];
-      for (let v = since + 1; v <= this.#version; v++) changes.push(v, this.#log[v - this.#logFrom]!);
-      return { version: this.#version, since, changes };
+      let bytes = 0;
+      let v = since + 1;
+      for (; v <= this.#version; v++) {
+        const change = this.#log[v - this.#logFrom]!;
+        if (changes.length > 0 && bytes + change.byteLength > this.#limits.pageBytes) break;
+        changes.push(v, change);
+        bytes += change.byteLength;
+      }
+      return v <= this.#version
+        ? { version: this.#version, since, changes, more: true }
+        : { version: this.#version, since, changes };
     }
-    return { version: this.#version, nodes: this.#encodedNodes() };
+    return this.#page(0, this.#limits.pageBytes, true);
+  }
+
+  /**
+   * Records registered after `after`, up to `maxBytes` (at least one when
+   * `atLeastOne`: a record fits a page), without encoding any again.
+   */
+  #page(
+    after: number,
+    maxBytes: number,
+    atLeastOne: boolean,
+  ): { version: number; nodes: Encoded[]; next?: number } {
+    this.#ordered ??= [...this.#entries.values()];
+    const ordered = this.#ordered;
+    let lo = 0;
+    let hi = ordered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ordered[mid]!.seq <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    const nodes: Encoded[] = [];
+    let bytes = 0;
+    let i = lo;
+    for (; i < ordered.length; i++) {
+      const entry = ordered[i]!;
+      const size = entry.encoded.byteLength;
+      if ((nodes.length > 0 || !atLeastOne) && bytes + size > maxBytes) break;
+      nodes.push(entry.encoded);
+      bytes += size;
+    }
+    if (i >= ordered.length) return { version: this.#version, nodes };
+    return { version: this.#version, nodes, next: i > 0 ? ordered[i - 1]!.seq : after };
   }
 
   #heartbeat(request: unknown, context: CallContext): unknown {
-    const id = (request as { id?: unknown } | null)?.id;
-    const entry = typeof id === "string" ? this.#entries.get(id) : undefined;
+    const r = object(request, "a heartbeat `{ id, token, version }`");
+    const entry = this.#own(r.id, tokenOf(r));
     if (entry !== undefined) {
       entry.lastSeen = Date.now();
       entry.connection = context.connection;
@@ -244,16 +475,27 @@ export class Directory {
   }
 
   #update(request: unknown, context: CallContext): unknown {
-    const record = parseRecord(request);
-    if (record.id !== context.caller) throw new TypeError("a node can only update itself");
-    const entry = this.#entries.get(record.id);
+    const r = object(request, "an update `{ record, token }`");
+    const token = tokenOf(r);
+    this.#throttle(context);
+    const { record, encoded: bytes } = this.#parse(r.record);
+    const entry = this.#own(record.id, token);
     if (entry === undefined) return { known: false, version: this.#version };
+    if (entry.record.name !== record.name)
+      throw new ForbiddenError("a registered node cannot change its name");
+    this.#reserve(bytes.byteLength - entry.encoded.byteLength, record.name);
     entry.record = record;
-    entry.encoded = encoded(record);
+    entry.encoded = bytes;
     entry.lastSeen = Date.now();
     entry.connection = context.connection;
-    this.#announce({ op: "up", node: record }, entry.encoded);
+    this.#announce({ op: "up", node: record }, bytes);
     return { known: true, version: this.#version };
+  }
+
+  #deregister(request: unknown): unknown {
+    const r = object(request, "a deregistration `{ id, token }`");
+    if (this.#own(r.id, tokenOf(r)) !== undefined) this.evict(r.id as string, "deregistered");
+    return { version: this.#version };
   }
 
   #evictSilent(): void {
@@ -269,6 +511,7 @@ export class Directory {
     }
     const limit = now - EVICT_AFTER * this.#heartbeatMs;
     for (const [id, entry] of this.#entries) if (entry.lastSeen < limit) this.evict(id, "missed heartbeats");
+    this.#rates.sweep(now);
   }
 
   /** Tells every node of `change` (`record`: the changed node's record, already encoded). */
@@ -277,26 +520,42 @@ export class Directory {
     // One encoding for every node it goes to.
     const sent = encoded(change.op === "up" ? { op: "up", node: record ?? change.node } : change);
     this.#log.push(sent);
-    if (this.#log.length > LOG_CHANGES) {
-      const drop = this.#log.length - LOG_CHANGES / 2;
+    this.#logBytes += sent.byteLength;
+    if (this.#log.length > LOG_CHANGES || this.#logBytes > this.#limits.changeLogBytes) {
+      // Trim to half of either bound, so trims are rare.
+      let drop = Math.max(0, this.#log.length - LOG_CHANGES / 2);
+      let bytes = this.#logBytes;
+      for (let i = 0; i < drop; i++) bytes -= this.#log[i]!.byteLength;
+      while (drop < this.#log.length - 1 && bytes > this.#limits.changeLogBytes / 2)
+        bytes -= this.#log[drop++]!.byteLength;
       this.#log = this.#log.slice(drop);
       this.#logFrom += drop;
+      this.#logBytes = bytes;
     }
     if (this.#notice === undefined) {
       this.#notice = new BatchWriter();
       this.#notice.append(Kind.NOTIFY);
+      this.#noticeFull = false;
       setImmediate(() => this.#sendNotice());
     }
-    this.#notice.append(version);
-    this.#notice.append(sent);
+    if (!this.#noticeFull) {
+      this.#notice.append(version);
+      this.#notice.append(sent);
+      this.#noticeFull = this.#notice.byteLength > NOTICE_BYTES;
+    }
     for (const listener of this.#listeners) listener(version, change);
   }
 
-  /** Sends this turn's changes, one frame for every node listed now. */
+  /** Sends this turn's changes (or, past `NOTICE_BYTES`, its version), one frame for every node listed now. */
   #sendNotice(): void {
-    const notice = this.#notice;
+    let notice = this.#notice;
     this.#notice = undefined;
     if (notice === undefined) return;
+    if (this.#noticeFull) {
+      notice = new BatchWriter();
+      notice.append(Kind.NOTIFY);
+      notice.append(this.#version);
+    }
     const connections: string[] = [];
     for (const entry of this.#entries.values()) connections.push(entry.connection);
     this.#node._broadcast(connections, notice.finish());

@@ -117,6 +117,19 @@ export class ForbiddenError extends ZmpError {
   override readonly code = "FORBIDDEN";
 }
 
+/** A limit of the directory (or of a node) refused a request: `limit` names the option. */
+export class LimitError extends ZmpError {
+  override readonly code = "LIMIT";
+  constructor(
+    message: string,
+    /** The option that set the limit, e.g. `"maxNodes"`. */
+    readonly limit: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** A second concurrent consumer of a stream that allows one. */
 export class BusyError extends ZmpError {
   override readonly code = "BUSY";

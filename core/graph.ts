@@ -5,6 +5,7 @@
  * node module inline, in a worker thread or in a child process; `close()`
  * stops every node it started, then the embedded directory.
  */
+import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { Directory } from "./directory.js";
 import { forgetDirectory, rememberDirectory } from "./discovery.js";
@@ -20,10 +21,9 @@ import { ClosedError } from "./errors.js";
 import { HostedNode } from "./host.js";
 import type { NodeInit } from "./host-run.js";
 import { Node } from "./node.js";
-import type { NodeOptions } from "./node-options.js";
+import type { InternalOptions, NodeOptions } from "./node-options.js";
 import { checkName, type HostKind, type NodeRecord } from "./record.js";
 import type { SecurityOptions } from "./security.js";
-import { DirectoryService } from "./wire.js";
 
 export interface GraphOptions {
   /** Endpoint of a running directory to join. Default: start an embedded one. */
@@ -186,7 +186,12 @@ export class Graph {
       throw new TypeError(
         "Expected an ipc or tcp transport for a thread or process host (inproc does not cross threads)",
       );
-    const nodeOptions = this.#nodeOptions(options.name, options.node ?? {}, host);
+    // The graph keeps the node's token, so it can deregister the node if its host dies.
+    const token = randomBytes(24).toString("base64url");
+    const nodeOptions: NodeOptions & InternalOptions = {
+      ...this.#nodeOptions(options.name, options.node ?? {}, host),
+      token,
+    };
     if (host !== "inline" && transportOf(nodeOptions.directory) === "inproc")
       nodeOptions.directory = this.directory;
     const hosted = await HostedNode.start(
@@ -208,7 +213,11 @@ export class Graph {
       this.#hosted.delete(hosted);
       // A crash: remove the node's registrations now instead of after the heartbeat bound.
       if (!info.expected)
-        void this.#evict(hosted.id, `its ${hosted.host} host exited (${info.signal ?? `code ${info.code}`})`);
+        void this.#evict(
+          hosted.id,
+          token,
+          `its ${hosted.host} host exited (${info.signal ?? `code ${info.code}`})`,
+        );
     });
     return hosted;
   }
@@ -222,12 +231,7 @@ export class Graph {
   async nodes(): Promise<NodeRecord[]> {
     if (this.#directory !== undefined) return this.#directory.nodes();
     const control = await this.#controlNode();
-    const reply = (await control
-      .call(DirectoryService.SNAPSHOT, null, { node: "directory" })
-      .catch(() => null)) as {
-      nodes: NodeRecord[];
-    } | null;
-    return reply?.nodes ?? control.nodes();
+    return control._snapshot().catch(() => control.nodes());
   }
 
   /** Stops every node this graph started (in parallel), then the embedded directory. Safe to call twice. */
@@ -258,13 +262,13 @@ export class Graph {
     };
   }
 
-  async #evict(id: string, reason: string): Promise<void> {
+  async #evict(id: string, token: string, reason: string): Promise<void> {
     if (!id) return;
     if (this.#directory !== undefined) {
       this.#directory.evict(id, reason);
     } else {
       const control = await this.#controlNode().catch(() => undefined);
-      await control?._deregister(id).catch(() => undefined);
+      await control?._deregister(id, token).catch(() => undefined);
     }
     for (const node of this.#inline) node._drop(id, reason);
   }

@@ -1,6 +1,7 @@
 /** `zmp/core`: nodes and channels on ZeroMQ. Knows nothing of the toolbox. */
 export { decode, encode } from "./codec.js";
 export { Directory, type DirectoryOptions } from "./directory.js";
+export type { DirectoryLimits } from "./directory-limits.js";
 export { findDirectory } from "./discovery.js";
 export { checkEndpoint, TRANSPORTS, type Transport } from "./endpoint.js";
 export {
@@ -9,6 +10,7 @@ export {
   CodecError,
   ForbiddenError,
   HostExitError,
+  LimitError,
   NameTakenError,
   PeerLostError,
   ProtocolError,

@@ -11,12 +11,18 @@
  * arrive before the registration's reply are ignored: the reply carries the
  * state they describe.
  *
- * Wire (the directory's services, see wire.ts): REGISTER record → `{ version,
- * nodes, heartbeatMs }`; HEARTBEAT `{ id, version }` → `{ known, version }`;
- * UPDATE record → `{ known, version }`; DEREGISTER `{ id }`; SNAPSHOT
- * `{ since }` → `{ version, since, changes: [version, change, …] }` or
- * `{ version, nodes }`; NOTIFY frames `[5, version, change, …]` directory → node.
+ * Wire (the directory's services, see wire.ts): REGISTER `{ record, token }`
+ * → `{ version, nodes, next?, heartbeatMs }` (the first records);
+ * HEARTBEAT `{ id, token, version }` → `{ known, version }`; UPDATE
+ * `{ record, token }` → `{ known, version }`; DEREGISTER `{ id, token }`;
+ * SNAPSHOT `null` or `{ after }` → `{ version, nodes, next? }` (a page of
+ * records), `{ since }` → `{ version, since, changes: [version, change, …],
+ * more? }` or a first page of records; NOTIFY frames `[5, version, change,
+ * …]`, or `[5, version]` alone (read the changes), directory → node. The
+ * token is this start's secret: only its holder may change its record.
  */
+
+import { RateLimiter } from "./directory-limits.js";
 import {
   CodecError,
   NameTakenError,
@@ -39,6 +45,8 @@ export interface MembershipLink {
   running(): boolean;
   /** This start's instance id. */
   id(): string;
+  /** This start's token (a secret: only the directory sees it). */
+  token(): string;
   /** This node's record as it stands now. */
   record(): NodeRecord;
   /** Calls one of the directory's services. */
@@ -53,12 +61,21 @@ export interface MembershipLink {
   routesChanged(): void;
 }
 
-/** Replies of the directory's services, as this side reads them. */
-interface RegisterReply {
+/** A page of the directory's records, as this side reads it. */
+interface Page {
   version: number;
   nodes: unknown[];
+  next?: number;
+}
+
+/** The register reply: the first records and the heartbeat interval. */
+interface RegisterReply extends Page {
   heartbeatMs: number;
 }
+
+/** Updates this node sends at most, per second and in a burst (the directory allows twice as many). */
+const UPDATES_PER_SECOND = 10;
+const UPDATE_BURST = 20;
 
 export class Membership {
   readonly #link: MembershipLink;
@@ -72,8 +89,12 @@ export class Membership {
   #updateScheduled = false;
   #synced: Promise<void> = Promise.resolve();
   #refreshing: Promise<void> | undefined;
+  #again: Promise<void> | undefined;
   /** The channels this node fronts, by `kind:name`. */
   readonly #fronts = new Map<string, FrontRecord>();
+  readonly #updates = new RateLimiter(UPDATES_PER_SECOND, UPDATE_BURST, 1);
+  /** The highest version the directory's notices announced. */
+  #hinted = -1;
 
   constructor(link: MembershipLink, replica: Replica) {
     this.#link = link;
@@ -95,6 +116,12 @@ export class Membership {
     };
   }
 
+  /** A catch-up when the directory's notices are ahead of the replica (see `PeersLink.catchUp`), else undefined. */
+  catchUp(): Promise<void> | undefined {
+    if (this.#hinted <= this.#replica.version) return undefined;
+    return this.refresh().catch(() => undefined);
+  }
+
   /** The heartbeat interval the directory asked for, in ms (1 000 until registered). */
   get heartbeatMs(): number {
     return this.#heartbeatMs;
@@ -112,7 +139,7 @@ export class Membership {
       try {
         reply = (await this.#call(
           DirectoryService.REGISTER,
-          this.#link.record(),
+          { record: this.#link.record(), token: this.#link.token() },
           timeoutMs,
         )) as RegisterReply;
       } catch (error) {
@@ -122,9 +149,9 @@ export class Membership {
         }
         throw await this.#contactFailure(error, first, timeoutMs);
       }
-      // Re-registering (the directory restarted): nodes not yet back get a grace period.
-      this.#replica.load(reply.version, reply.nodes.map(parseRecord), first ? 0 : 3 * reply.heartbeatMs);
       this.#heartbeatMs = reply.heartbeatMs;
+      // Re-registering (the directory restarted): nodes not yet back get a grace period.
+      await this.#load(reply, first ? 0 : 3 * reply.heartbeatMs, timeoutMs);
       clearInterval(this.#heartbeat);
       this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
       this.#heartbeat.unref();
@@ -136,43 +163,100 @@ export class Membership {
 
   /**
    * Brings the replica up to the directory's version: the changes since its
-   * own, or a whole snapshot (coalesced: one request at a time).
+   * own, or the directory's records page by page (coalesced: one request at
+   * a time; one asked for while another runs gets one that starts after it).
    */
   refresh(timeoutMs = 2000, first = false): Promise<void> {
-    if (this.#refreshing) return this.#refreshing;
-    const since = this.#replica.version;
-    this.#refreshing = this.#call(DirectoryService.SNAPSHOT, since >= 0 ? { since } : null, timeoutMs)
-      .then(
-        (reply) => {
-          const r = reply as { version: number; since?: number; changes?: unknown[]; nodes?: unknown[] };
-          if (Array.isArray(r.changes)) {
-            // Notifications applied meanwhile are skipped (apply ignores old versions).
-            if (typeof r.since === "number" && r.since <= this.#replica.version) {
-              if (this.#applyChanges(r.changes, 0)) return;
-            }
-            // Changes that do not follow this replica: take the whole state.
-            return this.#snapshot(timeoutMs);
-          }
-          if (!Array.isArray(r.nodes)) throw new CodecError("malformed SNAPSHOT reply");
-          this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
-        },
-        async (error: unknown) => {
-          throw await this.#contactFailure(error, first, timeoutMs);
-        },
-      )
+    // One in flight started before this request may miss what the caller needs (a call that
+    // found no provider, after a notice): a second one follows it, shared by all who ask meanwhile.
+    if (this.#refreshing) {
+      this.#again ??= this.#refreshing
+        .catch(() => undefined)
+        .then(() => {
+          this.#again = undefined;
+          return this.refresh(timeoutMs, first);
+        });
+      return this.#again;
+    }
+    this.#refreshing = this.#sync(timeoutMs)
+      .catch(async (error: unknown) => {
+        throw await this.#contactFailure(error, first, timeoutMs);
+      })
       .finally(() => {
         this.#refreshing = undefined;
       });
     return this.#refreshing;
   }
 
-  /** Loads the whole directory into the replica. */
-  async #snapshot(timeoutMs: number): Promise<void> {
-    const r = (await this.#call(DirectoryService.SNAPSHOT, null, timeoutMs)) as {
-      version: number;
-      nodes: unknown[];
-    };
-    this.#replica.load(r.version, r.nodes.map(parseRecord), 3 * this.#heartbeatMs);
+  async #sync(timeoutMs: number): Promise<void> {
+    for (;;) {
+      const since = this.#replica.version;
+      const r = (await this.#call(DirectoryService.SNAPSHOT, since >= 0 ? { since } : null, timeoutMs)) as {
+        version: number;
+        since?: number;
+        changes?: unknown[];
+        more?: boolean;
+        nodes?: unknown[];
+        next?: number;
+      };
+      if (Array.isArray(r.changes)) {
+        // Notifications applied meanwhile are skipped (apply ignores old versions).
+        if (
+          typeof r.since === "number" &&
+          r.since <= this.#replica.version &&
+          this.#applyChanges(r.changes, 0)
+        ) {
+          if (r.more === true) continue;
+          return;
+        }
+        // Changes that do not follow this replica: take the whole state.
+        const page = (await this.#call(DirectoryService.SNAPSHOT, null, timeoutMs)) as Page;
+        return this.#load(page, 3 * this.#heartbeatMs, timeoutMs);
+      }
+      return this.#load(r as Page, 3 * this.#heartbeatMs, timeoutMs);
+    }
+  }
+
+  /**
+   * Loads the directory's records, starting with the page `first`: reads
+   * the pages that follow, then (when there were several, read at different
+   * versions) the changes since the first page's version, which put right
+   * what moved meanwhile.
+   */
+  async #load(first: Page, graceMs: number, timeoutMs: number): Promise<void> {
+    if (!Array.isArray(first.nodes)) throw new CodecError("malformed page of records");
+    const nodes = [...first.nodes];
+    let next = first.next;
+    while (next !== undefined) {
+      const page = (await this.#call(DirectoryService.SNAPSHOT, { after: next }, timeoutMs)) as Page;
+      if (!Array.isArray(page.nodes)) throw new CodecError("malformed page of records");
+      nodes.push(...page.nodes);
+      next = page.next;
+    }
+    this.#replica.load(
+      first.version,
+      nodes.map((n) => parseRecord(n)),
+      graceMs,
+    );
+    this.#hinted = first.version; // versions start again when the directory restarts
+    if (first.next !== undefined) await this.#sync(timeoutMs);
+  }
+
+  /** The directory's live nodes, read page by page (the replica is left as it is). */
+  async snapshot(timeoutMs: number): Promise<NodeRecord[]> {
+    const nodes: unknown[] = [];
+    let next: number | undefined;
+    do {
+      const page = (await this.#call(
+        DirectoryService.SNAPSHOT,
+        next === undefined ? null : { after: next },
+        timeoutMs,
+      )) as Page;
+      if (!Array.isArray(page.nodes)) throw new CodecError("malformed page of records");
+      nodes.push(...page.nodes);
+      next = page.next;
+    } while (next !== undefined);
+    return nodes.map((n) => parseRecord(n));
   }
 
   /**
@@ -183,32 +267,46 @@ export class Membership {
   #applyChanges(list: unknown[], from: number): boolean {
     for (let k = from; k + 1 < list.length; k += 2) {
       const version = list[k];
-      const change = list[k + 1] as { op?: unknown; id?: unknown; reason?: unknown; node?: unknown };
       if (typeof version !== "number") throw new CodecError("malformed directory change");
-      const parsed: DirectoryChange =
-        change?.op === "up"
-          ? { op: "up", node: parseRecord(change.node) }
-          : { op: "down", id: String(change?.id), reason: String(change?.reason ?? "") };
-      if (!this.#replica.apply(version, parsed)) return false;
+      if (!this.#replica.apply(version, parseChange(list[k + 1]))) return false;
     }
     return true;
   }
 
-  /** Sends the current record to the directory at the end of the turn (services changed). */
+  /**
+   * Sends the current record to the directory at the end of the turn
+   * (services changed); the changes of one turn share one update, and
+   * updates keep within what the directory allows a connection (a burst of
+   * changes waits a little and goes as one).
+   */
   scheduleUpdate(): void {
     if (!this.#link.active()) return;
     if (this.#updateScheduled) return;
     this.#updateScheduled = true;
     this.#synced = new Promise<void>((resolve) => {
-      setImmediate(() => {
+      const go = (): void => {
         this.#updateScheduled = false;
-        if (!this.#link.active()) return resolve();
+        if (!this.#link.active()) {
+          resolve();
+          return;
+        }
         const send = (): Promise<void> =>
-          this.#call(DirectoryService.UPDATE, this.#link.record(), this.#heartbeatMs * 3).then((r) => {
+          this.#call(
+            DirectoryService.UPDATE,
+            { record: this.#link.record(), token: this.#link.token() },
+            this.#heartbeatMs * 3,
+          ).then((r) => {
             if ((r as { known: boolean }).known === false) return this.register(this.#heartbeatMs * 3, false);
           });
-        (this.#registering ?? Promise.resolve()).then(send).then(resolve, () => resolve());
-      });
+        (this.#registering ?? Promise.resolve()).then(send).then(resolve, (error: unknown) => {
+          // Refused for its rate (another burst meanwhile): send the record again shortly.
+          if (error instanceof RemoteError && error.remoteCode === "LIMIT")
+            setTimeout(() => this.scheduleUpdate(), 200);
+          resolve();
+        });
+      };
+      if (this.#updates.take("self")) setImmediate(go);
+      else setTimeout(go, 1000 / UPDATES_PER_SECOND);
     });
   }
 
@@ -285,21 +383,31 @@ export class Membership {
   async leave(id: string | undefined, timeoutMs: number): Promise<void> {
     this.stop();
     if (id === undefined) return;
-    await this.#call(DirectoryService.DEREGISTER, { id }, timeoutMs).catch(() => undefined);
+    await this.#call(DirectoryService.DEREGISTER, { id, token: this.#link.token() }, timeoutMs).catch(
+      () => undefined,
+    );
   }
 
   /** Stops heartbeating. */
   stop(): void {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
+    this.#hinted = -1;
   }
 
-  /** Applies a NOTIFY frame `[kind, version, change, version, change, …]`; throws CodecError when malformed. */
+  /**
+   * Applies a NOTIFY frame `[kind, version, change, version, change, …]`, or
+   * reads the changes when it carries only the version (`[kind, version]`);
+   * throws CodecError when malformed.
+   */
   onNotify(body: unknown[]): void {
+    const last = body[body.length % 2 === 0 ? body.length - 1 : body.length - 2];
+    if (typeof last !== "number" || !Number.isInteger(last)) throw new CodecError("malformed NOTIFY frame");
+    if (last > this.#hinted) this.#hinted = last;
     // Before the registration's reply (or the first snapshot) there is no state to apply
     // changes to: the reply brings the state, at a version that covers them.
     if (this.#replica.version < 0) return;
-    if (!this.#applyChanges(body, 1)) void this.refresh().catch(() => undefined);
+    if (body.length === 2 || !this.#applyChanges(body, 1)) void this.refresh().catch(() => undefined);
   }
 
   /** Calls one of the directory's services. */
@@ -317,7 +425,11 @@ export class Membership {
     if (this.#beating || !this.#link.running()) return;
     this.#beating = true;
     const id = this.#link.id();
-    this.#call(DirectoryService.HEARTBEAT, { id, version: this.#replica.version }, this.#heartbeatMs * 2)
+    this.#call(
+      DirectoryService.HEARTBEAT,
+      { id, token: this.#link.token(), version: this.#replica.version },
+      this.#heartbeatMs * 2,
+    )
       .then((reply) => {
         const r = reply as { known: boolean; version: number };
         if (!r.known) return this.register(this.#heartbeatMs * 2, false);
@@ -358,4 +470,13 @@ export class Membership {
     }
     return error;
   }
+}
+
+/** A change as the directory sends it (NOTIFY, SNAPSHOT `{ since }`), checked. */
+function parseChange(value: unknown): DirectoryChange {
+  const change = value as { op?: unknown; id?: unknown; reason?: unknown; node?: unknown } | null;
+  if (change?.op === "up") return { op: "up", node: parseRecord(change.node) };
+  if (change?.op !== "down" || typeof change.id !== "string")
+    throw new CodecError("malformed directory change");
+  return { op: "down", id: change.id, reason: String(change.reason ?? "") };
 }

@@ -85,10 +85,18 @@ export interface NodeOptions {
   register?: boolean;
 }
 
-/** Options only the directory uses: bind fixed endpoints, do not register. */
+/** Options only the directory and graphs use: bind fixed endpoints, do not register, a given token. */
 export interface InternalOptions {
   bind?: string[];
   isDirectory?: boolean;
+  /**
+   * The node's token (its secret toward the directory). A graph that starts a
+   * node in another process makes it, so it can deregister the node if that
+   * process dies. Default: random at each start.
+   */
+  token?: string;
+  /** Frames queued per connection of the inbound socket, each way (the directory keeps it small). */
+  highWaterMark?: number;
 }
 
 /** The options with their defaults applied. */
@@ -115,6 +123,8 @@ export interface ResolvedOptions {
   register: boolean;
   bind: string[] | undefined;
   isDirectory: boolean;
+  token: string | undefined;
+  highWaterMark: number | undefined;
 }
 
 function positive(value: unknown, option: string, fallback: number, allowInfinity = false): number {
@@ -160,6 +170,8 @@ export function resolveOptions(options: NodeOptions & InternalOptions): Resolved
     register: options.register ?? true,
     bind: options.bind,
     isDirectory,
+    token: options.token,
+    highWaterMark: options.highWaterMark,
   };
 }
 

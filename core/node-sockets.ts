@@ -34,6 +34,8 @@ export interface SocketPlan {
   peerTimeoutMs: number;
   /** libzmq drops the connection of a peer sending a frame over this hard cap. */
   maxFrameBytes: number;
+  /** Frames queued per connection of the inbound socket, each way (default: libzmq's 1 000). */
+  highWaterMark: number | undefined;
   security: SecurityOptions | undefined;
 }
 
@@ -97,6 +99,9 @@ export class NodeSockets {
         linger: lingerMs,
         maxMessageSize: maxFrameBytes,
         handover: false,
+        ...(plan.highWaterMark !== undefined
+          ? { sendHighWaterMark: plan.highWaterMark, receiveHighWaterMark: plan.highWaterMark }
+          : {}),
         ...heartbeats,
       }),
     );

@@ -4,6 +4,7 @@
  * (topics), and connects a second ROUTER, whose routing id is the node's
  * instance id, to the directory and to the peers it calls or pushes to.
  */
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { decodeArray } from "./codec.js";
 import { makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
@@ -49,6 +50,8 @@ export class Node {
   readonly #o: ResolvedOptions;
   #state: NodeState = "idle";
   #id = "";
+  /** This start's secret: only the node holding it may change its record in the directory. */
+  #token = "";
   #startedAt = 0;
   readonly #net = new NodeSockets();
   #ownIpcDir: string | undefined;
@@ -75,13 +78,15 @@ export class Node {
   constructor(options: NodeOptions) {
     this.#o = resolveOptions(options as NodeOptions & InternalOptions);
     this.name = this.#o.name;
-    this.#frameLimit = this.#o.maxMessageSize + BATCH_BYTES + 1024;
+    // The directory is sent requests one or two at a time, never batches of messages.
+    this.#frameLimit = this.#o.maxMessageSize + (this.#o.isDirectory ? 0 : BATCH_BYTES) + 1024;
     this.#server.maxMessageSize = this.#o.maxMessageSize;
     this.#peers = new Peers({
       socket: () => this.#net.outbound,
       id: () => this.#id,
       secured: this.#o.security !== undefined,
       busyWith: (peer) => this.#client.outstanding(peer) > 0 || this.#producer.unackedAt(peer) > 0,
+      catchUp: () => this.#membership.catchUp(),
       dropped: (peer, graceful) => {
         // Gracefully: what is still open never ran and may go elsewhere. Otherwise whatever
         // was in flight on the connection is lost (at-most-once).
@@ -98,6 +103,7 @@ export class Node {
         active: () => this.#state === "running" || this.#state === "starting",
         running: () => this.#state === "running",
         id: () => this.#id,
+        token: () => this.#token,
         record: () => this.#record(),
         call: (peer, service, request, timeoutMs) => this.#client.callPeer(peer, service, request, timeoutMs),
         refusedHandshake: (endpoint) => this.#peers.refusedHandshake(endpoint),
@@ -233,6 +239,7 @@ export class Node {
   async #start(): Promise<void> {
     const o = this.#o;
     this.#id = o.isDirectory ? DIRECTORY_ID : `${o.name}#${shortId()}`;
+    this.#token = o.token ?? randomBytes(24).toString("base64url");
     this.#replica.self = this.#id;
     this.#startedAt = Date.now();
     let ipcDir = o.ipcDir;
@@ -252,6 +259,7 @@ export class Node {
         peerTimeoutMs: o.peerTimeoutMs,
         // Frames between the frame limit and this cap are read and answered with a clear error.
         maxFrameBytes: Math.min(2 * this.#frameLimit, 2 ** 31 - 1),
+        highWaterMark: o.highWaterMark,
         security: o.security,
       },
       {
@@ -804,9 +812,17 @@ export class Node {
     return this.#membership.call(service, request, timeoutMs);
   }
 
-  /** @internal Ask the directory to remove another node (its host was seen to exit). */
-  _deregister(id: string): Promise<unknown> {
-    return this.#membership.call(DirectoryService.DEREGISTER, { id }, 2000);
+  /**
+   * @internal Ask the directory to remove a node this process started (its
+   * host was seen to exit): the graph gave it its token.
+   */
+  _deregister(id: string, token: string): Promise<unknown> {
+    return this.#membership.call(DirectoryService.DEREGISTER, { id, token }, 2000);
+  }
+
+  /** @internal The directory's live nodes, read page by page. */
+  _snapshot(timeoutMs = 3000): Promise<NodeRecord[]> {
+    return this.#membership.snapshot(timeoutMs);
   }
 
   /** @internal Serve a built-in (`zmp.`) service; not announced to the directory. */

@@ -27,6 +27,12 @@ export interface PeersLink {
   /** Whether calls or queue messages to `peer` still await an answer. */
   busyWith(peer: string): boolean;
   /**
+   * A catch-up with the directory when notices announced changes this node
+   * has not read yet (undefined when it is level): a peer that deregistered
+   * and then closed must be known to have left before its drop is judged.
+   */
+  catchUp(): Promise<void> | undefined;
+  /**
    * The connection to `peer` dropped. `graceful`: the peer had deregistered,
    * so it answered everything it ran and what is still open never ran.
    */
@@ -171,14 +177,21 @@ export class Peers {
     this.#retired.clear();
   }
 
-  #onDisconnect(address: string): void {
+  #onDisconnect(address: string, caughtUp = false): void {
     const peer = this.#byEndpoint.get(address);
     if (peer === undefined) return;
     // The monitor can report the drop before we have read the replies that came in just
     // before it (they wait in the socket): read what is queued first.
     const socket = this.#link.socket();
     if (socket !== undefined && !socket.closed && socket.readable) {
-      setImmediate(() => this.#onDisconnect(address));
+      setImmediate(() => this.#onDisconnect(address, caughtUp));
+      return;
+    }
+    // The directory's notice that the peer left is a version to read: read it first.
+    const catchUp = caughtUp ? undefined : this.#link.catchUp();
+    if (catchUp !== undefined) {
+      const judge = (): void => this.#onDisconnect(address, true);
+      catchUp.then(judge, judge);
       return;
     }
     const graceful = this.#retired.has(peer);

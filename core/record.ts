@@ -3,6 +3,7 @@
  * arriving from the wire (a record is data from a peer: it is validated field
  * by field, never trusted).
  */
+import { LimitError } from "./errors.js";
 
 /** Where a node's code runs. `remote` is a node that joined from another host or terminal. */
 export type HostKind = "inline" | "thread" | "process" | "remote";
@@ -80,14 +81,29 @@ function str(v: unknown, field: string, max = 1024): string {
   return v;
 }
 
-function strings(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || v.length > 10_000)
-    throw new TypeError(`Expected record field \`${field}\` to be an array`);
-  return v.map((x, i) => checkName(x, `${field}[${i}]`));
+function list(v: unknown, field: string, maxLength: number): unknown[] {
+  if (!Array.isArray(v)) throw new TypeError(`Expected record field \`${field}\` to be an array`);
+  if (v.length > maxLength)
+    throw new LimitError(
+      `record field \`${field}\` lists ${v.length} entries, more than the limit of ${maxLength}`,
+      "maxListLength",
+    );
+  return v;
 }
 
-/** Validates a record received from the wire; throws `TypeError` naming the bad field. */
-export function parseRecord(value: unknown): NodeRecord {
+function strings(v: unknown, field: string, maxLength: number): string[] {
+  return list(v, field, maxLength).map((x, i) => checkName(x, `${field}[${i}]`));
+}
+
+/** An instance id: the node's name, `#`, and a base-36 tag (what `Node.start()` makes). */
+const INSTANCE_ID = /^(.+)#[0-9a-z]{1,20}$/;
+
+/**
+ * Validates a record received from the wire; throws `TypeError` naming the
+ * bad field, or `LimitError` for a list longer than `maxListLength`
+ * (default 10 000; the directory applies its own, lower limit).
+ */
+export function parseRecord(value: unknown, maxListLength = 10_000): NodeRecord {
   if (value === null || typeof value !== "object" || Array.isArray(value))
     throw new TypeError("Expected a node record object");
   const v = value as Record<string, unknown>;
@@ -97,31 +113,35 @@ export function parseRecord(value: unknown): NodeRecord {
   if (!Number.isInteger(v.pid)) throw new TypeError("Expected record field `pid` to be an integer");
   if (typeof v.startedAt !== "number")
     throw new TypeError("Expected record field `startedAt` to be a number");
-  if (!Array.isArray(v.queues)) throw new TypeError("Expected record field `queues` to be an array");
-  const queues = (v.queues as unknown[]).map((q, i) => {
+  const queues = list(v.queues, "queues", maxListLength).map((q, i) => {
     const r = (q ?? {}) as Record<string, unknown>;
     if (!Number.isInteger(r.window) || (r.window as number) < 1)
       throw new TypeError(`Expected record field \`queues[${i}].window\` to be a positive integer`);
     return { name: checkName(r.name, `queues[${i}].name`), window: r.window as number };
   });
-  const fronts = (v.fronts === undefined ? [] : Array.isArray(v.fronts) ? v.fronts : null)?.map((f, i) => {
+  const fronts = list(v.fronts ?? [], "fronts", maxListLength).map((f, i) => {
     const r = (f ?? {}) as Record<string, unknown>;
     if (r.kind !== "service" && r.kind !== "queue" && r.kind !== "topic")
       throw new TypeError(`Expected record field \`fronts[${i}].kind\` to be service, queue or topic`);
     const kind: FrontRecord["kind"] = r.kind;
     return { kind, name: kind === "topic" && r.name === "" ? "" : checkName(r.name, `fronts[${i}].name`) };
   });
-  if (fronts === undefined) throw new TypeError("Expected record field `fronts` to be an array");
+  const name = checkName(v.name, "name");
+  const id = str(v.id, "id", 255);
+  if (INSTANCE_ID.exec(id)?.[1] !== name)
+    throw new TypeError(
+      `Expected record field \`id\` to be the node's name, \`#\` and a tag, got \`${id.slice(0, 60)}\``,
+    );
   return {
-    id: str(v.id, "id", 255),
-    name: checkName(v.name, "name"),
+    id,
+    name,
     host: host as HostKind,
     pid: v.pid as number,
     hostname: str(v.hostname, "hostname", 255),
     endpoint: str(v.endpoint, "endpoint"),
     pubEndpoint: str(v.pubEndpoint, "pubEndpoint"),
-    services: strings(v.services, "services"),
-    topics: strings(v.topics, "topics"),
+    services: strings(v.services, "services", maxListLength),
+    topics: strings(v.topics, "topics", maxListLength),
     queues,
     fronts,
     ...(v.publicKey !== undefined ? { publicKey: checkKey(v.publicKey, "publicKey") } : {}),

@@ -8,7 +8,7 @@
  *   REPLY   [2, corr, status, value, ...]           status 0 = ok, 1 = error, 2 = not run
  *   PUSH    [3, queue, firstSeq, message, message, ...]
  *   ACK     [4, queue, window, ackedThrough, seq, seq, ...]
- *   NOTIFY  [5, version, change]                    directory -> node
+ *   NOTIFY  [5, version, ...]                       directory -> node: read CHANGES since yours
  *   ERROR   [6, error]                              answer to a frame that could not be read
  *   KEYED   [7, corr, service, request, requestId, ...]   a call made with retries (deduplicated)
  *
@@ -50,6 +50,7 @@ export const DirectoryService = {
   UPDATE: "zmp.directory.update",
   DEREGISTER: "zmp.directory.deregister",
   SNAPSHOT: "zmp.directory.snapshot",
+  CHANGES: "zmp.directory.changes",
 } as const;
 
 /** The routing id under which every node reaches the directory. */

@@ -12,6 +12,11 @@ export const WINDOW_MS = Number(process.env.ZMP_ATTACK_WINDOW_MS ?? 1500);
 /** Directory heartbeat of the attacked graphs: the README default when measuring (`ZMP_ATTACK_WINDOW_MS` set), else 200 ms. */
 export const HEARTBEAT_MS = process.env.ZMP_ATTACK_WINDOW_MS ? 1000 : 200;
 
+/** Prints a measured figure when measuring (`ZMP_ATTACK_WINDOW_MS` set); tests stay quiet otherwise. */
+export function report(line: string): void {
+  if (process.env.ZMP_ATTACK_WINDOW_MS) process.stdout.write(`${line}\n`);
+}
+
 export interface CurveClient {
   publicKey: string;
   secretKey: string;
@@ -162,13 +167,22 @@ export class FakeNode {
     const fake = new FakeNode(directory, id);
     await fake.router.bind("tcp://127.0.0.1:*");
     fake.endpoint = fake.router.lastEndpoint!;
-    const reply = await fake.directory.call("zmp.directory.register", record(fake.endpoint));
+    const token = `fake-token-${id}-0123456789`;
+    const reply = await fake.directory.call("zmp.directory.register", {
+      record: record(fake.endpoint),
+      token,
+    });
     fake.#beat = setInterval(() => {
       void fake.directory.socket
-        .send(encode([1, 0, "zmp.directory.heartbeat", { id }]))
+        .send(encode([1, 0, "zmp.directory.heartbeat", { id, token, version: 0 }]))
         .catch(() => undefined);
     }, beatMs);
     return { fake, reply };
+  }
+
+  /** Stops heartbeating (as if the fake's process froze). */
+  stopHeartbeats(): void {
+    clearInterval(this.#beat);
   }
 
   close(): void {

@@ -9,7 +9,6 @@ import { checkEndpoint } from "../../core/endpoint.js";
 import { TimeoutError, ZmpError } from "../../core/errors.js";
 import { Node } from "../../core/node.js";
 import type { NodeRecord } from "../../core/record.js";
-import { DirectoryService } from "../../core/wire.js";
 import { type OptionHelp, UsageError } from "./command.js";
 import { securityFrom } from "./security-flags.js";
 
@@ -105,8 +104,7 @@ export async function withCliNode<T>(
 
 /** Fetches the directory's list of live nodes. */
 export async function listNodes(node: Node): Promise<NodeRecord[]> {
-  const reply = (await node._callDirectory(DirectoryService.SNAPSHOT, null)) as { nodes: NodeRecord[] };
-  return reply.nodes;
+  return node._snapshot();
 }
 
 /** Turns a failed call into a one-line runtime error (exit code 1). */

@@ -123,7 +123,9 @@ describe("fuzzing every socket of a node", () => {
         fronts: [],
         startedAt: Date.now(),
       };
-      await registrar.send(encode([1, 1, "zmp.directory.register", record]));
+      await registrar.send(
+        encode([1, 1, "zmp.directory.register", { record, token: "rogue-token-of-sixteen+" }]),
+      );
       let reply: unknown[];
       do [reply] = [decode((await registrar.receive())[0]!) as unknown[]];
       while (reply[0] !== 2); // the directory's change notifications come first
