@@ -1,4 +1,12 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+
+// The tests' per-user credential (tcp graphs take it by default): a private temp folder,
+// made here (0700) and removed by the global teardown, never the real ~/.config/zmp.
+process.env.ZMP_TEST_HOME ??= mkdtempSync(join(tmpdir(), "zmp-home-test-"));
+const home = process.env.ZMP_TEST_HOME;
 
 export default defineConfig({
   test: {
@@ -13,6 +21,6 @@ export default defineConfig({
     // Removes temp folders of test processes killed on a failure path.
     globalSetup: ["./test/global-teardown.ts"],
     // Graphs opened by tests do not write the per-user discovery file.
-    env: { ZMP_NO_ADVERTISE: "1" },
+    env: { ZMP_NO_ADVERTISE: "1", ZMP_HOME: home },
   },
 });

@@ -38,6 +38,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { BatchWriter, Encoded, encode } from "./codec.js";
+import { userKeys } from "./credential.js";
 import {
   type DirectoryLimits,
   limitError,
@@ -48,6 +49,7 @@ import {
 import { checkEndpoint, makeIpcDir, removeIpcDir, transportOf } from "./endpoint.js";
 import { ForbiddenError, LimitError, NameTakenError } from "./errors.js";
 import { Node } from "./node.js";
+import { checkInsecure, hostOfEndpoint, refuseOpenBind, warnInsecure } from "./node-options.js";
 import { type DirectoryChange, type NodeRecord, parseRecord } from "./record.js";
 import type { SecurityOptions } from "./security.js";
 import type { CallContext } from "./service.js";
@@ -63,8 +65,20 @@ export interface DirectoryOptions {
   heartbeatMs?: number;
   /** How long closing sockets may keep sending, in ms. Default 500. */
   lingerMs?: number;
-  /** CurveZMQ: the directory's key pair and the node keys allowed to register. Default: none. */
+  /**
+   * CurveZMQ: the directory's key pair and the node keys allowed to register.
+   * Default: on tcp, the per-user credential (`~/.config/zmp/user-key.json`,
+   * made on first use), admitting only it; on ipc, none (its folder is
+   * private to the user).
+   */
   security?: Omit<SecurityOptions, "directoryKey">;
+  /**
+   * Listen on tcp without a credential: any process that reaches it can
+   * join, deregister nothing but its own, but provide any service and crash
+   * the graph (see docs/security.md). `true` allows loopback only,
+   * `"network"` any interface. Said as a warning at start. Default false.
+   */
+  insecure?: boolean | "network";
   /** What the directory holds at most (see `DirectoryLimits` for each default). */
   limits?: DirectoryLimits;
 }
@@ -139,6 +153,10 @@ export class Directory {
   readonly #endpoints: string[];
   readonly #ownDir: string | undefined;
   readonly #limits: ResolvedLimits;
+  readonly #publicKey: string | undefined;
+  #userCredential = false;
+  /** tcp endpoints it listens on without a credential (insecure), for the warning at start. */
+  #plainTcp: string[] = [];
   readonly #rates: RateLimiter;
   #version = 0;
   /** The last changes, encoded, with their versions: `#log[i]` is version `#logFrom + i`. */
@@ -179,6 +197,22 @@ export class Directory {
       bind = [`ipc://${this.#ownDir}/directory.sock`];
     }
     this.#endpoints = bind;
+    const insecure = checkInsecure(options.insecure, "insecure");
+    if (options.security !== undefined && insecure !== false)
+      throw new TypeError("Expected either `security` or `insecure`, got both");
+    const tcp = bind.filter((e) => transportOf(e) === "tcp");
+    let security = options.security;
+    if (security === undefined && tcp.length > 0 && insecure === false) {
+      const user = userKeys();
+      security = { ...user, allow: [user.publicKey] };
+      this.#userCredential = true;
+    }
+    if (security === undefined) {
+      for (const endpoint of tcp)
+        refuseOpenBind(hostOfEndpoint(endpoint), insecure, "a directory, insecure: true");
+      this.#plainTcp = tcp;
+    }
+    this.#publicKey = security?.publicKey;
     this.#node = Node._internal({
       name: "directory",
       directory: "",
@@ -190,8 +224,18 @@ export class Directory {
       // 100 frames of at most a page or a record, whatever a flood of connections sends.
       maxMessageSize: Math.max(2 * this.#limits.maxRecordBytes, this.#limits.pageBytes + 1024),
       highWaterMark: 100,
-      ...(options.security ? { security: options.security } : {}),
+      ...(security ? { security } : {}),
     });
+  }
+
+  /** The directory's CurveZMQ public key (nodes give it as `security.directoryKey`), or undefined when it runs without. */
+  get publicKey(): string | undefined {
+    return this.#publicKey;
+  }
+
+  /** Whether its key pair is the per-user credential (the default on tcp). */
+  get usesUserCredential(): boolean {
+    return this.#userCredential;
   }
 
   /** Starts a directory; resolves once it is bound and answering. */
@@ -297,6 +341,8 @@ export class Directory {
     serve(DirectoryService.DEREGISTER, (request) => this.#deregister(request));
     serve(DirectoryService.SNAPSHOT, (request) => this.#snapshot(request));
     await node.start();
+    if (this.#plainTcp.length > 0)
+      warnInsecure(`the directory at ${this.endpoints.filter((e) => transportOf(e) === "tcp").join(", ")}`);
     this.#lastSweep = Date.now();
     this.#sweep = setInterval(() => this.#evictSilent(), Math.max(5, this.#heartbeatMs / 4));
     this.#sweep.unref();
@@ -313,6 +359,10 @@ export class Directory {
   /** A record from a request, checked against the limits, and encoded once. */
   #parse(value: unknown): { record: NodeRecord; encoded: Encoded } {
     const record = parseRecord(value, this.#limits.maxListLength);
+    // Nodes connect to a listed node with CURVE when its record names a key, in plain text
+    // otherwise: in a secured graph every record names one.
+    if (this.#publicKey !== undefined && record.publicKey === undefined)
+      throw new ForbiddenError("this graph runs CurveZMQ: a record must list its node's public key");
     const bytes = encoded(record);
     if (bytes.byteLength > this.#limits.maxRecordBytes)
       throw limitError(

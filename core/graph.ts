@@ -48,6 +48,12 @@ export interface GraphOptions {
    * directory, also its public key as `directoryKey`.
    */
   security?: SecurityOptions;
+  /**
+   * A graph on tcp without a credential (see docs/security.md): `true` on
+   * loopback only, `"network"` on any interface. Default false: a tcp graph
+   * takes the per-user credential (`~/.config/zmp/user-key.json`).
+   */
+  insecure?: boolean | "network";
 }
 
 export interface SpawnOptions<Args = unknown> {
@@ -95,7 +101,9 @@ export class Graph {
           ...options.nodeDefaults,
           security: { ...security, directoryKey: security.directoryKey ?? security.publicKey },
         }
-      : options.nodeDefaults;
+      : options.insecure
+        ? { ...options.nodeDefaults, insecure: options.insecure }
+        : options.nodeDefaults;
     this.#advertised = directory !== undefined && options.advertise !== false;
   }
 
@@ -128,6 +136,7 @@ export class Graph {
         bind,
         heartbeatMs: options.heartbeatMs,
         ...(options.security ? { security: options.security } : {}),
+        ...(options.insecure ? { insecure: options.insecure } : {}),
       });
     } catch (error) {
       if (ipcDir) removeIpcDir(ipcDir);

@@ -51,6 +51,8 @@ export interface MembershipLink {
   record(): NodeRecord;
   /** Calls one of the directory's services. */
   call(peer: NodeRecord, service: string, request: unknown, timeoutMs: number): Promise<unknown>;
+  /** What to check when the directory refuses this node's handshake (depends on where its keys came from). */
+  readonly securityHint: string;
   /** The security handshake's verdict on `endpoint`, if it refused this node. */
   refusedHandshake(endpoint: string): Promise<string | undefined>;
   /** At every heartbeat, before it is sent (housekeeping). */
@@ -457,7 +459,7 @@ export class Membership {
         : undefined;
     if (refused !== undefined) {
       return new SecurityError(
-        `cannot start node \`${name}\`: the directory at ${directory} refused the security handshake (${refused}): is this node's public key in its allow list, and is \`security.directoryKey\` the directory's key?`,
+        `cannot start node \`${name}\`: the directory at ${directory} refused the security handshake (${refused}): ${this.#link.securityHint}`,
         { cause: error },
       );
     }

@@ -3,7 +3,10 @@
  * in one place (`resolveOptions`), so a bad option fails at construction with
  * a message naming it.
  */
+
+import { userKeys } from "./credential.js";
 import { checkEndpoint, type Transport, transportOf } from "./endpoint.js";
+import { SecurityError } from "./errors.js";
 import { checkName, type HostKind } from "./record.js";
 import { checkSecurity, type SecurityOptions } from "./security.js";
 import { type TraceMode, traceMode } from "./service-client.js";
@@ -74,9 +77,19 @@ export interface NodeOptions {
   /**
    * CurveZMQ key pair, the directory's public key and the public keys allowed
    * to connect: encrypted and authenticated traffic (see docs/security.md).
-   * Default: none (ipc and loopback only by default).
+   * Default: on tcp (this node's sockets or its directory's), the per-user
+   * credential (`~/.config/zmp/user-key.json`, made on first use): every
+   * process of this user joins, any other is refused at the handshake. On
+   * ipc and inproc: none (the socket folder is private to the user).
    */
   security?: SecurityOptions;
+  /**
+   * Run on tcp without a credential: anyone who can reach the node can call
+   * it, steer it and crash it (see docs/security.md). `true` allows loopback
+   * only; `"network"` also binding a non-loopback interface. Said as a
+   * warning when the node starts. Default false.
+   */
+  insecure?: boolean | "network";
   /**
    * List this node in the directory. Default true. A node started with
    * `false` only calls, subscribes and pushes (CLI tools use it): it is not
@@ -118,6 +131,9 @@ export interface ResolvedOptions {
   faultInjection: boolean;
   peerTimeoutMs: number;
   security: SecurityOptions | undefined;
+  /** Where `security` came from: given, the per-user credential, or none. */
+  securitySource: "given" | "user" | "none";
+  insecure: false | true | "network";
   topicHighWaterMark: number;
   pushBuffer: number;
   register: boolean;
@@ -135,6 +151,31 @@ function positive(value: unknown, option: string, fallback: number, allowInfinit
   return value;
 }
 
+/** Checks an `insecure` value. */
+export function checkInsecure(value: unknown, option = "insecure"): false | true | "network" {
+  if (value === undefined || value === false) return false;
+  if (value === true || value === "network") return value;
+  throw new TypeError(`Expected \`${option}\` to be true, false or "network", got \`${String(value)}\``);
+}
+
+/** Whether `host` names the loopback interface (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.startsWith("[") ? host.slice(1, -1) : host;
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/**
+ * Refuses an unauthenticated tcp bind on a non-loopback interface unless
+ * `insecure` is `"network"` (Redis' protected mode): anyone on the network
+ * could join, call, steer and crash the graph.
+ */
+export function refuseOpenBind(host: string, insecure: false | true | "network", what: string): void {
+  if (insecure === "network" || isLoopback(host)) return;
+  throw new SecurityError(
+    `refusing to listen on ${host} without authentication (${what}): anyone on the network could join, call, steer and crash the graph. Leave out insecure to use the per-user credential, give keys (zmp keygen), or say insecure: "network" (--insecure-network) if the network itself is trusted`,
+  );
+}
+
 /** Applies defaults and validates options in one place. */
 export function resolveOptions(options: NodeOptions & InternalOptions): ResolvedOptions {
   if (options === null || typeof options !== "object") throw new TypeError("Expected node options object");
@@ -146,12 +187,35 @@ export function resolveOptions(options: NodeOptions & InternalOptions): Resolved
     options.transport ?? (firstBind !== undefined ? transportOf(firstBind) : transportOf(directory));
   if (!["inproc", "ipc", "tcp"].includes(transport))
     throw new TypeError(`Expected \`transport\` to be inproc, ipc or tcp, got \`${String(transport)}\``);
+  const insecure = checkInsecure(options.insecure);
+  let security = options.security === undefined ? undefined : checkSecurity(options.security, isDirectory);
+  let securitySource: ResolvedOptions["securitySource"] = security === undefined ? "none" : "given";
+  const bindHost = options.bindHost ?? (firstBind?.startsWith("tcp://") ? hostOf(firstBind) : "127.0.0.1");
+  const directoryOnTcp = !isDirectory && transportOf(directory) === "tcp";
+  if (security !== undefined && insecure !== false)
+    throw new TypeError("Expected either `security` or `insecure`, got both");
+  if (
+    security === undefined &&
+    insecure === false &&
+    !isDirectory &&
+    (transport === "tcp" || directoryOnTcp)
+  ) {
+    const user = userKeys();
+    security = {
+      ...user,
+      ...(directoryOnTcp ? { directoryKey: user.publicKey } : {}),
+      allow: [user.publicKey],
+    };
+    securitySource = "user";
+  }
+  if (security === undefined && transport === "tcp" && !isDirectory)
+    refuseOpenBind(bindHost, insecure, `node \`${name}\`, insecure: true`);
   return {
     name,
     directory,
     transport,
     ipcDir: options.ipcDir ?? (options.bind !== undefined ? dirOf(options.bind) : undefined),
-    bindHost: options.bindHost ?? (firstBind?.startsWith("tcp://") ? hostOf(firstBind) : "127.0.0.1"),
+    bindHost,
     advertiseHost: options.advertiseHost,
     host: options.host ?? "inline",
     callTimeoutMs: positive(options.callTimeoutMs, "callTimeoutMs", 30_000, true),
@@ -164,7 +228,9 @@ export function resolveOptions(options: NodeOptions & InternalOptions): Resolved
     peerTimeoutMs:
       options.peerTimeoutMs === 0 ? 0 : positive(options.peerTimeoutMs, "peerTimeoutMs", 0, true),
     faultInjection: options.faultInjection === true,
-    security: options.security === undefined ? undefined : checkSecurity(options.security, isDirectory),
+    security,
+    securitySource,
+    insecure,
     topicHighWaterMark: positive(options.topicHighWaterMark, "topicHighWaterMark", 1000),
     pushBuffer: positive(options.pushBuffer, "pushBuffer", 1000),
     register: options.register ?? true,
@@ -173,6 +239,26 @@ export function resolveOptions(options: NodeOptions & InternalOptions): Resolved
     token: options.token,
     highWaterMark: options.highWaterMark,
   };
+}
+
+/** The host part of a `tcp://host:port` endpoint. */
+export function hostOfEndpoint(tcpEndpoint: string): string {
+  return hostOf(tcpEndpoint);
+}
+
+const warned = new Set<string>();
+
+/**
+ * Says, once per process and thing, that `what` runs on tcp without a
+ * credential (`process.emitWarning`, code `ZMP_INSECURE`).
+ */
+export function warnInsecure(what: string): void {
+  if (warned.has(what)) return;
+  warned.add(what);
+  process.emitWarning(
+    `zmp: ${what} runs without authentication (insecure): any process that reaches it can join the graph, call and steer its nodes, and crash them`,
+    { code: "ZMP_INSECURE" },
+  );
 }
 
 function hostOf(tcpEndpoint: string): string {

@@ -18,6 +18,7 @@ import {
   type NodeOptions,
   type ResolvedOptions,
   resolveOptions,
+  warnInsecure,
 } from "./node-options.js";
 import { NodeSockets, settleWithin } from "./node-sockets.js";
 import { BATCH_BYTES } from "./outbox.js";
@@ -42,6 +43,13 @@ export type { NodeStats, RejectCounts } from "./node-meters.js";
 export { metersTopic } from "./node-meters.js";
 
 const BUILTIN = new Set<string>(Object.values(BuiltinService));
+
+/** What a refused handshake with the directory suggests, by where the node's keys came from. */
+const SECURITY_HINTS = {
+  given: "is this node's public key in its allow list, and is `security.directoryKey` the directory's key?",
+  user: "it does not take this user's key (~/.config/zmp/user-key.json): is it another user's graph (then give its key as `security.directoryKey` / --directory-key, and have yours allowed), or does it run without authentication (then insecure: true / --insecure here too)?",
+  none: "it takes a key: give this node the graph's keys (or leave out insecure: true / --insecure, to use this user's own credential)",
+} as const;
 
 export type NodeState = "idle" | "starting" | "running" | "stopping" | "stopped";
 
@@ -100,6 +108,7 @@ export class Node {
       {
         name: this.name,
         directory: this.#o.directory,
+        securityHint: SECURITY_HINTS[this.#o.securitySource],
         active: () => this.#state === "running" || this.#state === "starting",
         running: () => this.#state === "running",
         id: () => this.#id,
@@ -273,6 +282,8 @@ export class Node {
         faults: this.#faults,
       },
     );
+    if (o.insecure !== false && o.transport === "tcp" && !o.isDirectory)
+      warnInsecure(`node \`${o.name}\` at ${this.#net.endpoint}`);
     this.#publisher.attach(this.#net.pubOutbox);
     this.#server.attach(this.#net.inbox);
     this.#server.refusing = false;

@@ -57,6 +57,8 @@ export class Peers {
   #connects = 0;
   /** Endpoints whose security handshake failed, with the monitor's event type. */
   readonly #handshakeFailures = new Map<string, string>();
+  /** Endpoints connected whose handshake has not completed yet. */
+  readonly #shaking = new Set<string>();
   /** Waiting for the monitor to report a handshake failure (see {@link refusedHandshake}). */
   #handshakeWaiters: (() => void)[] = [];
 
@@ -134,13 +136,17 @@ export class Peers {
   async watch(observer: zmq.Observer): Promise<void> {
     try {
       for await (const event of observer) {
-        if (event.type === "disconnect") this.#onDisconnect(event.address);
-        else if (event.type === "handshake:error:auth" || event.type === "handshake:error:protocol") {
-          this.#handshakeFailures.set(event.address, event.type);
-          const waiters = this.#handshakeWaiters;
-          this.#handshakeWaiters = [];
-          for (const wake of waiters) wake();
-        }
+        if (event.type === "connect") this.#shaking.add(event.address);
+        else if (event.type === "handshake") this.#shaking.delete(event.address);
+        else if (event.type === "disconnect") {
+          // Closed before its handshake completed: the peer would not take this node's
+          // credential (a wrong server key, or CURVE against a plain peer) — no auth error
+          // comes back for that.
+          if (this.#shaking.delete(event.address))
+            this.#handshakeFailed(event.address, "closed during the handshake");
+          this.#onDisconnect(event.address);
+        } else if (event.type === "handshake:error:auth" || event.type === "handshake:error:protocol")
+          this.#handshakeFailed(event.address, event.type);
       }
     } catch {
       // closed
@@ -151,11 +157,11 @@ export class Peers {
    * After a first contact with `endpoint` failed (lost or timed out): the
    * security handshake's verdict, if it refused this node. The monitor reports
    * it asynchronously, sometimes after the failed send that the refusal
-   * caused, so with security on this waits up to `graceMs` for it.
+   * caused, so this waits up to `graceMs` for it (a plain node meeting a
+   * CURVE directory is refused at the handshake too).
    */
   async refusedHandshake(endpoint: string, graceMs = 1000): Promise<string | undefined> {
-    if (!this.#link.secured || this.#handshakeFailures.has(endpoint))
-      return this.#handshakeFailures.get(endpoint);
+    if (this.#handshakeFailures.has(endpoint)) return this.#handshakeFailures.get(endpoint);
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -166,6 +172,13 @@ export class Peers {
       this.#handshakeWaiters.push(done);
     });
     return this.#handshakeFailures.get(endpoint);
+  }
+
+  #handshakeFailed(address: string, why: string): void {
+    this.#handshakeFailures.set(address, why);
+    const waiters = this.#handshakeWaiters;
+    this.#handshakeWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Forgets every connection (the node stopped; its socket is closed). */

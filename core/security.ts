@@ -7,6 +7,11 @@
  * (RFC 27/ZAP) admits only clients whose public key is allowed.
  */
 import * as zmq from "zeromq";
+import { checkKey, z85Encode } from "./keys.js";
+import { type AllowEntry, checkAllowEntry } from "./policy.js";
+
+export { checkKey, keyPair, z85Encode } from "./keys.js";
+
 import { closeTracked, trackSocket } from "./sockets.js";
 
 /** A node's (or the directory's) CURVE settings. Keys are Z85 text (40 characters). */
@@ -18,44 +23,13 @@ export interface SecurityOptions {
   /** The directory's public key (nodes only; the directory itself ignores it). */
   directoryKey?: string;
   /**
-   * Public keys allowed to connect to this node's sockets. Omitted: any
-   * CURVE client may connect (traffic is still encrypted, but not
-   * authenticated). A graph that must refuse strangers lists its keys here.
+   * Public keys allowed to connect to this node's sockets, each alone or
+   * with what it may do (`AllowEntry`: names it may register, services it
+   * may provide, queues it may pull, topics it may publish, channels it may
+   * front, whether it may steer; see docs/security.md). Omitted: any CURVE
+   * client may connect (traffic is still encrypted, but not authenticated).
    */
-  allow?: readonly string[];
-}
-
-/** A fresh CURVE key pair (Z85). */
-export function keyPair(): { publicKey: string; secretKey: string } {
-  return zmq.curveKeyPair();
-}
-
-const Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
-/** Z85-encodes bytes (length a multiple of 4), as ZeroMQ writes keys (RFC 32/Z85). */
-export function z85Encode(bytes: Uint8Array): string {
-  if (bytes.length % 4 !== 0) throw new RangeError("Z85 needs a multiple of 4 bytes");
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 4) {
-    let value = ((bytes[i]! << 24) >>> 0) + (bytes[i + 1]! << 16) + (bytes[i + 2]! << 8) + bytes[i + 3]!;
-    const chunk: string[] = [];
-    for (let k = 0; k < 5; k++) {
-      chunk.unshift(Z85[value % 85]!);
-      value = Math.floor(value / 85);
-    }
-    out += chunk.join("");
-  }
-  return out;
-}
-
-/** Checks a Z85 CURVE key (40 characters of the Z85 alphabet); throws naming the option. */
-export function checkKey(key: unknown, option: string): string {
-  if (typeof key !== "string" || key.length !== 40 || [...key].some((c) => !Z85.includes(c))) {
-    throw new TypeError(
-      `Expected \`${option}\` to be a 40-character Z85 CURVE key, got \`${String(key).slice(0, 60)}\``,
-    );
-  }
-  return key;
+  allow?: readonly (string | AllowEntry)[];
 }
 
 /** Validates security options at the boundary. */
@@ -68,7 +42,7 @@ export function checkSecurity(options: SecurityOptions, isDirectory: boolean): S
   if (options.allow !== undefined) {
     if (!Array.isArray(options.allow))
       throw new TypeError("Expected `security.allow` to be an array of keys");
-    for (const [i, k] of options.allow.entries()) checkKey(k, `security.allow[${i}]`);
+    for (const [i, k] of options.allow.entries()) checkAllowEntry(k, `security.allow[${i}]`);
   }
   return options;
 }
@@ -112,9 +86,9 @@ class ZapHandler {
   /** The read loop runs (at most one: a socket allows one pending receive). */
   #serving = false;
 
-  async register(domain: string, allow: readonly string[] | undefined): Promise<void> {
+  async register(domain: string, allow: readonly (string | AllowEntry)[] | undefined): Promise<void> {
     if (allow === undefined) return;
-    this.#domains.set(domain, new Set(allow));
+    this.#domains.set(domain, new Set(allow.map((a) => (typeof a === "string" ? a : a.key))));
     if (this.#socket === undefined || this.#socket.closed) {
       this.#socket = undefined;
       this.#starting ??= this.#start().finally(() => {

@@ -188,10 +188,17 @@ export function withoutOptionWarning<T>(set: () => T): T {
   }
 }
 
-/** Sets the CURVE server key for the socket's next connect. */
+/**
+ * Sets the CURVE server key for the socket's next connect, or, without one,
+ * makes that connect a plain one (a peer that runs without CURVE: a node on
+ * ipc, a directory in its private folder). libzmq takes the mechanism of
+ * each connect from the options at that moment.
+ */
 export function setServerKey(socket: zmq.Socket, key: string | undefined): void {
   withoutOptionWarning(() => {
-    (socket as zmq.Socket & { curveServerKey: string | null }).curveServerKey = key ?? null;
+    const s = socket as zmq.Socket & { curveServerKey: string | null; curveServer: boolean };
+    if (key === undefined) s.curveServer = false;
+    else s.curveServerKey = key;
   });
 }
 

@@ -180,7 +180,7 @@ describe("security (CurveZMQ)", () => {
   it("security – nothing readable crosses the wire (loopback capture); plain graphs show the same bytes", async () => {
     const marker = "ZMP-PLAINTEXT-MARKER-4242";
     // Control: without CURVE the capture method does see the payload.
-    const plain = await Graph.open({ transport: "tcp" });
+    const plain = await Graph.open({ transport: "tcp", insecure: true });
     cleanup.push(() => plain.close());
     const p = await plain.node("p");
     p.provide("echo", (x: unknown) => x);

@@ -4,6 +4,7 @@
  * how callable a victim stays while it is attacked.
  */
 import * as zmq from "zeromq";
+import { userKeys } from "../../core/credential.js";
 import { decode, encode, type Node } from "../../core/index.js";
 
 /** How long a probe watches the victim after an attack: `ZMP_ATTACK_WINDOW_MS` (the targets use 5 000), else 1 500 ms. */
@@ -23,19 +24,40 @@ export interface CurveClient {
   serverKey: string;
 }
 
-/** A raw DEALER, connected; it announces `routingId` (any bytes it likes) in its handshake. */
+/**
+ * A member of a default tcp graph: a process of the same user, holding the
+ * per-user key (the credential every node of the graph has). Attacks from a
+ * member show what the identity checks hold against a peer that is let in.
+ */
+export function member(): CurveClient {
+  const keys = userKeys();
+  return { ...keys, serverKey: keys.publicKey };
+}
+
+/** The CURVE side of a raw socket: a member's on tcp (a default graph's), none elsewhere; `null`: a stranger's plain socket. */
+export function curveFor(endpoint: string, curve: CurveClient | null | undefined): CurveClient | undefined {
+  if (curve === null) return undefined;
+  return curve ?? (endpoint.startsWith("tcp://") ? member() : undefined);
+}
+
+/**
+ * A raw DEALER, connected; it announces `routingId` (any bytes it likes) in
+ * its handshake. On tcp it holds a member's key unless `curve` says
+ * otherwise (`null`: no CURVE at all).
+ */
 export function rawDealer(
   endpoint: string,
-  options: { routingId?: string; curve?: CurveClient } = {},
+  options: { routingId?: string; curve?: CurveClient | null } = {},
 ): zmq.Dealer {
   const dealer = new zmq.Dealer({
     linger: 0,
     ...(options.routingId ? { routingId: options.routingId } : {}),
   });
-  if (options.curve) {
-    dealer.curvePublicKey = options.curve.publicKey;
-    dealer.curveSecretKey = options.curve.secretKey;
-    dealer.curveServerKey = options.curve.serverKey;
+  const curve = curveFor(endpoint, options.curve);
+  if (curve) {
+    dealer.curvePublicKey = curve.publicKey;
+    dealer.curveSecretKey = curve.secretKey;
+    dealer.curveServerKey = curve.serverKey;
   }
   dealer.connect(endpoint);
   return dealer;
@@ -46,7 +68,7 @@ export class RawCaller {
   readonly socket: zmq.Dealer;
   #corr = 0;
 
-  constructor(endpoint: string, options: { routingId?: string; curve?: CurveClient } = {}) {
+  constructor(endpoint: string, options: { routingId?: string; curve?: CurveClient | null } = {}) {
     this.socket = rawDealer(endpoint, options);
   }
 
@@ -124,7 +146,9 @@ export function share(r: { ok: number; failed: number; wrong: number }): number 
 
 /** A node record as the directory takes it, filled in for a fake node. */
 export function fakeRecord(id: string, name: string, endpoint: string, extra: Record<string, unknown> = {}) {
+  const curve = curveFor(endpoint, undefined);
   return {
+    ...(curve ? { publicKey: curve.publicKey } : {}),
     id,
     name,
     host: "remote",
@@ -154,6 +178,13 @@ export class FakeNode {
 
   private constructor(directory: string, id: string) {
     this.router = new zmq.Router({ linger: 0, routingId: id });
+    // In a default tcp graph, a member: its ROUTER is a CURVE server with the member's key.
+    const curve = curveFor(directory, undefined);
+    if (curve) {
+      this.router.curveServer = true;
+      this.router.curvePublicKey = curve.publicKey;
+      this.router.curveSecretKey = curve.secretKey;
+    }
     this.directory = new RawCaller(directory, { routingId: id });
   }
 

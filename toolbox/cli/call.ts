@@ -37,6 +37,7 @@ export const callCommand: Command = {
         return 0;
       },
       timeoutMs,
+      values.insecure,
     );
   },
 };

@@ -45,6 +45,7 @@ export const echoCommand: Command = {
         return 0;
       },
       timeoutMs,
+      values.insecure,
     );
   },
 };

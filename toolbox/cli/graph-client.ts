@@ -16,6 +16,7 @@ import { securityFrom } from "./security-flags.js";
 export const graphFlags = {
   directory: { type: "string" },
   "timeout-ms": { type: "string" },
+  insecure: { type: "boolean" },
 } as const;
 
 /** How `--help` lists `graphFlags`. */
@@ -25,6 +26,7 @@ export const graphFlagsHelp: readonly OptionHelp[] = [
     "the graph's directory (default: ZMP_DIRECTORY, else the newest graph started on this machine)",
   ],
   ["--timeout-ms MS", "longest wait for the directory and for replies (default 3000)"],
+  ["--insecure", "join a tcp graph that runs without a credential (or ZMP_INSECURE=1)"],
 ];
 
 /** The directory to use: `--directory`, `ZMP_DIRECTORY`, or the newest running graph on this machine. */
@@ -63,12 +65,14 @@ export async function cliNode(
   directory: string,
   timeoutMs = DIRECTORY_TIMEOUT_MS,
   source = "--directory",
+  insecureFlag: unknown = undefined,
 ): Promise<Node> {
-  const security = securityFrom({});
+  const { security, insecure } = securityFrom({ insecure: insecureFlag === true });
   const node = new Node({
     name: `zmp-cli.${process.pid}`,
     directory,
     ...(security ? { security, transport: "tcp" as const } : {}),
+    ...(insecure ? { insecure } : {}),
     register: false,
     startTimeoutMs: timeoutMs,
     traceCalls: false,
@@ -93,8 +97,14 @@ export async function withCliNode<T>(
   directoryFlag: unknown,
   work: (node: Node) => Promise<T>,
   timeoutMs = DIRECTORY_TIMEOUT_MS,
+  insecureFlag: unknown = undefined,
 ): Promise<T> {
-  const node = await cliNode(resolveDirectory(directoryFlag), timeoutMs, directorySource(directoryFlag));
+  const node = await cliNode(
+    resolveDirectory(directoryFlag),
+    timeoutMs,
+    directorySource(directoryFlag),
+    insecureFlag,
+  );
   try {
     return await work(node);
   } finally {

@@ -42,6 +42,7 @@ export const graphCommand: Command = {
         return 0;
       },
       timeoutMs,
+      values.insecure,
     );
   },
 };

@@ -136,6 +136,7 @@ export const hzCommand: Command = {
         return 0;
       },
       timeoutMs,
+      values.insecure,
     );
   },
 };

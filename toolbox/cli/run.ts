@@ -17,7 +17,7 @@ import { untilSignal } from "./signals.js";
 export const runCommand: Command = {
   summary: "run a node module here and join it to a graph (another terminal or host)",
   usage:
-    "zmp run MODULE --name NAME [--directory ENDPOINT] [--args JSON] [--export NAME] [--bind-host H] [--advertise-host H] [--keys FILE --directory-key KEY --allow FILE]",
+    "zmp run MODULE --name NAME [--directory ENDPOINT] [--args JSON] [--export NAME] [--bind-host H] [--advertise-host H] [--keys FILE --directory-key KEY --allow FILE] [--insecure]",
   options: [
     [
       "MODULE",
@@ -45,7 +45,7 @@ export const runCommand: Command = {
       },
       this.usage,
     );
-    const security = securityFrom(values);
+    const { security, insecure } = securityFrom(values);
     const module = positionals[0];
     if (module === undefined || positionals.length > 1) throw usageError("expected one MODULE", this.usage);
     if (typeof values.name !== "string") throw usageError("--name is required", this.usage);
@@ -67,6 +67,7 @@ export const runCommand: Command = {
           : {}),
         ...(values["advertise-host"] ? { advertiseHost: values["advertise-host"] as string } : {}),
         ...(security ? { security, transport: "tcp" as const } : {}),
+        ...(insecure ? { insecure } : {}),
       },
     }).catch((error: Error) => {
       throw new UsageError(`node ${values.name} failed to start: ${error.message}`, 1);

@@ -22,6 +22,7 @@ import {
   usageError,
 } from "./command.js";
 import { graphFlagsHelp, resolveDirectory } from "./graph-client.js";
+import { securityFlags, securityFlagsHelp, securityFrom } from "./security-flags.js";
 import { untilSignal } from "./signals.js";
 import { steer, steerHelp, steerUsage } from "./steer.js";
 
@@ -38,11 +39,12 @@ const runFlags = {
   "bind-host": { type: "string" },
   "advertise-host": { type: "string" },
   "start-timeout-ms": { type: "string" },
+  ...securityFlags,
 } as const;
 
 /** The usage of `runFlags` (taps only where the kind has one). */
 function runUsage(tap: boolean): string {
-  return `[--name NODE]${tap ? " [--tap] [--tap-topic TOPIC] [--tap-file FILE] [--sample N]" : ""} [--directory ENDPOINT] [--bind-host H] [--advertise-host H] [--start-timeout-ms 3000]`;
+  return `[--name NODE]${tap ? " [--tap] [--tap-topic TOPIC] [--tap-file FILE] [--sample N]" : ""} [--directory ENDPOINT] [--bind-host H] [--advertise-host H] [--start-timeout-ms 3000] [--keys FILE --directory-key KEY] [--insecure]`;
 }
 
 /** How `--help` lists `runFlags` (taps only where the kind has one). */
@@ -61,6 +63,7 @@ function runFlagsHelp(tap: boolean): OptionHelp[] {
     ["--bind-host H", "bind on this interface over tcp (default: ipc, this machine only)"],
     ["--advertise-host H", "the address other hosts reach this node at"],
     ["--start-timeout-ms MS", "longest wait for the directory (default 3000)"],
+    ...securityFlagsHelp,
   ];
 }
 
@@ -157,6 +160,7 @@ export async function runStandalone(runnable: Runnable, argv: string[]): Promise
   const start = runnable.prepare(channel, values, tap);
   const startTimeoutMs = positiveFlag(values["start-timeout-ms"], "start-timeout-ms") ?? 3000;
   const directory = resolveDirectory(values.directory);
+  const { security, insecure } = securityFrom(values);
   const node = new Node({
     name: nodeName,
     directory,
@@ -166,6 +170,8 @@ export async function runStandalone(runnable: Runnable, argv: string[]): Promise
       ? { bindHost: values["bind-host"], transport: "tcp" as const }
       : {}),
     ...(typeof values["advertise-host"] === "string" ? { advertiseHost: values["advertise-host"] } : {}),
+    ...(security ? { security, transport: "tcp" as const } : {}),
+    ...(insecure ? { insecure } : {}),
   });
   try {
     await node.start();

@@ -70,6 +70,7 @@ export const statsCommand: Command = {
         return 0;
       },
       timeoutMs,
+      values.insecure,
     );
   },
 };

@@ -62,6 +62,7 @@ const steerFlags = {
   target: { type: "string" },
   json: { type: "boolean" },
   "timeout-ms": { type: "string" },
+  insecure: { type: "boolean" },
 } as const;
 
 export async function steer(family: "proxy" | "cache", op: string, argv: string[]): Promise<number> {
@@ -97,31 +98,38 @@ export async function steer(family: "proxy" | "cache", op: string, argv: string[
     if (values.all === true) request.all = true;
   }
   const timeoutMs = positiveOption(values["timeout-ms"], "timeout-ms", DIRECTORY_TIMEOUT_MS);
-  return withCliNode(values.directory, async (node) => {
-    let reply: unknown;
-    try {
-      reply = await node.call(controlService(nodeName), request, { timeoutMs });
-    } catch (error) {
-      if (error instanceof UnknownServiceError)
-        throw new UsageError(
-          `no proxy or cache runs on a node named "${nodeName}" (no service ${controlService(nodeName)})`,
-          1,
-        );
-      // The node refused the request itself (an unknown setting, a bad value): a usage error.
-      if (error instanceof RemoteError) {
-        const refused = error.remoteName === "TypeError" || error.remoteName === "RangeError";
-        const message = error.message.replace(/^.*?failed on node `[^`]*`: /, "");
-        throw new UsageError(
-          refused ? message.replace(`${error.remoteName}: `, "") : message,
-          refused ? 2 : 1,
-        );
+  return withCliNode(
+    values.directory,
+    async (node) => {
+      let reply: unknown;
+      try {
+        reply = await node.call(controlService(nodeName), request, { timeoutMs });
+      } catch (error) {
+        if (error instanceof UnknownServiceError)
+          throw new UsageError(
+            `no proxy or cache runs on a node named "${nodeName}" (no service ${controlService(nodeName)})`,
+            1,
+          );
+        // The node refused the request itself (an unknown setting, a bad value): a usage error.
+        if (error instanceof RemoteError) {
+          const refused = error.remoteName === "TypeError" || error.remoteName === "RangeError";
+          const message = error.message.replace(/^.*?failed on node `[^`]*`: /, "");
+          throw new UsageError(
+            refused ? message.replace(`${error.remoteName}: `, "") : message,
+            refused ? 2 : 1,
+          );
+        }
+        if (error instanceof ZmpError) throw new UsageError(`${error.name}: ${error.message}`, 1);
+        throw error;
       }
-      if (error instanceof ZmpError) throw new UsageError(`${error.name}: ${error.message}`, 1);
-      throw error;
-    }
-    process.stdout.write(`${values.json ? JSON.stringify(reply, jsonReplacer, 2) : replyText(op, reply)}\n`);
-    return 0;
-  });
+      process.stdout.write(
+        `${values.json ? JSON.stringify(reply, jsonReplacer, 2) : replyText(op, reply)}\n`,
+      );
+      return 0;
+    },
+    DIRECTORY_TIMEOUT_MS,
+    values.insecure,
+  );
 }
 
 /** The reply of `op` as a person reads it (`--json` prints it as it came). */

@@ -7,13 +7,15 @@ import type { Cleanup } from "../cleanup.js";
 
 /**
  * A graph with an embedded directory, not advertised to the CLI; closed by
- * `cleanup`. With `curve`, a secured graph: every connection runs CurveZMQ.
+ * `cleanup`. With `curve`, a secured graph: every connection runs CurveZMQ
+ * (what a tcp graph does by default). Without, a tcp graph runs `insecure`:
+ * the plain rows compare zmp with raw sockets, both in plain text.
  */
 export async function benchGraph(transport: "ipc" | "tcp", cleanup: Cleanup, curve = false): Promise<Graph> {
   const graph = await Graph.open({
     transport,
     advertise: false,
-    ...(curve ? { security: keyPair() } : {}),
+    ...(curve ? { security: keyPair() } : transport === "tcp" ? { insecure: true } : {}),
   });
   cleanup.add("zmp graph", () => graph.close());
   return graph;

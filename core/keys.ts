@@ -1,0 +1,39 @@
+/**
+ * CurveZMQ keys as text: Z85 (RFC 32/Z85, the 85 printable characters
+ * ZeroMQ writes keys in, `#` among them), the check every key given to zmp
+ * goes through, and fresh key pairs.
+ */
+import * as zmq from "zeromq";
+
+/** A fresh CURVE key pair (Z85). */
+export function keyPair(): { publicKey: string; secretKey: string } {
+  return zmq.curveKeyPair();
+}
+
+const Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/** Z85-encodes bytes (length a multiple of 4), as ZeroMQ writes keys (RFC 32/Z85). */
+export function z85Encode(bytes: Uint8Array): string {
+  if (bytes.length % 4 !== 0) throw new RangeError("Z85 needs a multiple of 4 bytes");
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 4) {
+    let value = ((bytes[i]! << 24) >>> 0) + (bytes[i + 1]! << 16) + (bytes[i + 2]! << 8) + bytes[i + 3]!;
+    const chunk: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      chunk.unshift(Z85[value % 85]!);
+      value = Math.floor(value / 85);
+    }
+    out += chunk.join("");
+  }
+  return out;
+}
+
+/** Checks a Z85 CURVE key (40 characters of the Z85 alphabet); throws naming the option. */
+export function checkKey(key: unknown, option: string): string {
+  if (typeof key !== "string" || key.length !== 40 || [...key].some((c) => !Z85.includes(c))) {
+    throw new TypeError(
+      `Expected \`${option}\` to be a 40-character Z85 CURVE key, got \`${String(key).slice(0, 60)}\``,
+    );
+  }
+  return key;
+}
