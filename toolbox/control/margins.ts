@@ -18,7 +18,11 @@
  * and the controller is `Pid`'s discretization: backward-Euler integral and
  * backward-difference derivative,
  *
- *   C(z) = kp + ki·h·z/(z − 1) + kd·(z − 1)/(h·z).
+ *   C(z) = kp + ki·h·z/(z − 1) + kd·(z − 1)/(h·z),
+ *
+ * times the Pid's measurement filter when it has one (`measurementTau` τf,
+ * y_f,k = a·y_f,k−1 + (1 − a)·y_k): F(z) = (1 − a)·z/(z − a), a = e^{−h/τf};
+ * continuous, F(s) = 1/(τf·s + 1).
  *
  * Frequencies run up to the Nyquist frequency π/h, where a real-coefficient
  * L(e^{jπ}) is real: a loop whose phase reaches −180° only there (an
@@ -29,7 +33,10 @@
  * max_ω |L/(1 + L)|; gain margin = 1/|L(jω₁₈₀)| at the phase crossover of
  * smallest margin (∞ when the phase never reaches −180°); phase margin =
  * 180° + ∠L(jωc) at the first gain crossover ωc, |L(jωc)| = 1 (NaN when
- * |L| never crosses 1). Checked against Skogestad's published SIMC figures
+ * |L| never crosses 1); delay margin = PM/ωc (in radians over rad/s): the
+ * extra dead time that brings the loop to the stability limit — exact for
+ * a continuous loop and, sampled, for whole samples of extra delay (z^{−d}
+ * is e^{−jωdh}), approximate in between. Checked against Skogestad's published SIMC figures
  * (integrating process, τc = θ: Ms 1.70, GM 2.96, PM 46.9°) and against
  * hand-computed discrete cases (test/control/margins.test.ts).
  */
@@ -58,6 +65,8 @@ export interface MarginOptions {
   sampleTime?: number | null;
   /** Frequency points of the search grid (log-spaced; each extremum is then refined). Default 4000. */
   points?: number;
+  /** Time constant of the Pid's measurement filter, seconds, ≥ 0 (`PidOptions.measurementTau`); 0 = none. Default 0. */
+  measurementTau?: number;
 }
 
 /** Robustness figures of a loop (see the module comment); plain numbers. */
@@ -76,6 +85,8 @@ export interface LoopMargins {
   phaseCrossover: number;
   /** ωc·h, the crossover in radians per sample (NaN for a continuous loop). */
   crossoverPerSample: number;
+  /** Delay margin PM/ωc, seconds: the extra dead time the loop tolerates before it goes unstable (NaN without a crossover). */
+  delayMargin: number;
   /** The sample period analysed, seconds, or null (continuous). */
   sampleTime: number | null;
 }
@@ -112,12 +123,14 @@ export function loopResponse(
   gains: PidGains,
   omega: number,
   sampleTime: number | null = null,
+  measurementTau = 0,
 ): Complex {
   const { gain, theta, tau } = checkModel(model);
   const kp = nonNegative("kp", gains.kp);
   const ki = nonNegative("ki", gains.ki);
   const kd = nonNegative("kd", gains.kd ?? 0);
-  return evaluate(gain, theta, tau, kp, ki, kd, sampleTime, omega);
+  const tf = nonNegative("measurementTau", measurementTau);
+  return evaluate(gain, theta, tau, kp, ki, kd, sampleTime, omega, tf);
 }
 
 function evaluate(
@@ -129,12 +142,14 @@ function evaluate(
   kd: number,
   h: number | null,
   w: number,
+  tf = 0,
 ): Complex {
   if (h === null) {
     const s: Complex = [0, w];
     const plant = div(mul([gain, 0], expj(-w * theta)), tau === null ? s : [1, w * tau]);
     const controller: Complex = [kp, ki === 0 ? kd * w : kd * w - ki / w];
-    return mul(controller, plant);
+    const loop = mul(controller, plant);
+    return tf > 0 ? div(loop, [1, w * tf]) : loop;
   }
   const z = expj(w * h);
   const zm1: Complex = [z[0] - 1, z[1]];
@@ -167,6 +182,10 @@ function evaluate(
     const derivative = div(zm1, z);
     controller = [controller[0] + (kd / h) * derivative[0], controller[1] + (kd / h) * derivative[1]];
   }
+  if (tf > 0) {
+    const a = Math.exp(-h / tf);
+    controller = mul(controller, div([(1 - a) * z[0], (1 - a) * z[1]], [z[0] - a, z[1]]));
+  }
   return mul(controller, plant);
 }
 
@@ -181,7 +200,7 @@ function phaseStep(a: Complex, b: Complex): number {
  */
 export function loopMargins(model: ProcessModel, gains: PidGains, options: MarginOptions = {}): LoopMargins {
   checkObject("gains", gains);
-  checkKeys("MarginOptions", options, ["sampleTime", "points"]);
+  checkKeys("MarginOptions", options, ["sampleTime", "points", "measurementTau"]);
   const { gain, theta, tau } = checkModel(model);
   const kp = nonNegative("kp", gains.kp);
   const ki = nonNegative("ki", gains.ki);
@@ -198,11 +217,12 @@ export function loopMargins(model: ProcessModel, gains: PidGains, options: Margi
     "an integer ≥ 100",
     (v) => Number.isInteger(v) && v >= 100,
   );
-  const L = (w: number) => evaluate(gain, theta, tau, kp, ki, kd, h, w);
+  const tf = nonNegative("measurementTau", options.measurementTau ?? 0);
+  const L = (w: number) => evaluate(gain, theta, tau, kp, ki, kd, h, w, tf);
 
   // The grid spans four decades below the loop's fastest time scale up to
   // Nyquist (sampled) or three decades past it (continuous).
-  const scales = [theta, tau ?? 0, h ?? 0].filter((v) => v > 0);
+  const scales = [theta, tau ?? 0, h ?? 0, tf].filter((v) => v > 0);
   const fast = scales.length > 0 ? Math.min(...scales) : 1 / Math.max(1e-9, Math.abs(gain) * (kp + ki + kd));
   const slow = Math.max(...scales, ki > 0 ? kp / ki : 0, fast);
   const top = h === null ? 1000 / fast : Math.PI / h;
@@ -272,6 +292,7 @@ export function loopMargins(model: ProcessModel, gains: PidGains, options: Margi
     crossover,
     phaseCrossover,
     crossoverPerSample: h === null ? Number.NaN : crossover * h,
+    delayMargin: (phaseMargin * Math.PI) / 180 / crossover,
     sampleTime: h,
   };
 }
@@ -347,6 +368,25 @@ export function sampledLimits(limits: SampledLimits = {}): Required<SampledLimit
   };
 }
 
+/** What a sampled SIMC design counts besides the process model (`simcSampled`). */
+export interface SampledDesignOptions extends SampledLimits {
+  /** Closed-loop time constant, seconds: used as given instead of searched for. */
+  tauC?: number;
+  /**
+   * Time constant of the Pid's measurement filter, seconds, ≥ 0: a lag
+   * inside the loop, counted whole in θ_eff and exactly in the margins.
+   * Default 0.
+   */
+  measurementTau?: number;
+  /**
+   * Staleness budget, seconds, ≥ 0: how much older than the model says the
+   * reading may be (a lagging meter). The loop must meet `maxMs` with that
+   * much more dead time too, so its delay margin covers the budget with
+   * Ms to spare. Default 0.
+   */
+  staleness?: number;
+}
+
 /** A SIMC design for a sampled loop and the margins it has there (`simcSampled`). */
 export interface SampledDesign {
   /** Proportional gain. */
@@ -355,34 +395,55 @@ export interface SampledDesign {
   ki: number;
   /** Closed-loop time constant chosen, seconds. */
   tauC: number;
-  /** Dead time the rule used: θ + h/2 (Skogestad's half rule for the hold). */
+  /** Dead time the rule used: θ + h/2 (Skogestad's half rule for the hold) + the measurement filter's τf. */
   thetaEffective: number;
-  /** The sampled loop's robustness with these gains on the model. */
+  /** The measurement filter designed for, seconds (0: none). */
+  measurementTau: number;
+  /** The staleness budget designed for, seconds (0: none). */
+  staleness: number;
+  /** The sampled loop's robustness with these gains on the model (and the filter). */
   margins: LoopMargins;
-  /** Whether Ms and ωc·h are within the limits (false only when `tauC` was given and is too tight). */
+  /** The same loop with `staleness` more dead time (equal to `margins` without a budget). */
+  staleMargins: LoopMargins;
+  /** Whether the limits hold, nominally and with the budget (false only when `tauC` was given and is too tight). */
   withinLimits: boolean;
 }
 
 /**
  * SIMC PI (Skogestad 2003: integrating Kc = 1/(k(τc + θ)), Ti = 4(τc + θ);
- * FOPDT Kc = τ/(K(τc + θ)), Ti = min(τ, 4(τc + θ))) with θ_eff = θ + h/2,
- * and a τc that respects the sample time: the smallest τc ≥ θ_eff for which
- * the sampled loop (exact ZOH model, `loopMargins`) has Ms ≤ `maxMs` and
- * ωc·h ≤ `maxCrossoverPerSample`. Skogestad's τc = θ alone collapses to h/2
- * when the fitted dead time is ~0 and gives kp·h ≈ 1 on an integrator —
- * close to deadbeat, ωc·h ≈ 1.2 and Ms ≈ 2.2 once sampled. A given `tauC`
- * is used as is (`withinLimits` says whether it meets the limits).
+ * FOPDT Kc = τ/(K(τc + θ)), Ti = min(τ, 4(τc + θ))) with θ_eff = θ + h/2
+ * + τf (the hold's half sample, and the measurement filter as dead time),
+ * and a τc that respects the sample time and the staleness budget Δ: the
+ * smallest τc ≥ θ_eff for which the sampled loop (exact ZOH model and the
+ * Pid's filter, `loopMargins`) has ωc·h ≤ `maxCrossoverPerSample` and
+ * Ms ≤ `maxMs` both on the model and with Δ more dead time. Put the delays
+ * you know of (the meter's age, the actuator's own lag) into the model's θ.
+ * Skogestad's τc = θ alone collapses to h/2 when the fitted dead time is
+ * ~0 and gives kp·h ≈ 1 on an integrator — close to deadbeat, ωc·h ≈ 1.2
+ * and Ms ≈ 2.2 once sampled. A given `tauC` is used as is (`withinLimits`
+ * says whether it meets the limits).
  */
 export function simcSampled(
   model: ProcessModel,
   sampleTime: number,
-  options: SampledLimits & { tauC?: number } = {},
+  options: SampledDesignOptions = {},
 ): SampledDesign {
-  const { tauC: given, ...rest } = options;
+  checkKeys("simcSampled", options, [
+    "maxMs",
+    "maxCrossoverPerSample",
+    "tauC",
+    "measurementTau",
+    "staleness",
+  ]);
+  const { tauC: given, measurementTau, staleness: budget, ...rest } = options;
   const limits = sampledLimits(rest);
   const h = positive("sampleTime", sampleTime);
+  const tf = nonNegative("measurementTau", measurementTau ?? 0);
+  const staleness = nonNegative("staleness", budget ?? 0);
   const { gain, theta, tau } = checkModel(model);
-  const thetaEffective = theta + h / 2;
+  const thetaEffective = theta + h / 2 + tf;
+  const stale: ProcessModel =
+    tau === null ? { gain, theta: theta + staleness } : { gain, tau, theta: theta + staleness };
   const gainsFor = (tc: number): PidGains => {
     if (tau === null)
       return {
@@ -394,10 +455,24 @@ export function simcSampled(
   };
   const design = (tc: number): SampledDesign => {
     const g = gainsFor(tc);
-    const margins = loopMargins(model, g, { sampleTime: h });
+    const margins = loopMargins(model, g, { sampleTime: h, measurementTau: tf });
+    const staleMargins =
+      staleness > 0 ? loopMargins(stale, g, { sampleTime: h, measurementTau: tf }) : margins;
     const withinLimits =
-      margins.ms <= limits.maxMs && !(margins.crossoverPerSample > limits.maxCrossoverPerSample);
-    return { kp: g.kp, ki: g.ki, tauC: tc, thetaEffective, margins, withinLimits };
+      margins.ms <= limits.maxMs &&
+      staleMargins.ms <= limits.maxMs &&
+      !(margins.crossoverPerSample > limits.maxCrossoverPerSample);
+    return {
+      kp: g.kp,
+      ki: g.ki,
+      tauC: tc,
+      thetaEffective,
+      measurementTau: tf,
+      staleness,
+      margins,
+      staleMargins,
+      withinLimits,
+    };
   };
   if (given !== undefined) return design(positive("tauC", given));
   let low = thetaEffective;

@@ -149,6 +149,16 @@ export interface PidOptions {
    * passes that noise straight to the actuator. 0 = no filter. Default 0.
    */
   feedforwardTau?: number;
+  /**
+   * Time constant of a first-order low-pass filter on the measurement,
+   * seconds, ≥ 0: every term (P, I and D) reads y_f,k = a·y_f,k−1 + (1 − a)·y_k
+   * with a = e^{−dt/τ} (the first update starts it at y). It keeps the
+   * measurement's sample-to-sample noise (a queue's Poisson arrivals) off
+   * the actuator; it is a lag inside the loop, so a design must count it
+   * (`loopMargins` and `simcSampled` take it as `measurementTau`). 0 = no
+   * filter. Default 0.
+   */
+  measurementTau?: number;
 }
 
 /** The terms of the last PID output, output units (`Pid.components`). */
@@ -176,6 +186,7 @@ const paramKeys = [
   "feedforwardSignal",
   "kff",
   "feedforwardTau",
+  "measurementTau",
 ] as const;
 const optionKeys: readonly string[] = [...paramKeys, "setpoint", "now", "feedforward"];
 const feedforwardSignals: readonly FeedforwardSignal[] = [
@@ -206,6 +217,7 @@ interface PidSettings {
   feedforwardSignal: FeedforwardSignal | null;
   kff: number;
   feedforwardTau: number;
+  measurementTau: number;
 }
 
 const defaults: PidSettings = {
@@ -228,6 +240,7 @@ const defaults: PidSettings = {
   feedforwardSignal: null,
   kff: 1,
   feedforwardTau: 0,
+  measurementTau: 0,
 };
 
 /**
@@ -266,6 +279,8 @@ export class Pid implements Controller {
   #manualOutput = 0;
   #transfer = false;
   #feedforwardStarted = false;
+  /** The filtered measurement (`measurementTau`); NaN before the first update. */
+  #filtered = Number.NaN;
 
   constructor(options: PidOptions = {}) {
     checkKeys("Pid", options, optionKeys);
@@ -320,10 +335,18 @@ export class Pid implements Controller {
    */
   update(input: number | Observation, dt?: number): number {
     const observation = observe(input);
-    const y = finite("measurement", observation.measurement);
+    const measured = finite("measurement", observation.measurement);
     const step = this.#clock.step(dt);
     if (step === null) return this.#output;
     const s = this.#s;
+    const tauY = s.measurementTau;
+    // The filter starts at the first measurement (no ramp up from 0).
+    if (tauY === 0 || Number.isNaN(this.#filtered)) this.#filtered = measured;
+    else {
+      const a = Math.exp(-step / tauY);
+      this.#filtered = a * this.#filtered + (1 - a) * measured;
+    }
+    const y = this.#filtered;
     if (s.feedforwardSignal !== null) {
       const value = observation[s.feedforwardSignal];
       if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -438,6 +461,7 @@ export class Pid implements Controller {
       feedforwardSignal: s.feedforwardSignal,
       kff: s.kff,
       feedforwardTau: s.feedforwardTau,
+      measurementTau: s.measurementTau,
     };
   }
 
@@ -483,6 +507,7 @@ export class Pid implements Controller {
     this.#y0 = Number.NaN;
     this.#transfer = false;
     this.#feedforwardStarted = false;
+    this.#filtered = Number.NaN;
     this.#output = this.#mode === "manual" ? this.#manualOutput : 0;
     this.#clock.restart();
   }
@@ -543,6 +568,7 @@ function resolveSettings(base: PidSettings, options: PidOptions): PidSettings {
     ),
     kff: finite("kff", pick("kff")),
     feedforwardTau: nonNegative("feedforwardTau", pick("feedforwardTau")),
+    measurementTau: nonNegative("measurementTau", pick("measurementTau")),
   };
   if (options.derivativeOn !== undefined) {
     const c =

@@ -56,6 +56,44 @@ describe("loop margins", () => {
     expect(l[0]).toBeCloseTo((-3 * 2 * (1 - a)) / (1 + a), 9);
   });
 
+  it("margins – a measurement filter in the sampled loop matches the hand result", () => {
+    // P control of k/s at h with the Pid's filter F(z) = (1 − a)z/(z − a): L = K(1 − a)z/((z − 1)(z − a)),
+    // K = kp·k·h. The phase reaches −180° only at Nyquist, z = −1, where L = −K(1 − a)/(2(1 + a)):
+    // GM = 2(1 + a)/(K(1 − a)). Without the filter (a = 0) it is 2/K.
+    const h = 0.1;
+    for (const tf of [0.05, 0.1, 0.3]) {
+      const a = Math.exp(-h / tf);
+      const m = loopMargins({ gain: 1, theta: 0 }, { kp: 2, ki: 0 }, { sampleTime: h, measurementTau: tf });
+      expect(m.gainMargin).toBeCloseTo((2 * (1 + a)) / (0.2 * (1 - a)), 9);
+      expect(m.phaseCrossover).toBeCloseTo(Math.PI / h, 9);
+      const l = loopResponse({ gain: 1, theta: 0 }, { kp: 2, ki: 0 }, Math.PI / h, h, tf);
+      expect(l[0]).toBeCloseTo((-0.2 * (1 - a)) / (2 * (1 + a)), 9);
+    }
+    // Continuous: k/s · 1/(τf s + 1) under P control has no phase crossover (GM ∞) and PM = 90° − atan(ωc·τf).
+    const c = loopMargins({ gain: 1, theta: 0 }, { kp: 4, ki: 0 }, { measurementTau: 0.5 });
+    expect(c.gainMargin).toBe(Number.POSITIVE_INFINITY);
+    // |L| = 4/(ω·√(1 + 0.25ω²)) = 1 ⇔ ω⁴/4 + ω² − 16 = 0 ⇔ ω² = 2(√17 − 1).
+    const wc = Math.sqrt(2 * (Math.sqrt(1 + 16) - 1));
+    expect(c.crossover).toBeCloseTo(wc, 9);
+    expect(c.phaseMargin).toBeCloseTo(90 - Math.atan(0.5 * wc) * deg, 6);
+  });
+
+  it("margins – the delay margin is PM/ωc: that much more dead time puts the loop at the limit", () => {
+    // P control of a sampled integrator: 2·sin(ωc·h/2) = K and PM = 90° − ωc·h/2 (hand results above).
+    const h = 0.1;
+    const K = 0.2;
+    const wch = 2 * Math.asin(K / 2);
+    const m = loopMargins({ gain: 1, theta: 0 }, { kp: K / h, ki: 0 }, { sampleTime: h });
+    expect(m.delayMargin).toBeCloseTo(((Math.PI / 2 - wch / 2) / wch) * h, 9);
+    // Continuous SIMC on θ = 1: added dead time moves only the phase, so with θ + DM the phase margin is 0.
+    const t = simcIntegrating({ gain: 1, theta: 1 });
+    const c = loopMargins({ gain: 1, theta: 1 }, { kp: t.kp, ki: t.ki });
+    expect(c.delayMargin).toBeCloseTo(46.9 / deg / c.crossover, 1);
+    const edge = loopMargins({ gain: 1, theta: 1 + c.delayMargin }, { kp: t.kp, ki: t.ki });
+    expect(Math.abs(edge.phaseMargin)).toBeLessThan(1e-6);
+    expect(edge.gainMargin).toBeCloseTo(1, 3);
+  });
+
   it("margins – the sampled loop tends to the continuous one as h → 0 (within 0.1 %)", () => {
     const t = simcIntegrating({ gain: 1, theta: 1 });
     const continuous = loopMargins({ gain: 1, theta: 1 }, { kp: t.kp, ki: t.ki });
@@ -95,6 +133,29 @@ describe("loop margins", () => {
     expect(loose.tauC).toBeLessThan(simcSampled({ gain: 1, theta: 0 }, 0.1).tauC);
   });
 
+  it("margins – simcSampled counts the measurement filter in θ_eff and meets Ms with the staleness budget", () => {
+    const h = 0.1;
+    const d = simcSampled({ gain: 1, theta: 0.03 }, h, { measurementTau: 0.1, staleness: 0.2 });
+    expect(d.thetaEffective).toBeCloseTo(0.03 + 0.05 + 0.1, 12);
+    expect(d.withinLimits).toBe(true);
+    expect(d.margins.ms).toBeLessThanOrEqual(1.6);
+    expect(d.staleMargins.ms).toBeLessThanOrEqual(1.6);
+    // The stale margins are those of the model with 0.2 s more dead time, with the filter.
+    const check = loopMargins({ gain: 1, theta: 0.23 }, d, { sampleTime: h, measurementTau: 0.1 });
+    expect(d.staleMargins.ms).toBeCloseTo(check.ms, 9);
+    // The budget binds: 1 % tighter breaks Ms ≤ 1.6 with the stale reading, and without the budget the
+    // same filter allows a much faster loop.
+    expect(
+      simcSampled({ gain: 1, theta: 0.03 }, h, { measurementTau: 0.1, staleness: 0.2, tauC: d.tauC * 0.99 })
+        .withinLimits,
+    ).toBe(false);
+    expect(simcSampled({ gain: 1, theta: 0.03 }, h, { measurementTau: 0.1 }).kp).toBeGreaterThan(1.5 * d.kp);
+    // The gains are SIMC's for that τc and θ_eff.
+    const rule = simcIntegrating({ gain: 1, theta: d.thetaEffective }, { tauC: d.tauC });
+    expect(d.kp).toBeCloseTo(rule.kp, 12);
+    expect(d.ki).toBeCloseTo(rule.ki, 12);
+  });
+
   it("margins – inputs are validated", () => {
     expect(() => loopMargins({ gain: 0, theta: 0 }, { kp: 1, ki: 0 })).toThrow(/`gain`/);
     expect(() => loopMargins({ gain: 1, theta: -1 }, { kp: 1, ki: 0 })).toThrow(/`theta`/);
@@ -103,5 +164,9 @@ describe("loop margins", () => {
       /`sampleTime`/,
     );
     expect(() => simcSampled({ gain: 1, theta: 0 }, 0.1, { maxMs: 1 })).toThrow(/`maxMs`/);
+    expect(() => simcSampled({ gain: 1, theta: 0 }, 0.1, { staleness: -1 })).toThrow(/`staleness`/);
+    expect(() =>
+      loopMargins({ gain: 1, theta: 0 }, { kp: 1, ki: 0 }, { sampleTime: 0.1, measurementTau: -1 }),
+    ).toThrow(/`measurementTau`/);
   });
 });

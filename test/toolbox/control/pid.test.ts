@@ -267,6 +267,26 @@ describe("Pid", () => {
     expect(() => new Pid({ feedforwardTau: -1 })).toThrow(/`feedforwardTau`/);
   });
 
+  it("pid – measurementTau filters the measurement every term reads", () => {
+    // P only, setpoint 10: the first update starts the filter at y = 4 (output 6), then y_f moves by
+    // (1 − e^{−dt/τ}) of each step: y = 8 after y_f = 4 gives y_f = 4 + (1 − a)·4, output 10 − y_f.
+    const pid = new Pid({ kp: 1, setpoint: 10, measurementTau: 0.2 });
+    expect(pid.update(4, 0.1)).toBe(6);
+    const a = Math.exp(-0.1 / 0.2);
+    expect(pid.update(8, 0.1)).toBeCloseTo(10 - (4 + (1 - a) * 4), 12);
+    // The integral reads the filtered error too: ki = 1, kp = 0 integrates (10 − y_f)·dt.
+    const pi = new Pid({ kp: 0, ki: 1, setpoint: 10, measurementTau: 0.2 });
+    pi.update(4, 0.1);
+    expect(pi.update(8, 0.1)).toBeCloseTo(0.6 + (10 - (4 + (1 - a) * 4)) * 0.1, 12);
+    // Changing τ keeps the filtered value (no bump); 0 reads the raw measurement again.
+    pid.setParams({ measurementTau: 0 });
+    expect(pid.update(8, 0.1)).toBe(2);
+    expect(pid.params().measurementTau).toBe(0);
+    pid.reset();
+    expect(new Pid({ kp: 1, setpoint: 10, measurementTau: 0.2 }).update(7, 0.1)).toBe(3);
+    expect(() => new Pid({ measurementTau: -1 })).toThrow(/`measurementTau`/);
+  });
+
   it("pid – feedforward is added to the output, from the property or an observation field", () => {
     const pid = new Pid({ kp: 1, setpoint: 10 });
     pid.feedforward = 3;
