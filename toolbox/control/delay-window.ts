@@ -9,14 +9,16 @@
  *
  *   window = (D* + trim)·μ̂,
  *
- * - μ̂: the service rate, low-pass filtered with time constant `rateTau`
- *   (first order, exact for a rate held over the sample) and learnt only
- *   from samples where the workers were busy (backlog ≥ `busyBacklog` at
- *   both ends of the sample — an idle pool serves the arrivals, not its
- *   capacity), never below `rateFloor` (a window of zero would admit
- *   nothing and never measure the rate again). This is the feedforward: it
- *   follows a capacity change within about `rateTau`, before the delay
- *   error has built up.
+ * - μ̂: the service rate of the workers, from a `ServiceRateEstimator`
+ *   (rate-estimator.ts): learnt only while the workers are busy (backlog ≥
+ *   `busyBacklog` at both ends of the sample — an idle pool serves the
+ *   arrivals, not its capacity), filtered over `rateTau` between changes,
+ *   a change detected by a CUSUM on the Poisson likelihood of the departures
+ *   (`changeRatio`, `changeThreshold`), and a drop acted on as its evidence
+ *   builds (`graded`, `releaseTau`); never below `rateFloor` (a window of
+ *   zero would admit nothing and never measure the rate again). This is
+ *   the feedforward: it follows a capacity change within a few samples,
+ *   before the delay error has built up.
  * - trim: a PI on the delay error e = D* − d, seconds of delay (kp is
  *   dimensionless, ki in 1/s), which removes what Little's law with a
  *   filtered rate leaves over (a window that is not always full, a biased
@@ -36,17 +38,8 @@
  * capacity halves, a held backlog doubles the delay.
  */
 import { type Controller, type ControllerParams, type Observation, observe } from "./controller.js";
-import {
-  bound,
-  checkKeys,
-  checkOrder,
-  describe,
-  finite,
-  nonNegative,
-  nullable,
-  oneOf,
-  positive,
-} from "./validate.js";
+import { ServiceRateEstimator } from "./rate-estimator.js";
+import { bound, checkKeys, checkOrder, describe, finite, nonNegative, oneOf, positive } from "./validate.js";
 
 /** Options of `DelayWindow`; every field has the default shown. */
 export interface DelayWindowOptions {
@@ -54,13 +47,19 @@ export interface DelayWindowOptions {
   setpoint?: number;
   /** Time constant of the service-rate filter μ̂ between detected changes, seconds, > 0. Default 2. */
   rateTau?: number;
+  /** The capacity change the detector is tuned for: a drop to ρ·μ̂ or a rise to μ̂/ρ, 0 < ρ < 1. Default 0.5. */
+  changeRatio?: number;
   /**
-   * Threshold of the two-sided CUSUM change detector on the service rate,
-   * in standard deviations of one sample (Poisson: √(μ̂/dt)), > 0; at an
-   * alarm μ̂ jumps to the mean of the samples since the change began.
-   * `Infinity` turns detection off. Default 4.
+   * Alarm threshold of the CUSUMs on the departures' Poisson log-likelihood
+   * ratio, nats, > 0; at an alarm μ̂ jumps to the mean of the samples since
+   * the change began. `Infinity` turns detection off. Default 6 (a false
+   * alarm about every 2 000 samples at 20 departures per sample).
    */
   changeThreshold?: number;
+  /** Whether the window acts on partial evidence of a drop, before the alarm. Default true. */
+  graded?: boolean;
+  /** Time constant with which the rate the window uses comes back up after a dip, seconds, ≥ 0. Default 0.5. */
+  releaseTau?: number;
   /** Lowest μ̂, msg/s, ≥ 0. Default 1. */
   rateFloor?: number;
   /** Backlog at or above which the workers count as busy (μ̂ learns only then), messages, ≥ 0. Default 1. */
@@ -89,8 +88,12 @@ export interface DelayWindowOptions {
 
 /** What the last output was made of (`DelayWindow.components`). */
 export type DelayWindowComponents = {
-  /** Filtered service rate μ̂ in use (after the floor), msg/s. */
+  /** Service rate the window uses (after the floor), msg/s. */
   rate: number;
+  /** The estimator's level μ̂, msg/s. */
+  level: number;
+  /** Evidence of a capacity drop so far, nats. */
+  evidence: number;
   /** Delay the trim read, seconds. */
   delay: number;
   /** Feedforward part of the window, D*·μ̂, messages. */
@@ -105,7 +108,10 @@ export type DelayWindowComponents = {
 
 const paramKeys = [
   "rateTau",
+  "changeRatio",
   "changeThreshold",
+  "graded",
+  "releaseTau",
   "rateFloor",
   "busyBacklog",
   "kp",
@@ -118,8 +124,6 @@ const paramKeys = [
 ] as const;
 
 interface Settings {
-  rateTau: number;
-  changeThreshold: number;
   rateFloor: number;
   busyBacklog: number;
   kp: number;
@@ -135,8 +139,6 @@ function resolve(base: Settings, options: Record<string, unknown>): Settings {
   const pick = <K extends keyof Settings>(key: K): unknown =>
     options[key] === undefined ? base[key] : options[key];
   const s: Settings = {
-    rateTau: positive("rateTau", pick("rateTau")),
-    changeThreshold: positive("changeThreshold", pick("changeThreshold")),
     rateFloor: nonNegative("rateFloor", pick("rateFloor")),
     busyBacklog: nonNegative("busyBacklog", pick("busyBacklog")),
     kp: nonNegative("kp", pick("kp")),
@@ -152,8 +154,6 @@ function resolve(base: Settings, options: Record<string, unknown>): Settings {
 }
 
 const defaults: Settings = {
-  rateTau: 2,
-  changeThreshold: 4,
   rateFloor: 1,
   busyBacklog: 1,
   kp: 0,
@@ -180,31 +180,19 @@ export class DelayWindow implements Controller {
   readonly kind = "delay-window";
   #setpoint: number;
   #s: Settings;
-  #initialRate: number | null;
-  #rate = Number.NaN;
-  /** CUSUM of the rate's standardized innovations, upward and downward, and the samples behind each. */
-  #up = { g: 0, sum: 0, n: 0 };
-  #down = { g: 0, sum: 0, n: 0 };
-  #lastBacklog = Number.NaN;
+  #mu: ServiceRateEstimator;
   #integral = 0;
   #output: number;
   #c: DelayWindowComponents;
 
   constructor(options: DelayWindowOptions = {}) {
     checkKeys("DelayWindow", options, [...paramKeys, "setpoint", "initialRate"]);
-    this.#s = resolve(defaults, options as Record<string, unknown>);
+    const { estimator, own } = split(options as Record<string, unknown>);
+    this.#s = resolve(defaults, own);
+    this.#mu = new ServiceRateEstimator({ ...estimator, busyBacklog: this.#s.busyBacklog });
     this.#setpoint = positive("setpoint", options.setpoint ?? 0.1);
-    this.#initialRate = nullable(options.initialRate ?? null, (v) => positive("initialRate", v));
     this.#output = this.#s.windowMin;
-    this.#c = {
-      rate: Number.NaN,
-      delay: Number.NaN,
-      ff: Number.NaN,
-      p: 0,
-      i: 0,
-      trim: 0,
-      window: this.#output,
-    };
+    this.#c = this.#initialComponents();
   }
 
   /** Delay setpoint D*, seconds. */
@@ -236,14 +224,9 @@ export class DelayWindow implements Controller {
     }
     const step = dt === undefined ? this.#s.sampleTime : positive("dt", dt);
     const s = this.#s;
-    const busy = backlog >= s.busyBacklog && this.#lastBacklog >= s.busyBacklog;
-    if (Number.isNaN(this.#rate)) {
-      if (served > 0) this.#rate = served;
-      else if (this.#initialRate !== null) this.#rate = this.#initialRate;
-    } else if (busy) this.#learnRate(served, step);
+    const estimate = this.#mu.update(backlog, served, step);
     const previousWindow = this.#output;
-    this.#lastBacklog = backlog;
-    const rate = Math.max(s.rateFloor, Number.isNaN(this.#rate) ? 0 : this.#rate);
+    const rate = Math.max(s.rateFloor, Number.isNaN(estimate) ? 0 : estimate);
     const r = this.#setpoint;
     const latency = observation.latency;
     const delay =
@@ -269,71 +252,50 @@ export class DelayWindow implements Controller {
     const floor = Math.max(s.windowMin, s.busyBacklog);
     const window = Math.min(s.windowMax, Math.max(floor, (r + bounded) * rate));
     this.#output = window;
-    this.#c = { rate, delay, ff, p, i, trim: bounded, window };
+    this.#c = {
+      rate,
+      level: this.#mu.level,
+      evidence: this.#mu.evidence,
+      delay,
+      ff,
+      p,
+      i,
+      trim: bounded,
+      window,
+    };
     return window;
   }
 
   params(): ControllerParams {
     const s = this.#s;
     return {
+      ...this.#mu.params(),
       ...s,
       windowMax: Number.isFinite(s.windowMax) ? s.windowMax : null,
-      initialRate: this.#initialRate,
     };
   }
 
-  /** Changes parameters while running; the filtered rate and the integral are kept (no bump). */
+  /** Changes parameters while running; the rate estimate and the integral are kept (no bump). */
   setParams(params: Partial<Record<string, number | boolean | string | null>>): void {
     checkKeys("DelayWindow", params, [...paramKeys, "initialRate"]);
-    const { initialRate, ...rest } = params;
-    const next = resolve(this.#s, rest);
-    if (initialRate !== undefined)
-      this.#initialRate = nullable(initialRate, (v) => positive("initialRate", v));
+    const { estimator, own } = split(params);
+    const next = resolve(this.#s, own);
+    this.#mu.setParams({ ...estimator, busyBacklog: next.busyBacklog });
     this.#s = next;
   }
 
-  /**
-   * One busy sample of the service rate: Page's two-sided CUSUM (drift ½σ)
-   * on z = (served − μ̂)/σ with the Poisson σ = √(μ̂/dt); an alarm sets μ̂ to
-   * the mean of the samples since that side's statistic last left zero (the
-   * change-point estimate); otherwise μ̂ follows a first-order filter.
-   */
-  #learnRate(served: number, step: number): void {
-    const s = this.#s;
-    const sigma = Math.sqrt(Math.max(this.#rate, 1e-9) / step);
-    const z = (served - this.#rate) / sigma;
-    const track = (side: { g: number; sum: number; n: number }, x: number) => {
-      side.g = Math.max(0, side.g + x - 0.5);
-      if (side.g === 0) {
-        side.sum = 0;
-        side.n = 0;
-      } else {
-        side.sum += served;
-        side.n++;
-      }
-    };
-    track(this.#up, z);
-    track(this.#down, -z);
-    const alarm =
-      this.#up.g > s.changeThreshold ? this.#up : this.#down.g > s.changeThreshold ? this.#down : null;
-    if (alarm !== null && alarm.n > 0) {
-      this.#rate = alarm.sum / alarm.n;
-      this.#up = { g: 0, sum: 0, n: 0 };
-      this.#down = { g: 0, sum: 0, n: 0 };
-      return;
-    }
-    this.#rate += (1 - Math.exp(-step / s.rateTau)) * (served - this.#rate);
-  }
-
   reset(): void {
-    this.#rate = Number.NaN;
-    this.#up = { g: 0, sum: 0, n: 0 };
-    this.#down = { g: 0, sum: 0, n: 0 };
-    this.#lastBacklog = Number.NaN;
+    this.#mu.reset();
     this.#integral = 0;
     this.#output = this.#s.windowMin;
-    this.#c = {
+    this.#c = this.#initialComponents();
+  }
+
+  #initialComponents(): DelayWindowComponents {
+    return {
       rate: Number.NaN,
+      level: Number.NaN,
+      evidence: 0,
       delay: Number.NaN,
       ff: Number.NaN,
       p: 0,
@@ -342,4 +304,21 @@ export class DelayWindow implements Controller {
       window: this.#output,
     };
   }
+}
+
+/** The options the estimator takes, apart from the window's own. */
+const estimatorKeys = ["rateTau", "changeRatio", "changeThreshold", "graded", "releaseTau", "initialRate"];
+
+function split(options: Record<string, unknown>): {
+  estimator: Record<string, unknown>;
+  own: Record<string, unknown>;
+} {
+  const estimator: Record<string, unknown> = {};
+  const own: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (estimatorKeys.includes(key)) estimator[key] = value;
+    else if (key !== "setpoint") own[key] = value;
+  }
+  return { estimator, own };
 }

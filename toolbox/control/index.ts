@@ -70,6 +70,7 @@ export {
   type PidGains,
   type ProcessModel,
   type SampledDesign,
+  type SampledDesignOptions,
   type SampledLimits,
   simcSampled,
 } from "./margins.js";
@@ -95,6 +96,7 @@ export {
   secondMoment,
   uniformAt,
 } from "./random.js";
+export { ServiceRateEstimator, type ServiceRateEstimatorOptions } from "./rate-estimator.js";
 export {
   type RelayAutotuneOptions,
   type RelayOptions,
