@@ -6,10 +6,17 @@
  * (`identifyIntegrating`: the backlog integrates admitted − served), and the
  * SIMC rule for integrating processes (Skogestad, "Simple analytic rules for
  * model reduction and PID controller tuning", J. Process Control 13 (2003))
- * with θ_eff = θ + h/2 (the half rule for the hold) and a τc that respects
- * the sample time (`simcSampled`): the smallest τc whose sampled loop on the
- * model has Ms ≤ 1.6 and ωc·h ≤ 0.5. A fitted dead time of ~0 would
- * otherwise give τc = h/2 and a near-deadbeat loop (kp·h ≈ 1, Ms ≈ 2.3).
+ * on every delay the loop is known to have: θ_eff = θ (fitted, with the
+ * meter's age and the actuator's lag, both 0 on the simulated plant) + h/2
+ * (the hold) + τf (the measurement filter, one sample period, which keeps
+ * the arrivals' Poisson noise off the P path), and the smallest τc whose
+ * sampled loop (`simcSampled`: exact ZOH model and the filter) has
+ * ωc·h ≤ 0.5 and Ms ≤ 1.6 both as fitted and with the reading
+ * `stalenessBudget` (0.2 s) older: its delay margin then covers a meter
+ * that lags by two samples with Ms to spare. A fitted dead time of ~0 would
+ * otherwise give τc = h/2 and a near-deadbeat loop (kp·h ≈ 1, Ms ≈ 2.3),
+ * and the rule without the budget (kp·h ≈ 0.47) has a delay margin of
+ * about 0.19 s, which a 0.2 s stale reading uses up.
  *
  * Delay trim: an open-loop step of the credit window (as seconds of delay at
  * the measured service rate), a first-order-plus-dead-time fit of the
@@ -243,30 +250,63 @@ export async function identifyQueue(
   };
 }
 
+/**
+ * The age of reading the backlog loop is designed to tolerate, seconds: a
+ * meter that lags by two samples (the robustness runs of
+ * `compare-controllers` read the plant that much late).
+ */
+export const stalenessBudget = 0.2;
+
+/** Options of `tuneQueuePid`. */
+export interface QueueTuningOptions {
+  /** τc as given instead of searched for, seconds. */
+  tauC?: number;
+  /** The Pid's measurement filter, seconds. Default one sample period. */
+  measurementTau?: number;
+  /** Staleness budget, seconds. Default `stalenessBudget` (0.2). */
+  staleness?: number;
+}
+
 /** PI gains for a queue from its fitted model, and how they were obtained. */
 export interface QueueTuning {
-  /** The sampled design: gains, τc, θ_eff and the loop's margins on the model. */
+  /** The sampled design: gains, τc, θ_eff and the loop's margins on the model, as fitted and with the budget. */
   design: SampledDesign;
-  /** Dead time used: the fitted θ plus half a sample period (Skogestad's half rule for the hold). */
+  /** Dead time used: θ + h/2 + τf. */
   thetaEffective: number;
-  /** The gains for `Pid`. */
-  gains: { kp: number; ki: number; kd: number };
-  /** Skogestad's plain τc = θ_eff on the same model, for comparison: its gains and sampled margins. */
+  /** The gains for `Pid`, and the measurement filter they were designed with. */
+  gains: { kp: number; ki: number; kd: number; measurementTau: number };
+  /** The rule without the filter and the budget (Ms ≤ 1.6, ωc·h ≤ 0.5 only), for comparison. */
+  unbudgeted: SampledDesign;
+  /** Skogestad's plain τc = θ + h/2 on the same model, for comparison. */
   plain: SampledDesign;
 }
 
 /**
  * SIMC PI for the fitted integrating model on a loop sampled every
- * `sampleTime` seconds: θ_eff = θ + h/2 and the smallest τc with sampled
- * Ms ≤ 1.6 and ωc·h ≤ 0.5 (`simcSampled`), unless `tauC` is given.
+ * `sampleTime` seconds (see the module comment): θ_eff = θ + h/2 + τf and
+ * the smallest τc with ωc·h ≤ 0.5 and Ms ≤ 1.6, as fitted and with the
+ * staleness budget; `tauC` overrides the search.
  */
-export function tuneQueuePid(model: IntegratingModel, sampleTime: number, tauC?: number): QueueTuning {
-  const design = simcSampled(model, sampleTime, tauC === undefined ? {} : { tauC });
-  const plain = simcSampled(model, sampleTime, { tauC: model.theta + sampleTime / 2 });
+export function tuneQueuePid(
+  model: IntegratingModel,
+  sampleTime: number,
+  options: QueueTuningOptions = {},
+): QueueTuning {
+  const measurementTau = options.measurementTau ?? sampleTime;
+  const staleness = options.staleness ?? stalenessBudget;
+  const design = simcSampled(model, sampleTime, {
+    measurementTau,
+    staleness,
+    ...(options.tauC === undefined ? {} : { tauC: options.tauC }),
+  });
+  // The rule without filter and budget picks its τc alone; its margins are then shown with the budget too.
+  const unbudgeted = simcSampled(model, sampleTime, { tauC: simcSampled(model, sampleTime).tauC, staleness });
+  const plain = simcSampled(model, sampleTime, { tauC: model.theta + sampleTime / 2, staleness });
   return {
     design,
     thetaEffective: design.thetaEffective,
-    gains: { kp: design.kp, ki: design.ki, kd: 0 },
+    gains: { kp: design.kp, ki: design.ki, kd: 0, measurementTau },
+    unbudgeted,
     plain,
   };
 }
@@ -276,16 +316,19 @@ export function tuneQueuePid(model: IntegratingModel, sampleTime: number, tauC?:
  * gain `innerKi`, closed-loop time constant 1/innerKi) is part of what the
  * outer loop drives, so it counts in the outer model's dead time (the half
  * rule for a lag), and the outer loop comes out several times slower than
- * the inner one, as a cascade needs.
+ * the inner one, as a cascade needs. No measurement filter, no budget.
  */
 export function tuneCascadeOuter(model: IntegratingModel, sampleTime: number, innerKi: number): QueueTuning {
-  return tuneQueuePid({ gain: model.gain, theta: model.theta + 1 / innerKi }, sampleTime);
+  return tuneQueuePid({ gain: model.gain, theta: model.theta + 1 / innerKi }, sampleTime, {
+    measurementTau: 0,
+    staleness: 0,
+  });
 }
 
 /** Rows of a margins table: the design's figures on its model. */
 export function marginRows(
   label: string,
-  d: { tauC: number; kp: number; ki: number; margins: LoopMargins },
+  d: { tauC: number; kp: number; ki: number; margins: LoopMargins; staleMargins?: LoopMargins },
 ): (string | number | null)[] {
   const m = d.margins;
   const r = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(3)) : null);
@@ -298,10 +341,25 @@ export function marginRows(
     r(m.gainMargin),
     r(m.phaseMargin),
     r(m.crossoverPerSample),
+    r(m.delayMargin),
+    d.staleMargins === undefined ? null : r(d.staleMargins.ms),
+    d.staleMargins === undefined ? null : r(d.staleMargins.gainMargin),
   ];
 }
 
-const marginColumns = ["design", "τc s", "kp", "ki 1/s", "Ms", "gain margin", "phase margin °", "ωc·h"];
+const marginColumns = [
+  "design",
+  "τc s",
+  "kp",
+  "ki 1/s",
+  "Ms",
+  "gain margin",
+  "phase margin °",
+  "ωc·h",
+  "delay margin s",
+  `Ms, reading ${stalenessBudget} s late`,
+  `gain margin, reading ${stalenessBudget} s late`,
+];
 
 /** The identification and tuning of the PID family for a queue experiment, as report parts. */
 export interface QueuePidDesign {
@@ -335,13 +393,14 @@ export async function designQueuePid(
   sampleTime: number,
   firstIndex: number,
   progress?: Progress,
+  options: QueueTuningOptions = {},
 ): Promise<QueuePidDesign> {
   const identification = await identifyQueue(mode, scenario, seed + 1000, {
     repeats: stepTestRepeats(mode),
     sampleTime,
     ...(progress ? { onSample: progress.run("step tests") } : {}),
   });
-  const tuning = tuneQueuePid(identification.model, sampleTime);
+  const tuning = tuneQueuePid(identification.model, sampleTime, options);
   const steady = steadyScenario(scenario, seed);
   const records = identification.tests.map(
     (test, i): RunRecord => ({
@@ -369,7 +428,7 @@ export async function designQueuePid(
     text:
       "Open-loop step tests on the plant at the scenario's starting conditions: the admission rate is held at the nominal capacity while the service rate is measured, then at that balance, then stepped down by 75 %. " +
       "identifyIntegrating fits backlog = k·∫(rate − balance)(t − θ) dt; the median k and θ of the tests give the model. " +
-      `SIMC for integrating processes (Skogestad 2003) with θ_eff = θ + h/2 and the smallest τc whose sampled loop on the model has Ms ≤ 1.6 and ωc·h ≤ 0.5 gives the PI gains; the margins below are those of the sampled loop (exact ZOH model, the Pid's discretization). Skogestad's plain τc = θ_eff is shown for comparison.`,
+      `SIMC for integrating processes (Skogestad 2003) on every known delay, θ_eff = θ + h/2 (the hold) + τf (the Pid's measurement filter, ${tuning.gains.measurementTau} s), with the smallest τc whose sampled loop (exact ZOH model, the filter, the Pid's discretization) has ωc·h ≤ 0.5 and Ms ≤ 1.6 both as fitted and with the reading ${stalenessBudget} s older (the staleness budget). The rule without filter and budget, and Skogestad's plain τc = θ + h/2, are shown for comparison.`,
     charts: [
       {
         title: "Step tests: backlog",
@@ -404,7 +463,11 @@ export async function designQueuePid(
           "k: backlog slope per unit of admission rate (1 for a queue that admits what it is set to); θ: dead time; fit: 100·(1 − ‖y − ŷ‖/‖y − ȳ‖).",
       },
       keyValueTable("SIMC PI (sampled)", {
+        "θ fitted (s)": identification.model.theta,
+        "hold h/2 (s)": sampleTime / 2,
+        "measurement filter τf (s)": tuning.gains.measurementTau,
         "θ_eff (s)": thetaEffective,
+        "staleness budget (s)": stalenessBudget,
         "τc (s)": design.tauC,
         kp: design.kp,
         "ki (1/s)": design.ki,
@@ -414,11 +477,15 @@ export async function designQueuePid(
         title: "Robustness of the sampled loop on the identified model",
         columns: marginColumns,
         rows: [
-          marginRows("chosen: smallest τc with Ms ≤ 1.6, ωc·h ≤ 0.5", design),
-          marginRows("plain SIMC τc = θ_eff", tuning.plain),
+          marginRows(
+            `chosen: τf ${tuning.gains.measurementTau} s, Ms ≤ 1.6 also ${stalenessBudget} s late`,
+            design,
+          ),
+          marginRows("without filter and budget: Ms ≤ 1.6, ωc·h ≤ 0.5", tuning.unbudgeted),
+          marginRows("plain SIMC τc = θ + h/2", tuning.plain),
         ],
         caption:
-          "Ms = max|1/(1 + L)|, gain margin and ωc·h of the loop the Pid runs at h (loopMargins: exact zero-order-hold model with the fitted dead time; backward-Euler integral).",
+          "Ms = max|1/(1 + L)|, gain margin, ωc·h and delay margin (PM/ωc) of the loop the Pid runs at h (loopMargins: exact zero-order-hold model with the fitted dead time; backward-Euler integral; the measurement filter), and Ms and the gain margin with the staleness budget added to the dead time.",
       },
     ],
   };

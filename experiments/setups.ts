@@ -30,8 +30,9 @@
  * Each controller has one aggressiveness knob (`queueKnobs`) that a sweep
  * turns over eight values: the setpoint of the zmp loops, the window, the
  * share, the targets of PIE, CoDel and AIMD, Gradient2's queue size, Vegas's
- * alpha. A setpoint-like knob scales with the scenario's own setpoint
- * profile (a setpoint step doubles it for every controller alike).
+ * alpha. The zmp loops' setpoints follow the scenario's setpoint profile
+ * (a setpoint step doubles D* and the backlog setpoint); the baselines'
+ * knobs stay where they are set: they have no setpoint to follow.
  */
 import {
   Aimd,
@@ -110,8 +111,8 @@ export interface QueuePlantFacts {
 export const queueParams: Readonly<Record<QueueController, readonly string[]>> = Object.freeze({
   none: [],
   delay: ["delay", "kp", "ki", "rateTau", "changeThreshold"],
-  pid: ["setpoint", "kp", "ki", "kd", "kff", "ffTau"],
-  "pid-feedback": ["setpoint", "kp", "ki", "kd"],
+  pid: ["setpoint", "kp", "ki", "kd", "kff", "ffTau", "measurementTau"],
+  "pid-feedback": ["setpoint", "kp", "ki", "kd", "measurementTau"],
   cascade: ["setpoint", "kp", "ki", "kff", "ffTau", "innerKi"],
   "fixed-window": ["window"],
   "fixed-rate": ["share"],
@@ -317,7 +318,7 @@ export function queueSetup(
           serviceRate: s.observation.serviceRate ?? 0,
           ...(s.observation.latency === undefined ? {} : { latency: s.observation.latency }),
         }),
-        note: `credit window = (D* + PI trim on the measured sojourn)·μ̂; μ̂ the service rate while ≥ ${workers} messages are in the system (filter ${param(p, "rateTau")} s, CUSUM ${param(p, "changeThreshold")}σ)`,
+        note: `credit window = (D* + PI trim on the measured sojourn)·μ̂; μ̂ the service rate while ≥ ${workers} messages are in the system (filter ${param(p, "rateTau")} s, change detection at ${param(p, "changeThreshold")} nats, graded)`,
         ownGoal: (log) => iaeAgainst(log, sojourns(log), (k) => target(log.setpoint[k]!)),
       };
     }
@@ -335,22 +336,28 @@ export function queueSetup(
         feedforwardSignal: feedforward ? "serviceRate" : null,
         kff: feedforward ? param(p, "kff") : 1,
         feedforwardTau: feedforward ? param(p, "ffTau") : 0,
+        measurementTau: param(p, "measurementTau"),
       });
       const target = (r: number) => (setpoint * r) / r0;
+      const capacity = busyServiceRate(workers, mu);
       return {
         label,
         controller,
         actuator: "rate",
         toSetpoint: target,
+        ...(feedforward
+          ? { observe: (sample: PlantSample) => ({ ...sample.observation, serviceRate: capacity(sample) }) }
+          : {}),
         before: limitToOffered(max),
         note: feedforward
-          ? `token-bucket rate = PI(backlog error) + kff × service rate filtered over ${param(p, "ffTau")} s; limited to 1.2 × the offered rate`
-          : "token-bucket rate = PI(backlog error); limited to 1.2 × the offered rate",
+          ? `token-bucket rate = PI(backlog filtered over ${param(p, "measurementTau")} s) + kff × the service rate measured while ≥ ${workers} messages are in the system, filtered over ${param(p, "ffTau")} s; limited to 1.2 × the offered rate (filtered over ${offeredTau} s)`
+          : `token-bucket rate = PI(backlog filtered over ${param(p, "measurementTau")} s); limited to 1.2 × the offered rate (filtered over ${offeredTau} s)`,
         ownGoal: (log) => iaeAgainst(log, log.measurement, (k) => target(log.setpoint[k]!)),
       };
     }
     case "cascade": {
       const setpoint = param(p, "setpoint");
+      const offered = filteredOffered();
       const innerKi = param(p, "innerKi");
       const outer = new Pid({
         kp: param(p, "kp"),
@@ -377,7 +384,7 @@ export function queueSetup(
         toSetpoint: target,
         // Both loops stop at what can be admitted: the inner output and the inner setpoint.
         before: (sample, c) => {
-          const cap = Math.min(max, Math.max(1, 1.2 * offeredRate(sample)));
+          const cap = Math.min(max, Math.max(1, 1.2 * offered(sample)));
           c.setParams({ innerSetpointMax: cap, "inner.outputMax": cap });
         },
         note: `outer PI(backlog) + service-rate feedforward → admitted-rate setpoint (limited to 1.2 × offered); inner I loop (closed-loop τ ${Number((1 / innerKi).toPrecision(3))} s) on the admitted rate → token-bucket rate`,
@@ -530,17 +537,66 @@ export function queueSetup(
   }
 }
 
+/** Time constant of the offered-rate filter behind the admission limit, seconds. */
+const offeredTau = 1;
+
+/**
+ * The offered rate a limit can follow: the per-period count (Poisson, σ ≈
+ * 20 % at 240 msg/s over 0.1 s) through a first-order filter of `offeredTau`
+ * seconds (exact for a rate held over the sample; it starts at the first
+ * reading).
+ */
+function filteredOffered(): (sample: PlantSample) => number {
+  let value = Number.NaN;
+  let last = Number.NaN;
+  return (sample) => {
+    const offered = offeredRate(sample);
+    const dt = sample.time - last;
+    last = sample.time;
+    value =
+      Number.isNaN(value) || !(dt > 0)
+        ? offered
+        : value + (1 - Math.exp(-dt / offeredTau)) * (offered - value);
+    return value;
+  };
+}
+
 /**
  * Anti-windup against the real actuator range: a token bucket cannot admit
  * more than is offered, so the PID's upper limit follows the offered rate
- * measured over the last period (× 1.2 for its Poisson noise), within
- * [0, max]. At that limit the PID's conditional integration stops, instead
- * of winding up while the rate it asks for is not there to admit.
+ * (× 1.2 for its Poisson noise), within [0, max]. At that limit the PID's
+ * conditional integration stops, instead of winding up while the rate it
+ * asks for is not there to admit. The offered rate is filtered
+ * (`filteredOffered`): a limit that followed each period's count would make
+ * the applied rate jump with the arrivals' noise whenever it binds, though
+ * any rate above the offered one admits the same messages.
  */
 function limitToOffered(max: number): (sample: PlantSample, controller: Controller) => void {
+  const offered = filteredOffered();
   return (sample, controller) => {
-    const cap = Math.min(max, Math.max(1, 1.2 * offeredRate(sample)));
+    const cap = Math.min(max, Math.max(1, 1.2 * offered(sample)));
     controller.setParams({ outputMax: cap });
+  };
+}
+
+/**
+ * The service rate a backlog loop's feedforward reads: the measured one
+ * while the workers are busy (backlog ≥ `workers` at both ends of the
+ * period), else the last such value, starting at the nominal capacity. An
+ * idle pool serves what it is given, so its service rate is the admitted
+ * rate: fed forward, it would tell the loop to admit what it admitted,
+ * and at start-up (or with a reading from before anything was served) it
+ * reads 0 while the PI winds up to make up for it.
+ */
+function busyServiceRate(workers: number, nominal: number): (sample: PlantSample) => number {
+  let value = nominal;
+  let lastBacklog = Number.NaN;
+  return (sample) => {
+    const o = sample.observation;
+    const busy = o.measurement >= workers && lastBacklog >= workers;
+    lastBacklog = o.measurement;
+    if (busy && typeof o.serviceRate === "number" && Number.isFinite(o.serviceRate)) value = o.serviceRate;
+    return value;
   };
 }
 
@@ -551,20 +607,23 @@ function limitToOffered(max: number): (sample: PlantSample, controller: Controll
  * Gradient2's queue size 4 and smoothing 0.2; Vegas's alpha 3), and for the
  * rest a stated choice: the zmp loops and the fixed window at the plant's
  * nominal setpoint, the AIMD timeout at its delay, a fixed rate of 90 % of
- * the nominal capacity, the PID's feedforward filtered over 0.5 s (five
- * samples: the σ ≈ 22 % of a 0.1 s count falls to ≈ 7 %), the delay trim
- * integrating at 0.1 /s (`designDelayTrim` gives the value it uses).
+ * the nominal capacity, the PID's feedforward filtered over 1 s (ten
+ * samples: the σ ≈ 22 % of a 0.1 s count falls to ≈ 5 %), its measurement
+ * filtered over one sample period (what its design, `tuneQueuePid`, counts
+ * in the dead time), the delay trim integrating at 0.1 /s
+ * (`designDelayTrim` gives the value it uses), the delay window's change
+ * detection at 6 nats.
  */
 export function queueDefaults(name: QueueController, facts: QueuePlantFacts): Record<string, number> {
   const r = facts.setpoint;
   const delay = r / facts.nominalCapacity;
   switch (name) {
     case "delay":
-      return { delay, kp: 0, ki: 0.1, rateTau: 2, changeThreshold: 4 };
+      return { delay, kp: 0, ki: 0.1, rateTau: 2, changeThreshold: 6 };
     case "pid":
-      return { setpoint: r, kff: 1, ffTau: 0.5 };
+      return { setpoint: r, kff: 1, ffTau: 1, measurementTau: facts.sampleTime };
     case "pid-feedback":
-      return { setpoint: r };
+      return { setpoint: r, measurementTau: facts.sampleTime };
     case "cascade":
       return { setpoint: r, kff: 1, ffTau: 0.5, innerKi: 0.5 / facts.sampleTime };
     case "fixed-window":
