@@ -5,7 +5,8 @@
  * - Error integrals of the measurement y against its setpoint r
  *   (`loopPerformance`): IAE = ∫|r − y| dt, ISE, ITAE, RMSE.
  * - Sojourn quantiles of the messages served (plant stats): p50, p99 over the
- *   run, and p99 of the messages that left after the scenario's step.
+ *   run, and p99 of the messages that left after the scenario's step and of
+ *   those that left before it.
  * - Delay regulation, on W̄_k, the mean sojourn of the messages that left in
  *   sample period k (held from the previous period when none left), against
  *   the delay setpoint D*(t): IADE = Σ_k |W̄_k − D*|·Δt_k (s·s); the causal
@@ -67,6 +68,8 @@ export interface RunMetrics {
   latencyP99: number;
   /** 99th-percentile sojourn of the messages that left after the scenario's step, ms (NaN without a step). */
   latencyP99After: number;
+  /** 99th-percentile sojourn of the messages that left before the scenario's step, ms (NaN without a step). */
+  latencyP99Before: number;
   /** IADE = Σ|W̄_k − D*|·Δt, s·s (NaN without a delay setpoint or a sojourn column). */
   iade: number;
   /** Time average of W̄, s. */
@@ -105,6 +108,7 @@ export const metricKeys: readonly (keyof RunMetrics)[] = Object.freeze([
   "latencyP50",
   "latencyP99",
   "latencyP99After",
+  "latencyP99Before",
   "iade",
   "meanDelay",
   "delaySettling",
@@ -314,15 +318,19 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
     }
   }
 
-  // p99 of the messages that left after the step.
+  // p99 of the messages that left after the step, and of those that left before it.
   let latencyP99After = Number.NaN;
+  let latencyP99Before = Number.NaN;
   const departures = log.stats.departures;
   if (step !== null && departures !== undefined) {
     const after: number[] = [];
+    const before: number[] = [];
     for (let i = 0; i < departures.times.length; i++)
-      if (departures.times[i]! >= step.at) after.push(departures.sojourns[i]!);
+      (departures.times[i]! >= step.at ? after : before).push(departures.sojourns[i]!);
     after.sort((a, b) => a - b);
+    before.sort((a, b) => a - b);
     latencyP99After = quantile(after, 0.99) * 1000;
+    latencyP99Before = quantile(before, 0.99) * 1000;
   }
 
   // Actuation over the steady state.
@@ -385,6 +393,7 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
     latencyP50: s.latencyP50 * 1000,
     latencyP99: s.latencyP99 * 1000,
     latencyP99After,
+    latencyP99Before,
     iade,
     meanDelay,
     delaySettling,

@@ -122,6 +122,7 @@ export const metricLabels: Readonly<Record<keyof RunMetrics, string>> = Object.f
   latencyP50: "p50 ms",
   latencyP99: "p99 ms",
   latencyP99After: "p99 after step ms",
+  latencyP99Before: "p99 before step ms",
   iade: "IADE s·s",
   meanDelay: "mean W̄ s",
   delaySettling: "delay settling s",

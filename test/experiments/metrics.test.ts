@@ -197,7 +197,7 @@ describe("metrics", () => {
     expect(m.backlogAutocorrelation).toBeCloseTo(-1, 1);
   });
 
-  it("metrics – p99 after the step from the departures, and the share at a limit", () => {
+  it("metrics – p99 after and before the step from the departures, and the share at a limit", () => {
     const t = range(11, 1);
     const times = Array.from({ length: 200 }, (_, i) => i / 20);
     const sojourns = times.map((x) => (x < 5 ? 0.1 : 0.3));
@@ -220,6 +220,8 @@ describe("metrics", () => {
     };
     const m = computeMetrics(l, { step: { signal: "load", at: 5 } });
     expect(m.latencyP99After).toBeCloseTo(300, 9);
+    // Those that left before the step (t < 5 s) all waited 0.1 s.
+    expect(m.latencyP99Before).toBeCloseTo(100, 9);
     expect(m.atLimit).toBeCloseTo(2 / 11, 12);
   });
 
