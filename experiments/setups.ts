@@ -110,7 +110,7 @@ export interface QueuePlantFacts {
 /** Parameters each setup takes (numbers; unknown names throw). */
 export const queueParams: Readonly<Record<QueueController, readonly string[]>> = Object.freeze({
   none: [],
-  delay: ["delay", "kp", "ki", "rateTau", "changeThreshold"],
+  delay: ["delay", "kp", "ki", "rateTau", "changeThreshold", "graded"],
   pid: ["setpoint", "kp", "ki", "kd", "kff", "ffTau", "measurementTau"],
   "pid-feedback": ["setpoint", "kp", "ki", "kd", "measurementTau"],
   cascade: ["setpoint", "kp", "ki", "kff", "ffTau", "innerKi"],
@@ -302,6 +302,7 @@ export function queueSetup(
         ki: param(p, "ki"),
         rateTau: param(p, "rateTau"),
         changeThreshold: param(p, "changeThreshold"),
+        graded: param(p, "graded") !== 0,
         busyBacklog: workers,
         rateFloor: 0.05 * mu,
         windowMin: 1,
@@ -318,7 +319,7 @@ export function queueSetup(
           serviceRate: s.observation.serviceRate ?? 0,
           ...(s.observation.latency === undefined ? {} : { latency: s.observation.latency }),
         }),
-        note: `credit window = (D* + PI trim on the measured sojourn)·μ̂; μ̂ the service rate while ≥ ${workers} messages are in the system (filter ${param(p, "rateTau")} s, change detection at ${param(p, "changeThreshold")} nats, graded)`,
+        note: `credit window = (D* + PI trim on the measured sojourn)·μ̂; μ̂ the service rate while ≥ ${workers} messages are in the system (filter ${param(p, "rateTau")} s, change detection at ${param(p, "changeThreshold")} nats${param(p, "graded") !== 0 ? ", acting on partial evidence of a drop" : ""})`,
         ownGoal: (log) => iaeAgainst(log, sojourns(log), (k) => target(log.setpoint[k]!)),
       };
     }
@@ -612,14 +613,15 @@ function busyServiceRate(workers: number, nominal: number): (sample: PlantSample
  * filtered over one sample period (what its design, `tuneQueuePid`, counts
  * in the dead time), the delay trim integrating at 0.1 /s
  * (`designDelayTrim` gives the value it uses), the delay window's change
- * detection at 6 nats.
+ * detection at 6 nats, acting on partial evidence of a drop (`graded` 1;
+ * 0 waits for the alarm).
  */
 export function queueDefaults(name: QueueController, facts: QueuePlantFacts): Record<string, number> {
   const r = facts.setpoint;
   const delay = r / facts.nominalCapacity;
   switch (name) {
     case "delay":
-      return { delay, kp: 0, ki: 0.1, rateTau: 2, changeThreshold: 6 };
+      return { delay, kp: 0, ki: 0.1, rateTau: 2, changeThreshold: 6, graded: 1 };
     case "pid":
       return { setpoint: r, kff: 1, ffTau: 1, measurementTau: facts.sampleTime };
     case "pid-feedback":

@@ -61,6 +61,14 @@ describe("zmp loops on the simulated worker pool", () => {
     expect(m.duAutocorrelation).toBeGreaterThan(-0.1);
   });
 
+  it("loops – the delay setup acts on partial evidence of a drop unless told graded=0", () => {
+    const graded = queueSetup("delay", facts, { kp: 0, ki: 0.1 }).controller!.params();
+    const alarmOnly = queueSetup("delay", facts, { kp: 0, ki: 0.1, graded: 0 }).controller!.params();
+    expect(graded.graded).toBe(true);
+    expect(alarmOnly.graded).toBe(false);
+    expect(graded.changeThreshold).toBe(6);
+  });
+
   it("loops – the backlog PI designed with a 0.2 s staleness budget is smooth and keeps its IAE with a stale reading", () => {
     // The design for a fit of k = 1, θ = 0.03 s (the step tests give about that): θ_eff = θ + h/2 + τf.
     const { gains } = tuneQueuePid({ gain: 1, theta: 0.03 }, 0.1);
