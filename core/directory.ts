@@ -48,8 +48,10 @@ import {
 } from "./directory-limits.js";
 import { checkEndpoint, makeIpcDir, removeIpcDir, transportOf } from "./endpoint.js";
 import { ForbiddenError, LimitError, NameTakenError } from "./errors.js";
+import { verify } from "./key-proof.js";
 import { Node } from "./node.js";
 import { checkInsecure, hostOfEndpoint, refuseOpenBind, warnInsecure } from "./node-options.js";
+import { checkAllowEntry, Policy } from "./policy.js";
 import { type DirectoryChange, type NodeRecord, parseRecord } from "./record.js";
 import type { SecurityOptions } from "./security.js";
 import type { CallContext } from "./service.js";
@@ -104,6 +106,8 @@ interface Entry {
   connection: string;
   /** SHA-256 of the node's token. */
   token: Buffer;
+  /** The key the node proved it holds when it registered (a CurveZMQ graph). */
+  key: string | undefined;
   /** Order of registration: snapshot pages resume after it. */
   seq: number;
 }
@@ -154,6 +158,12 @@ export class Directory {
   readonly #ownDir: string | undefined;
   readonly #limits: ResolvedLimits;
   readonly #publicKey: string | undefined;
+  /** The directory's key pair (a CurveZMQ graph): it checks the proofs nodes make of their keys. */
+  readonly #keys: { publicKey: string; secretKey: string } | undefined;
+  /** Who may do what, by key (undefined: any key, `allow` omitted, or no CurveZMQ). */
+  readonly #policy: Policy | undefined;
+  /** What nodes learn of the policy when they register: the keys let in, and those that may steer. */
+  readonly #nodePolicy: { keys?: string[]; control: string[] } | undefined;
   #userCredential = false;
   /** tcp endpoints it listens on without a credential (insecure), for the warning at start. */
   #plainTcp: string[] = [];
@@ -213,6 +223,15 @@ export class Directory {
       this.#plainTcp = tcp;
     }
     this.#publicKey = security?.publicKey;
+    this.#keys =
+      security === undefined ? undefined : { publicKey: security.publicKey, secretKey: security.secretKey };
+    if (security?.allow !== undefined) {
+      this.#policy = new Policy(
+        security.allow.map((a, i) => checkAllowEntry(a, `security.allow[${i}]`)),
+        [security.publicKey],
+      );
+      this.#nodePolicy = { keys: this.#policy.keys(), control: this.#policy.controlKeys() };
+    } else if (security !== undefined) this.#nodePolicy = { control: [security.publicKey] };
     this.#node = Node._internal({
       name: "directory",
       directory: "",
@@ -392,6 +411,34 @@ export class Directory {
     return entry;
   }
 
+  /**
+   * In a CurveZMQ graph: the key a registering node holds. Its record names
+   * it, the allow list must let it in, the node proves it holds it (a proof
+   * of the record's id and token under the key it shares with this
+   * directory, key-proof.ts), and the allow list must let it take the
+   * record's name, services, queues, topics and fronts. A node registering
+   * again keeps its key. Throws `ForbiddenError` naming what failed.
+   */
+  #checkKey(
+    record: NodeRecord,
+    token: string,
+    proof: unknown,
+    existing: Entry | undefined,
+  ): string | undefined {
+    if (this.#keys === undefined) return undefined;
+    const key = record.publicKey!;
+    if (existing?.key !== undefined && existing.key !== key)
+      throw new ForbiddenError("a registered node cannot change its key");
+    if (this.#policy !== undefined && !this.#policy.admits(key))
+      throw new ForbiddenError(`key ${key.slice(0, 8)}… is not in the directory's allow list`);
+    if (!verify(this.#keys, key, ["zmp register", record.id, token], proof))
+      throw new ForbiddenError(
+        `the record names key ${key.slice(0, 8)}… but comes without a proof that its sender holds it`,
+      );
+    this.#policy?.checkRecord(key, record);
+    return key;
+  }
+
   /** Checks that `delta` more bytes fit `limits.maxBytes`, and counts them. */
   #reserve(delta: number, name: string): void {
     if (this.#bytes + delta > this.#limits.maxBytes)
@@ -408,6 +455,7 @@ export class Directory {
     if (record.id !== context.caller)
       throw new ForbiddenError("a node can only register itself (its connection announces another id)");
     const existing = this.#own(record.id, token);
+    const key = this.#checkKey(record, token, r.proof, existing);
     const holder = this.#names.get(record.name);
     if (holder !== undefined && holder !== record.id && this.#entries.has(holder)) {
       const other = this.#entries.get(holder)!.record;
@@ -433,6 +481,7 @@ export class Directory {
         lastSeen: Date.now(),
         connection: context.connection,
         token: digest(token),
+        key,
         seq: ++this.#seq,
       });
       this.#ordered = undefined;
@@ -441,7 +490,11 @@ export class Directory {
     this.#announce({ op: "up", node: record }, bytes);
     // The first records only: the node reads the rest page by page, so a registration
     // answers in a few kilobytes however big the graph.
-    return { ...this.#page(0, FIRST_PAGE_BYTES, false), heartbeatMs: this.#heartbeatMs };
+    return {
+      ...this.#page(0, FIRST_PAGE_BYTES, false),
+      heartbeatMs: this.#heartbeatMs,
+      ...(this.#nodePolicy ? { policy: this.#nodePolicy } : {}),
+    };
   }
 
   /**
@@ -533,6 +586,10 @@ export class Directory {
     if (entry === undefined) return { known: false, version: this.#version };
     if (entry.record.name !== record.name)
       throw new ForbiddenError("a registered node cannot change its name");
+    if (entry.key !== undefined) {
+      if (record.publicKey !== entry.key) throw new ForbiddenError("a registered node cannot change its key");
+      this.#policy?.checkRecord(entry.key, record);
+    }
     this.#reserve(bytes.byteLength - entry.encoded.byteLength, record.name);
     entry.record = record;
     entry.encoded = bytes;

@@ -37,3 +37,20 @@ export function checkKey(key: unknown, option: string): string {
   }
   return key;
 }
+
+/** Z85-decodes text (length a multiple of 5), as ZeroMQ reads keys (RFC 32/Z85); throws on a character outside Z85. */
+export function z85Decode(text: string): Buffer {
+  if (text.length % 5 !== 0) throw new RangeError("Z85 needs a multiple of 5 characters");
+  const out = Buffer.alloc((text.length / 5) * 4);
+  for (let i = 0, o = 0; i < text.length; i += 5, o += 4) {
+    let value = 0;
+    for (let k = 0; k < 5; k++) {
+      const digit = Z85.indexOf(text[i + k]!);
+      if (digit < 0) throw new RangeError(`not a Z85 character: \`${text[i + k]}\``);
+      value = value * 85 + digit;
+    }
+    if (value > 0xffffffff) throw new RangeError("Z85 group out of range");
+    out.writeUInt32BE(value, o);
+  }
+  return out;
+}

@@ -47,6 +47,10 @@ export interface MembershipLink {
   id(): string;
   /** This start's token (a secret: only the directory sees it). */
   token(): string;
+  /** A proof, for the directory, that this node holds the key its record names (undefined without CurveZMQ). */
+  proveKey(parts: readonly string[]): string | undefined;
+  /** What the directory's register reply says of its allow list (a CurveZMQ graph). */
+  policy(value: unknown): void;
   /** This node's record as it stands now. */
   record(): NodeRecord;
   /** Calls one of the directory's services. */
@@ -73,6 +77,8 @@ interface Page {
 /** The register reply: the first records and the heartbeat interval. */
 interface RegisterReply extends Page {
   heartbeatMs: number;
+  /** In a CurveZMQ graph: the keys the directory lets in (absent: any), and those that may steer. */
+  policy?: unknown;
 }
 
 /** Updates this node sends at most, per second and in a burst (the directory allows twice as many). */
@@ -89,7 +95,8 @@ export class Membership {
   #beating = false;
   #registering: Promise<void> | undefined;
   #updateScheduled = false;
-  #synced: Promise<void> = Promise.resolve();
+  /** The last update: settles with the directory's refusal, if it refused it. */
+  #synced: Promise<Error | undefined> = Promise.resolve(undefined);
   #refreshing: Promise<void> | undefined;
   #again: Promise<void> | undefined;
   /** The channels this node fronts, by `kind:name`. */
@@ -139,9 +146,12 @@ export class Membership {
     this.#registering = (async () => {
       let reply: RegisterReply;
       try {
+        const record = this.#link.record();
+        const token = this.#link.token();
+        const proof = this.#link.proveKey(["zmp register", record.id, token]);
         reply = (await this.#call(
           DirectoryService.REGISTER,
-          { record: this.#link.record(), token: this.#link.token() },
+          { record, token, ...(proof !== undefined ? { proof } : {}) },
           timeoutMs,
         )) as RegisterReply;
       } catch (error) {
@@ -152,6 +162,7 @@ export class Membership {
         throw await this.#contactFailure(error, first, timeoutMs);
       }
       this.#heartbeatMs = reply.heartbeatMs;
+      if (reply.policy !== undefined) this.#link.policy(reply.policy);
       // Re-registering (the directory restarted): nodes not yet back get a grace period.
       await this.#load(reply, first ? 0 : 3 * reply.heartbeatMs, timeoutMs);
       clearInterval(this.#heartbeat);
@@ -285,11 +296,11 @@ export class Membership {
     if (!this.#link.active()) return;
     if (this.#updateScheduled) return;
     this.#updateScheduled = true;
-    this.#synced = new Promise<void>((resolve) => {
+    this.#synced = new Promise<Error | undefined>((resolve) => {
       const go = (): void => {
         this.#updateScheduled = false;
         if (!this.#link.active()) {
-          resolve();
+          resolve(undefined);
           return;
         }
         const send = (): Promise<void> =>
@@ -300,12 +311,29 @@ export class Membership {
           ).then((r) => {
             if ((r as { known: boolean }).known === false) return this.register(this.#heartbeatMs * 3, false);
           });
-        (this.#registering ?? Promise.resolve()).then(send).then(resolve, (error: unknown) => {
-          // Refused for its rate (another burst meanwhile): send the record again shortly.
-          if (error instanceof RemoteError && error.remoteCode === "LIMIT")
-            setTimeout(() => this.scheduleUpdate(), 200);
-          resolve();
-        });
+        (this.#registering ?? Promise.resolve()).then(send).then(
+          () => resolve(undefined),
+          (error: unknown) => {
+            if (!(error instanceof RemoteError)) return resolve(undefined); // unreachable: the heartbeat re-sends it
+            // Refused for its rate (another burst meanwhile): send the record again shortly.
+            if (error.remoteCode === "LIMIT" && error.message.includes("updatesPerSecond")) {
+              setTimeout(() => this.scheduleUpdate(), 200);
+              return resolve(undefined);
+            }
+            // Refused as it is (a role it lacks, a limit it exceeds): the directory keeps the
+            // record it had. Said once, and synced() rejects with it.
+            if (error.remoteCode === "FORBIDDEN" || error.remoteCode === "LIMIT") {
+              process.emitWarning(
+                `zmp: the directory refused node \`${this.#link.name}\`'s record: ${error.message}`,
+                {
+                  code: "ZMP_REFUSED",
+                },
+              );
+              return resolve(error);
+            }
+            resolve(undefined);
+          },
+        );
       };
       if (this.#updates.take("self")) setImmediate(go);
       else setTimeout(go, 1000 / UPDATES_PER_SECOND);
@@ -376,9 +404,15 @@ export class Membership {
     this.scheduleUpdate();
   }
 
-  /** Resolves when the directory holds this node's current record. */
+  /**
+   * Resolves when the directory holds this node's current record; rejects
+   * when it refused it (a role its key lacks, a limit it exceeds: the
+   * directory keeps the record it had).
+   */
   synced(): Promise<void> {
-    return this.#synced;
+    return this.#synced.then((error) => {
+      if (error !== undefined) throw error;
+    });
   }
 
   /** Stops heartbeating and asks the directory to remove this node (errors ignored). */

@@ -39,6 +39,8 @@ export interface RejectCounts {
   oversized: number;
   /** Replies from a peer other than the one the call went to (refused, never delivered). */
   forged: number;
+  /** Steering calls (`*.control`, `zmp.faults`) refused: no key, or one that may not steer. */
+  forbidden: number;
 }
 
 /** The meters topic of a node: `zmp/meters/<node name>`. */

@@ -74,6 +74,8 @@ export class NodeSockets {
   pubEndpoint = "";
   #loops: Promise<void>[] = [];
   #zapDomain: string | undefined;
+  /** The instance id, while CurveZMQ sockets are open (their ZAP domain). */
+  #id: string | undefined;
 
   /**
    * Opens, binds and secures the sockets, then starts reading them. Each
@@ -107,8 +109,11 @@ export class NodeSockets {
     );
     this.inbound = inbound;
     if (security !== undefined) {
-      await zap.register(id, security.allow);
-      this.#zapDomain = id;
+      this.#id = id;
+      if (security.allow !== undefined) {
+        await zap.register(id, security.allow);
+        this.#zapDomain = id;
+      }
       serve(inbound, security, id);
     }
     for (const address of plan.bind ?? [bindAddress(where, plan.name)]) await inbound.bind(address);
@@ -157,6 +162,18 @@ export class NodeSockets {
     ];
   }
 
+  /**
+   * The keys allowed to connect to this node's sockets from now on (a node
+   * with CurveZMQ; its ZAP domain is its instance id).
+   */
+  async allow(keys: readonly string[]): Promise<void> {
+    if (this.#zapDomain !== undefined) zap.update(this.#zapDomain, keys);
+    else if (this.#id !== undefined) {
+      await zap.register(this.#id, keys);
+      this.#zapDomain = this.#id;
+    }
+  }
+
   /** Resolves when every outbox has handed its frames to ZeroMQ. */
   flushed(): Promise<unknown> {
     return Promise.all([this.inbox?.flushed(), this.outbox?.flushed(), this.pubOutbox?.flushed()]);
@@ -183,6 +200,7 @@ export class NodeSockets {
     this.#loops = [];
     if (this.#zapDomain !== undefined) await zap.unregister(this.#zapDomain);
     this.#zapDomain = undefined;
+    this.#id = undefined;
     this.inbound = this.outbound = this.pub = this.observer = undefined;
     this.inbox = this.outbox = this.pubOutbox = undefined;
   }

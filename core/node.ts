@@ -11,6 +11,7 @@ import { makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
 import { ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
 import type { TopicForwarder } from "./forwarder.js";
+import { prove } from "./key-proof.js";
 import { Membership } from "./membership.js";
 import { emptySnapshot, metersTopic, NodeMeters, type NodeStats, type RejectCounts } from "./node-meters.js";
 import {
@@ -35,6 +36,7 @@ import type { CallOptions, Handler, ProvideOptions } from "./service.js";
 import { type CallSettings, callSettings, ServiceClient, traced } from "./service-client.js";
 import { ServiceServer } from "./service-server.js";
 import { socketLimitError } from "./sockets.js";
+import { SteeringAuth } from "./steering-auth.js";
 import { type SubscribeOptions, type Subscription, TopicPublisher } from "./topic.js";
 import { TopicLinks } from "./topic-links.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
@@ -71,7 +73,9 @@ export class Node {
   readonly #server = new ServiceServer();
   readonly #client: ServiceClient;
   readonly #membership: Membership;
-  readonly rejects: RejectCounts = { malformed: 0, oversized: 0, forged: 0 };
+  readonly rejects: RejectCounts = { malformed: 0, oversized: 0, forged: 0, forbidden: 0 };
+  /** Who may steer this node, and its signature on the steering calls it makes (CurveZMQ nodes). */
+  readonly #steering: SteeringAuth | undefined;
   readonly #publisher: TopicPublisher;
   readonly #topics: TopicLinks;
   readonly #producer: QueueProducer;
@@ -89,6 +93,13 @@ export class Node {
     // The directory is sent requests one or two at a time, never batches of messages.
     this.#frameLimit = this.#o.maxMessageSize + (this.#o.isDirectory ? 0 : BATCH_BYTES) + 1024;
     this.#server.maxMessageSize = this.#o.maxMessageSize;
+    const security = this.#o.security;
+    if (security !== undefined) {
+      this.#steering = new SteeringAuth(security, security.directoryKey, () => {
+        this.rejects.forbidden++;
+      });
+      this.#server.steering = this.#steering;
+    }
     this.#peers = new Peers({
       socket: () => this.#net.outbound,
       id: () => this.#id,
@@ -113,6 +124,12 @@ export class Node {
         running: () => this.#state === "running",
         id: () => this.#id,
         token: () => this.#token,
+        proveKey: (parts) => {
+          const security = this.#o.security;
+          if (security?.directoryKey === undefined) return undefined;
+          return prove(security, security.directoryKey, parts);
+        },
+        policy: (value) => this.#applyPolicy(value),
         record: () => this.#record(),
         call: (peer, service, request, timeoutMs) => this.#client.callPeer(peer, service, request, timeoutMs),
         refusedHandshake: (endpoint) => this.#peers.refusedHandshake(endpoint),
@@ -132,6 +149,7 @@ export class Node {
       refresh: () => this.#refresh(),
     });
     this.#client.traceCalls = this.#o.traceCalls === true;
+    this.#client.steering = this.#steering;
     this.#client.maxMessageSize = this.#o.maxMessageSize;
     if (this.#o.metering) {
       this.#meters = new NodeMeters();
@@ -250,6 +268,7 @@ export class Node {
     this.#id = o.isDirectory ? DIRECTORY_ID : `${o.name}#${shortId()}`;
     this.#token = o.token ?? randomBytes(24).toString("base64url");
     this.#replica.self = this.#id;
+    this.#server.self = this.#id;
     this.#startedAt = Date.now();
     let ipcDir = o.ipcDir;
     if (o.transport === "ipc" && ipcDir === undefined && o.bind === undefined)
@@ -664,6 +683,33 @@ export class Node {
     };
   }
 
+  /**
+   * What the directory said of its allow list: the keys that may steer this
+   * node, and (unless this node was given its own `allow`) the keys that may
+   * connect to it — its directory's members, not just its own key. Ignores
+   * anything malformed (counted).
+   */
+  #applyPolicy(value: unknown): void {
+    const p = value as { keys?: unknown; control?: unknown } | null;
+    const keyList = (v: unknown): string[] | undefined =>
+      Array.isArray(v) && v.every((k) => typeof k === "string" && k.length === 40)
+        ? (v as string[])
+        : undefined;
+    const control = keyList(p?.control);
+    const keys = p?.keys === undefined ? undefined : keyList(p.keys);
+    if (control === undefined || (p?.keys !== undefined && keys === undefined)) {
+      this.rejects.malformed++;
+      return;
+    }
+    const security = this.#o.security!;
+    const own = this.#o.securitySource === "given" ? security.allow : undefined;
+    const ownControl = (own ?? []).flatMap((a) =>
+      typeof a !== "string" && a.control === true ? [a.key] : [],
+    );
+    this.#steering?.setControlKeys([...control, ...ownControl], security.directoryKey);
+    if (own === undefined && keys !== undefined) void this.#net.allow(keys).catch(() => undefined);
+  }
+
   /** Fetches a snapshot of the directory (the directory itself has none to fetch). */
   #refresh(timeoutMs = 2000, first = false): Promise<void> {
     if (this.#o.isDirectory) return Promise.resolve();
@@ -703,6 +749,9 @@ export class Node {
         return;
       case Kind.KEYED_CALL:
         this.#guard(identity, () => this.#server.onKeyedCalls(identity, body));
+        return;
+      case Kind.AUTH_CALL:
+        this.#guard(identity, () => this.#server.onAuthCalls(identity, body));
         return;
       case Kind.PUSH:
         this.#guard(identity, () => this.#pullers.onPush(identity, body, frames[1]!.length));

@@ -127,6 +127,11 @@ class ZapHandler {
     this.#socket = socket;
   }
 
+  /** Replaces the keys a registered domain admits (the directory's allow list, once a node registered). */
+  update(domain: string, keys: readonly string[]): void {
+    if (this.#domains.has(domain)) this.#domains.set(domain, new Set(keys));
+  }
+
   /**
    * Forgets a domain. With none left the read loop ends within
    * `IDLE_CHECK_MS` (a pending read would keep the process alive); a later

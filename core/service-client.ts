@@ -19,6 +19,7 @@ import type { ChannelMeter, MeterGroup } from "./meter.js";
 import type { Outbox } from "./outbox.js";
 import type { NodeRecord } from "./record.js";
 import type { CallOptions } from "./service.js";
+import type { SteeringAuth } from "./steering-auth.js";
 import { Kind, Status } from "./wire.js";
 
 /** How a failed call's error points at its caller (see `NodeOptions.traceCalls`). */
@@ -133,6 +134,8 @@ export class ServiceClient {
   maxMessageSize = Number.POSITIVE_INFINITY;
   /** Per-service meters of calls made (undefined when metering is off). */
   meters: MeterGroup | undefined;
+  /** Signs steering calls with this node's key (undefined: a node without CurveZMQ). */
+  steering: SteeringAuth | undefined;
 
   constructor(link: ClientLink) {
     this.#link = link;
@@ -272,10 +275,14 @@ export class ServiceClient {
       return;
     }
     this.#link.connect(peer);
-    const keyed = p.key !== undefined;
-    const batch = keyed
-      ? outbox.batch(peer.id, "K", (b) => b.writer.append(Kind.KEYED_CALL))
-      : outbox.batch(peer.id, "C", (b) => b.writer.append(Kind.CALL));
+    // A steering call carries this node's key and proof (no request id: not deduplicated).
+    const signed = this.steering?.signs(p.service, peer.publicKey) === true;
+    const keyed = !signed && p.key !== undefined;
+    const batch = signed
+      ? outbox.batch(peer.id, "A", (b) => b.writer.append(Kind.AUTH_CALL))
+      : keyed
+        ? outbox.batch(peer.id, "K", (b) => b.writer.append(Kind.KEYED_CALL))
+        : outbox.batch(peer.id, "C", (b) => b.writer.append(Kind.CALL));
     const w = batch.writer;
     const mark = w.mark();
     const corr = ++this.#corr;
@@ -285,6 +292,11 @@ export class ServiceClient {
       w.append(p.service);
       size = w.append(p.request);
       if (keyed) w.append(p.key);
+      if (signed) {
+        const [key, proof] = this.steering!.sign(peer.publicKey!, peer.id, p.service, corr);
+        w.append(key);
+        w.append(proof);
+      }
       if (size > this.maxMessageSize && !p.internal) {
         throw new ProtocolError(`request of ${size} bytes exceeds maxMessageSize ${this.maxMessageSize}`);
       }

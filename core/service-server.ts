@@ -10,6 +10,7 @@ import type { ChannelMeter, MeterGroup } from "./meter.js";
 import type { Outbox } from "./outbox.js";
 import { ReplyCache } from "./reply-cache.js";
 import type { Handler, ProvideOptions } from "./service.js";
+import type { SteeringAuth } from "./steering-auth.js";
 import { Kind, nodeOf, Status } from "./wire.js";
 
 export class ServiceServer {
@@ -26,6 +27,10 @@ export class ServiceServer {
   meters: MeterGroup | undefined;
   /** Largest reply sent, in encoded bytes; a bigger one becomes an error reply. */
   maxMessageSize = Number.POSITIVE_INFINITY;
+  /** Who may call steering services (`*.control`, `zmp.faults`); undefined: anyone. */
+  steering: SteeringAuth | undefined;
+  /** This node's instance id (steering proofs name it). */
+  self = "";
 
   /**
    * Serves `service` with `handler` (a name the node checked), with a reply
@@ -86,6 +91,22 @@ export class ServiceServer {
     }
   }
 
+  /** Handles an AUTH CALL frame `[8, corr, service, request, key, proof, ...]` (steering calls). */
+  onAuthCalls(caller: string, frame: unknown[]): void {
+    const n = frame.length;
+    if ((n - 1) % 5 !== 0)
+      throw new CodecError(`malformed AUTH CALL frame: ${n - 1} fields is not a multiple of 5`);
+    for (let k = 1; k < n; k += 5) {
+      const corr = frame[k];
+      const service = frame[k + 1];
+      if (typeof corr !== "number" || typeof service !== "string")
+        throw new CodecError("malformed AUTH CALL frame: expected (number, string, value, key, proof)");
+      const refused = this.steering?.check(this.self, service, corr, frame[k + 3], frame[k + 4]);
+      if (refused !== undefined) this.#send(caller, corr, Status.ERROR, errorToData(refused));
+      else this.#call(caller, corr, service, frame[k + 2], undefined, true);
+    }
+  }
+
   /** Handles a KEYED CALL frame `[7, corr, service, request, requestId, ...]` (calls made with retries). */
   onKeyedCalls(caller: string, frame: unknown[]): void {
     const n = frame.length;
@@ -135,7 +156,15 @@ export class ServiceServer {
     service: string,
     request: unknown,
     settled?: (status: number, value: unknown) => void,
+    authorized = false,
   ): void {
+    if (!authorized && this.steering !== undefined) {
+      const refused = this.steering.check(this.self, service, corr);
+      if (refused !== undefined) {
+        this.#send(caller, corr, Status.ERROR, errorToData(refused));
+        return;
+      }
+    }
     if (this.refusing) {
       this.#send(caller, corr, Status.NOT_RUN, {
         name: "ClosedError",

@@ -11,6 +11,7 @@
  *   NOTIFY  [5, version, ...]                       directory -> node: read CHANGES since yours
  *   ERROR   [6, error]                              answer to a frame that could not be read
  *   KEYED   [7, corr, service, request, requestId, ...]   a call made with retries (deduplicated)
+ *   AUTH    [8, corr, service, request, key, proof, ...]  a steering call, with the caller's key (steering-auth.ts)
  *
  * Topics use PUB/SUB: frame 1 is the topic (so ZeroMQ's prefix filter works),
  * frame 2 is `[publisherId, firstSeq, message, ...]`.
@@ -25,6 +26,7 @@ export const Kind = {
   NOTIFY: 5,
   ERROR: 6,
   KEYED_CALL: 7,
+  AUTH_CALL: 8,
 } as const;
 
 export type KindCode = (typeof Kind)[keyof typeof Kind];

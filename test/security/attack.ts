@@ -6,6 +6,7 @@
 import * as zmq from "zeromq";
 import { userKeys } from "../../core/credential.js";
 import { decode, encode, type Node } from "../../core/index.js";
+import { prove } from "../../core/key-proof.js";
 
 /** How long a probe watches the victim after an attack: `ZMP_ATTACK_WINDOW_MS` (the targets use 5 000), else 1 500 ms. */
 export const WINDOW_MS = Number(process.env.ZMP_ATTACK_WINDOW_MS ?? 1500);
@@ -144,6 +145,25 @@ export function share(r: { ok: number; failed: number; wrong: number }): number 
   return total === 0 ? 0 : r.ok / total;
 }
 
+/**
+ * A registration as the directory takes it: the record, the token, and on
+ * tcp (a member) the proof that the sender holds the record's key, made
+ * with the member's key (key-proof.ts, as a node makes it).
+ */
+export function registration(
+  directory: string,
+  id: string,
+  record: Record<string, unknown>,
+  token: string,
+): Record<string, unknown> {
+  const curve = curveFor(directory, undefined);
+  return {
+    record,
+    token,
+    ...(curve ? { proof: prove(curve, curve.serverKey, ["zmp register", id, token]) } : {}),
+  };
+}
+
 /** A node record as the directory takes it, filled in for a fake node. */
 export function fakeRecord(id: string, name: string, endpoint: string, extra: Record<string, unknown> = {}) {
   const curve = curveFor(endpoint, undefined);
@@ -199,10 +219,10 @@ export class FakeNode {
     await fake.router.bind("tcp://127.0.0.1:*");
     fake.endpoint = fake.router.lastEndpoint!;
     const token = `fake-token-${id}-0123456789`;
-    const reply = await fake.directory.call("zmp.directory.register", {
-      record: record(fake.endpoint),
-      token,
-    });
+    const reply = await fake.directory.call(
+      "zmp.directory.register",
+      registration(directory, id, record(fake.endpoint), token),
+    );
     fake.#beat = setInterval(() => {
       void fake.directory.socket
         .send(encode([1, 0, "zmp.directory.heartbeat", { id, token, version: 0 }]))

@@ -15,6 +15,7 @@ import {
   probe,
   RawCaller,
   rawDealer,
+  registration,
   report,
   share,
   WINDOW_MS,
@@ -133,10 +134,12 @@ describe("security – directory flood", () => {
             sockets.push(caller);
             const reply = await caller.call(
               "zmp.directory.register",
-              {
-                record: fakeRecord(id, `flood${i}`, "tcp://127.0.0.1:9", { services: services(i) }),
-                token: `flood-token-${i}-0123456789`,
-              },
+              registration(
+                endpoint,
+                id,
+                fakeRecord(id, `flood${i}`, "tcp://127.0.0.1:9", { services: services(i) }),
+                `flood-token-${i}-0123456789`,
+              ),
               5000,
             );
             if (reply?.[0] === 0) {

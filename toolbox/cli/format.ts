@@ -149,7 +149,8 @@ export function statsTable(stats: NodeStats, record?: NodeRecord, all = false): 
           ],
           rows,
         );
-  const rejects = `rejected frames: ${stats.rejects.malformed} malformed, ${stats.rejects.oversized} oversized`;
+  const r = stats.rejects;
+  const rejects = `rejected frames: ${r.malformed} malformed, ${r.oversized} oversized; refused: ${r.forged ?? 0} forged replies, ${r.forbidden ?? 0} steering calls`;
   return `${title}\n${body}\n${rejects}`;
 }
 

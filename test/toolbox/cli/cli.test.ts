@@ -235,7 +235,9 @@ describe("zmp cli", () => {
     expect(out[1]).toMatch(/^KIND\s+CHANNEL\s+RATE\/s\s+IN\s+OUT\s+BACKLOG\s+PEAK/);
     expect(out.some((l) => /^pull\s+jobs\s+[\d.]+\s+\d+\s+\d+\s+\d+/.test(l))).toBe(true);
     expect(out.some((l) => /^service\s+fail\s+0\.0\s+0\s+0\s/.test(l))).toBe(true);
-    expect(out.at(-1)).toBe("rejected frames: 0 malformed, 0 oversized");
+    expect(out.at(-1)).toBe(
+      "rejected frames: 0 malformed, 0 oversized; refused: 0 forged replies, 0 steering calls",
+    );
     expect(json.code).toBe(0);
     const stats = JSON.parse(json.stdout);
     expect(stats).toMatchObject({ name: "sensor", host: "inline", pid: graph.pid });

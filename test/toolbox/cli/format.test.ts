@@ -68,7 +68,7 @@ const stats: NodeStats = {
       serviceTimeP99: 12.5,
     }),
   },
-  rejects: { malformed: 1, oversized: 0, forged: 0 },
+  rejects: { malformed: 1, oversized: 0, forged: 0, forbidden: 0 },
 };
 
 describe("cli formatting", () => {
@@ -164,7 +164,9 @@ describe("cli formatting", () => {
         .split(/\s+/)
         .slice(0, 9),
     ).toEqual(["subscribe", "in/", "0.0", "7", "0", "0", "0", "0", "2"]);
-    expect(lines.at(-1)).toBe("rejected frames: 1 malformed, 0 oversized");
+    expect(lines.at(-1)).toBe(
+      "rejected frames: 1 malformed, 0 oversized; refused: 0 forged replies, 0 steering calls",
+    );
   });
 
   it("formatRate, formatMs – fixed precision, - where there is no value", () => {
