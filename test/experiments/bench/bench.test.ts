@@ -143,7 +143,7 @@ describe("bench", () => {
     // 4 zmp subscribers, 4 raw subscribers; for pyzmq and native, a publisher and 4 subscribers each
     expect(pids.length).toBe(8 + 5 * references.length);
     run.child.kill("SIGINT");
-    expect(await run.exited).toBe(130);
+    expect(await run.exited, run.stderr()).toBe(130);
     await eventually(() => pids.every((pid) => !alive(pid)), "every child process to end");
   }, 120_000);
 });
