@@ -41,9 +41,6 @@ import { type SubscribeOptions, type Subscription, TopicPublisher } from "./topi
 import { TopicLinks } from "./topic-links.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
 
-export type { NodeStats, RejectCounts } from "./node-meters.js";
-export { metersTopic } from "./node-meters.js";
-
 const BUILTIN = new Set<string>(Object.values(BuiltinService));
 
 /** What a refused handshake with the directory suggests, by where the node's keys came from. */

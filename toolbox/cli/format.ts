@@ -4,7 +4,7 @@
  * number formats they share.
  */
 import type { ChannelStats } from "../../core/meter.js";
-import type { NodeStats } from "../../core/node.js";
+import type { NodeStats } from "../../core/node-meters.js";
 import type { NodeRecord } from "../../core/record.js";
 import { BuiltinService } from "../../core/wire.js";
 

@@ -1,5 +1,5 @@
 /** `zmp graph`: the live nodes of a graph with their channels, rates and backlogs. */
-import type { NodeStats } from "../../core/node.js";
+import type { NodeStats } from "../../core/node-meters.js";
 import { BuiltinService } from "../../core/wire.js";
 import { type Command, jsonReplacer, parse, positiveOption } from "./command.js";
 import { type GraphEntry, graphTable } from "./format.js";

@@ -1,5 +1,5 @@
 /** `zmp stats`: a node's meters per channel endpoint — rate, backlog, counts and latencies. */
-import type { NodeStats } from "../../core/node.js";
+import type { NodeStats } from "../../core/node-meters.js";
 import { BuiltinService } from "../../core/wire.js";
 import { type Command, jsonReplacer, nameArgument, parse, positiveOption, usageError } from "./command.js";
 import { statsTable } from "./format.js";
