@@ -36,7 +36,7 @@ export class RemoteError extends ZmpError {
     readonly node: string,
     /** `name` of the remote error (e.g. `"TypeError"`). */
     readonly remoteName: string,
-    /** Stack of the remote error, as text (never evaluated). */
+    /** Stack of the remote error, as text (never evaluated); undefined from a node on tcp unless it sets `remoteStacks: true`. */
     readonly remoteStack: string | undefined,
     /** `code` of the remote error, when it had a string one. */
     readonly remoteCode?: string,
@@ -148,11 +148,15 @@ export interface ErrorData {
   code?: string;
 }
 
-/** Turns anything thrown into wire data (name, message, stack, code). */
-export function errorToData(error: unknown): ErrorData {
+/**
+ * Turns anything thrown into wire data (name, message, code, and the stack
+ * when `stack` is true: a stack names files and lines of the side that
+ * threw, which a remote caller has no business reading by default).
+ */
+export function errorToData(error: unknown, stack = true): ErrorData {
   if (error instanceof Error) {
     const data: ErrorData = { name: error.name, message: error.message };
-    if (typeof error.stack === "string") data.stack = error.stack;
+    if (stack && typeof error.stack === "string") data.stack = error.stack;
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string") data.code = code;
     return data;

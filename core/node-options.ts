@@ -48,6 +48,14 @@ export interface NodeOptions {
    * call), for callers that do not `await`. `false`: neither.
    */
   traceCalls?: TraceMode;
+  /**
+   * ERROR replies carry the handler's stack trace (with its file paths) to
+   * the caller. Default: true when the node listens on ipc or inproc only
+   * (only this user's processes reach it), false when it listens on tcp:
+   * a remote caller gets the error's name, message and code, and the stack
+   * stays on this side. `true` on tcp: for debugging a graph you trust.
+   */
+  remoteStacks?: boolean;
   /** Longest `start()` waits for the directory, in ms. Default 10 000. */
   startTimeoutMs?: number;
   /**
@@ -126,6 +134,7 @@ export interface ResolvedOptions {
   lingerMs: number;
   maxMessageSize: number;
   traceCalls: TraceMode;
+  remoteStacks: boolean;
   startTimeoutMs: number;
   metering: boolean;
   faultInjection: boolean;
@@ -148,6 +157,14 @@ function positive(value: unknown, option: string, fallback: number, allowInfinit
   if (typeof value !== "number" || !(value > 0) || (!allowInfinity && !Number.isFinite(value))) {
     throw new RangeError(`Expected \`${option}\` to be a positive number, got \`${String(value)}\``);
   }
+  return value;
+}
+
+/** A boolean option, or its default when left out. */
+function flag(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean")
+    throw new TypeError(`Expected \`${option}\` to be true or false, got \`${String(value)}\``);
   return value;
 }
 
@@ -223,6 +240,11 @@ export function resolveOptions(options: NodeOptions & InternalOptions): Resolved
     lingerMs: positive(options.lingerMs, "lingerMs", 1_000),
     maxMessageSize: positive(options.maxMessageSize, "maxMessageSize", 16 * 1024 * 1024),
     traceCalls: traceMode(options.traceCalls, "traceCalls", "async"),
+    remoteStacks: flag(
+      options.remoteStacks,
+      "remoteStacks",
+      transport !== "tcp" && !(options.bind ?? []).some((e) => transportOf(e) === "tcp"),
+    ),
     startTimeoutMs: positive(options.startTimeoutMs, "startTimeoutMs", 10_000),
     metering: options.metering ?? true,
     peerTimeoutMs:

@@ -90,6 +90,7 @@ export class Node {
     // The directory is sent requests one or two at a time, never batches of messages.
     this.#frameLimit = this.#o.maxMessageSize + (this.#o.isDirectory ? 0 : BATCH_BYTES) + 1024;
     this.#server.maxMessageSize = this.#o.maxMessageSize;
+    this.#server.stacks = this.#o.remoteStacks;
     const security = this.#o.security;
     if (security !== undefined) {
       this.#steering = new SteeringAuth(security, security.directoryKey, () => {
@@ -848,7 +849,7 @@ export class Node {
     if (count) this.rejects.malformed++;
     if (identity === undefined || this.#net.inbox === undefined) return;
     const batch = this.#net.inbox.batch(identity, "E", (b) => b.writer.append(Kind.ERROR));
-    batch.writer.append(errorToData(error));
+    batch.writer.append(errorToData(error, this.#o.remoteStacks));
     batch.items++;
     this.#net.inbox.added(batch);
   }

@@ -31,6 +31,8 @@ export class ServiceServer {
   steering: SteeringAuth | undefined;
   /** This node's instance id (steering proofs name it). */
   self = "";
+  /** ERROR replies carry the handler's stack (`remoteStacks` of the node). */
+  stacks = true;
 
   /**
    * Serves `service` with `handler` (a name the node checked), with a reply
@@ -102,7 +104,7 @@ export class ServiceServer {
       if (typeof corr !== "number" || typeof service !== "string")
         throw new CodecError("malformed AUTH CALL frame: expected (number, string, value, key, proof)");
       const refused = this.steering?.check(this.self, service, corr, frame[k + 3], frame[k + 4]);
-      if (refused !== undefined) this.#send(caller, corr, Status.ERROR, errorToData(refused));
+      if (refused !== undefined) this.#send(caller, corr, Status.ERROR, errorToData(refused, this.stacks));
       else this.#call(caller, corr, service, frame[k + 2], undefined, true);
     }
   }
@@ -161,7 +163,7 @@ export class ServiceServer {
     if (!authorized && this.steering !== undefined) {
       const refused = this.steering.check(this.self, service, corr);
       if (refused !== undefined) {
-        this.#send(caller, corr, Status.ERROR, errorToData(refused));
+        this.#send(caller, corr, Status.ERROR, errorToData(refused, this.stacks));
         return;
       }
     }
@@ -195,7 +197,7 @@ export class ServiceServer {
     try {
       result = handler(request, { caller: nodeOf(caller), connection: caller, service });
     } catch (error) {
-      this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0, settled);
+      this.#done(caller, corr, Status.ERROR, errorToData(error, this.stacks), meter, t0, settled);
       return;
     }
     if (
@@ -205,7 +207,8 @@ export class ServiceServer {
     ) {
       (result as PromiseLike<unknown>).then(
         (value) => this.#done(caller, corr, Status.OK, value, meter, t0, settled),
-        (error: unknown) => this.#done(caller, corr, Status.ERROR, errorToData(error), meter, t0, settled),
+        (error: unknown) =>
+          this.#done(caller, corr, Status.ERROR, errorToData(error, this.stacks), meter, t0, settled),
       );
     } else this.#done(caller, corr, Status.OK, result, meter, t0, settled);
   }
@@ -273,7 +276,7 @@ export class ServiceServer {
       w.append(Status.ERROR);
       w.append(
         error instanceof ProtocolError
-          ? errorToData(error)
+          ? errorToData(error, this.stacks)
           : {
               name: "CodecError",
               message: `the reply could not be encoded: ${(error as Error).message}`,
