@@ -351,8 +351,8 @@ export function queueSetup(
           : {}),
         before: limitToOffered(max),
         note: feedforward
-          ? `token-bucket rate = PI(backlog filtered over ${param(p, "measurementTau")} s) + kff × the service rate measured while ≥ ${workers} messages are in the system, filtered over ${param(p, "ffTau")} s; limited to 1.2 × the offered rate (filtered over ${offeredTau} s)`
-          : `token-bucket rate = PI(backlog filtered over ${param(p, "measurementTau")} s); limited to 1.2 × the offered rate (filtered over ${offeredTau} s)`,
+          ? `token-bucket rate = PI(backlog filtered over ${param(p, "measurementTau")} s) + kff × the service rate measured while ≥ ${workers} messages are in the system, filtered over ${param(p, "ffTau")} s; limited to 1.2 × the offered rate (followed up at once, down over ${offeredTau} s)`
+          : `token-bucket rate = PI(backlog filtered over ${param(p, "measurementTau")} s); limited to 1.2 × the offered rate (followed up at once, down over ${offeredTau} s)`,
         ownGoal: (log) => iaeAgainst(log, log.measurement, (k) => target(log.setpoint[k]!)),
       };
     }
@@ -543,9 +543,14 @@ const offeredTau = 1;
 
 /**
  * The offered rate a limit can follow: the per-period count (Poisson, σ ≈
- * 20 % at 240 msg/s over 0.1 s) through a first-order filter of `offeredTau`
- * seconds (exact for a rate held over the sample; it starts at the first
- * reading).
+ * 20 % at 240 msg/s over 0.1 s) followed upward at once and downward
+ * through a first-order filter of `offeredTau` seconds (exact for a rate
+ * held over the sample; it starts at the first reading). Rising at once
+ * matters: a limit that lags a rising load (a symmetric 1 s filter lags a
+ * 0.5 s load swing by most of its size) sheds messages while the backlog
+ * is below its setpoint and the loop asks for more — on the noise
+ * scenario that held the backlog PI at its limit in 8 % of the samples;
+ * falling slowly keeps the limit from jumping with the counts' noise.
  */
 function filteredOffered(): (sample: PlantSample) => number {
   let value = Number.NaN;
@@ -555,7 +560,7 @@ function filteredOffered(): (sample: PlantSample) => number {
     const dt = sample.time - last;
     last = sample.time;
     value =
-      Number.isNaN(value) || !(dt > 0)
+      Number.isNaN(value) || !(dt > 0) || offered > value
         ? offered
         : value + (1 - Math.exp(-dt / offeredTau)) * (offered - value);
     return value;
@@ -567,10 +572,11 @@ function filteredOffered(): (sample: PlantSample) => number {
  * more than is offered, so the PID's upper limit follows the offered rate
  * (× 1.2 for its Poisson noise), within [0, max]. At that limit the PID's
  * conditional integration stops, instead of winding up while the rate it
- * asks for is not there to admit. The offered rate is filtered
- * (`filteredOffered`): a limit that followed each period's count would make
- * the applied rate jump with the arrivals' noise whenever it binds, though
- * any rate above the offered one admits the same messages.
+ * asks for is not there to admit. The offered rate rises at once and falls
+ * filtered (`filteredOffered`): a limit that followed each period's count
+ * down would make the applied rate jump with the arrivals' noise whenever
+ * it binds, though any rate above the offered one admits the same messages;
+ * one that lagged a rising load would shed what the loop wants admitted.
  */
 function limitToOffered(max: number): (sample: PlantSample, controller: Controller) => void {
   const offered = filteredOffered();
