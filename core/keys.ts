@@ -28,9 +28,13 @@ export function z85Encode(bytes: Uint8Array): string {
   return out;
 }
 
-/** Checks a Z85 CURVE key (40 characters of the Z85 alphabet); throws naming the option. */
+/**
+ * Checks a Z85 CURVE key (40 characters of the Z85 alphabet that decode to
+ * 32 bytes: no group of five may exceed 2³² − 1, so no key starts with `#`
+ * or `$`); throws naming the option.
+ */
 export function checkKey(key: unknown, option: string): string {
-  if (typeof key !== "string" || key.length !== 40 || [...key].some((c) => !Z85.includes(c))) {
+  if (typeof key !== "string" || key.length !== 40 || !decodes(key)) {
     throw new TypeError(
       `Expected \`${option}\` to be a 40-character Z85 CURVE key, got \`${String(key).slice(0, 60)}\``,
     );
@@ -53,4 +57,14 @@ export function z85Decode(text: string): Buffer {
     out.writeUInt32BE(value, o);
   }
   return out;
+}
+
+/** Whether `text` is Z85 that decodes. */
+function decodes(text: string): boolean {
+  try {
+    z85Decode(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

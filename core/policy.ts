@@ -15,9 +15,11 @@
  *     # a worker: its own names, one queue, nothing else
  *     x7#y…40 characters…  name=worker-*  pull=jobs  provide=-  publish=-  front=-
  *
- * `#` is a Z85 character, so a line is a key line when its first word is a
- * 40-character Z85 key; otherwise a line starting with `#` is a comment, and
- * after a key, a word starting with `#` begins a comment.
+ * `#` is a Z85 character (about a third of keys hold one), so a line is a
+ * key line when its first word is a 40-character Z85 key; otherwise a line
+ * starting with `#` is a comment, and after a key, a word starting with `#`
+ * begins a comment. No key starts with `#` (its first group of five would
+ * exceed 32 bits), so a comment is never taken for a key.
  */
 import { ForbiddenError } from "./errors.js";
 import { checkKey } from "./keys.js";
