@@ -111,6 +111,8 @@ export class NativePeer {
         this.#waiting.shift()?.resolve(JSON.parse(next.value));
       }
     })().catch((error: unknown) => this.#fail(error as Error));
+    // A write to a program that just exited (EPIPE) or was closed: its requests fail, the run goes on.
+    child.stdin!.on("error", (error) => this.#fail(error));
     child.once("exit", (code, signal) => {
       this.#exited = true;
       this.#fail(new Error(`${label} exited (${code ?? signal}) ${stderr().trim()}`));
@@ -157,7 +159,8 @@ export class NativePeer {
 
   /** Sends one command line; resolves with the JSON answer. */
   request<T>(line: string): Promise<T> {
-    if (this.#exited) return Promise.reject(new Error(`${this.#label} has exited`));
+    if (this.#exited || !this.#child.stdin!.writable)
+      return Promise.reject(new Error(`${this.#label} has exited`));
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({ resolve: resolve as (v: unknown) => void, reject });
       this.#child.stdin!.write(`${line}\n`);

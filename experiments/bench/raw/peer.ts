@@ -64,11 +64,17 @@ export class RawPeer {
   }
 
   #request(op: string, extra: Record<string, unknown> = {}): Promise<unknown> {
-    if (this.#exited) return Promise.reject(new Error("raw child has exited"));
+    if (this.#exited || !this.#child.connected) return Promise.reject(new Error("raw child has exited"));
     const id = ++this.#nextId;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#child.send({ id, op, ...extra });
+      // With a callback, a send to a child that just died (EPIPE, before its "exit" event)
+      // rejects this request; without one it is an 'error' event that ends the run.
+      this.#child.send({ id, op, ...extra }, (error) => {
+        if (error === null) return;
+        this.#waiting.delete(id);
+        reject(error);
+      });
     });
   }
 
