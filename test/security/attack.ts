@@ -3,6 +3,7 @@
  * format by hand (an attacker needs no zmp code), and a probe that measures
  * how callable a victim stays while it is attacked.
  */
+import { expect } from "vitest";
 import * as zmq from "zeromq";
 import { userKeys } from "../../core/credential.js";
 import { decode, encode, type Node } from "../../core/index.js";
@@ -136,6 +137,9 @@ export async function probe(
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  report(
+    `${expect.getState().currentTestName}: ${result.ok} of ${result.ok + result.failed + result.wrong} calls right in ${Math.round(ms)} ms (${result.wrong} wrong, errors ${JSON.stringify(result.errors)})`,
+  );
   return result;
 }
 
