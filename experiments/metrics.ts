@@ -13,7 +13,10 @@
  *   1 s mean m(t) = mean of the W̄_k with t − 1 s < t_k ≤ t; delay settling
  *   = the first time after the step from which m stays within ±15 % of D*
  *   for 15 s (or to the end of the run, when at least 5 s remain); delay peak
- *   = the largest m within `stepWindow` seconds after the step.
+ *   = the largest m within `stepWindow` seconds after the step; delay
+ *   in-band share = the share of the samples from `stepWindow` seconds
+ *   after the step to the end with m within ±15 % of D* (the settling rule
+ *   needs 150 of them in a row).
  * - Backlog step response on the same causal 1 s mean of y: settling (±15 %
  *   of the setpoint, held 15 s) and overshoot — a setpoint step by
  *   `measuredStepInfo` (from the measured level before the step to a robust
@@ -78,6 +81,8 @@ export interface RunMetrics {
   delaySettling: number;
   /** Largest causal 1 s mean of W̄ within `stepWindow` seconds after the step, s. */
   delayPeak: number;
+  /** Share of the samples from `stepWindow` seconds after the step to the end whose causal 1 s mean of W̄ is within the settling band of D*, 0…1: how often the band holds once the step is over. */
+  delayInBand: number;
   /** Steady-state relative total variation of the applied actuator value, 1/s. */
   tv: number;
   /** Lag-1 autocorrelation of Δu over the steady-state samples. */
@@ -113,6 +118,7 @@ export const metricKeys: readonly (keyof RunMetrics)[] = Object.freeze([
   "meanDelay",
   "delaySettling",
   "delayPeak",
+  "delayInBand",
   "tv",
   "duAutocorrelation",
   "atLimit",
@@ -285,6 +291,7 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
   let meanDelay = Number.NaN;
   let delaySettling = Number.NaN;
   let delayPeak = Number.NaN;
+  let delayInBand = Number.NaN;
   const latencyColumn = log.columns.findIndex((c) => c.name === "latency");
   if (latencyColumn >= 0 && n > 1) {
     const raw = log.values[latencyColumn]!;
@@ -314,7 +321,17 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
       for (let k = index; k < n && times[k]! <= step.at + stepWindow + 1e-9; k++)
         if (Number.isFinite(m[k]!)) peak = Math.max(peak, m[k]!);
       delayPeak = Number.isFinite(peak) ? peak : Number.NaN;
-      if (target) delaySettling = settlingAfter(times, m, target, step.at, band, hold);
+      if (target) {
+        delaySettling = settlingAfter(times, m, target, step.at, band, hold);
+        let inside = 0;
+        let counted = 0;
+        for (let k = index; k < n; k++) {
+          if (times[k]! < step.at + stepWindow - 1e-9 || !Number.isFinite(m[k]!)) continue;
+          counted++;
+          if (Math.abs(m[k]! - target(times[k]!)) <= band * Math.abs(target(times[k]!))) inside++;
+        }
+        delayInBand = counted > 0 ? inside / counted : Number.NaN;
+      }
     }
   }
 
@@ -398,6 +415,7 @@ export function computeMetrics(log: RunLog, options: MetricOptions): RunMetrics 
     meanDelay,
     delaySettling,
     delayPeak,
+    delayInBand,
     tv,
     duAutocorrelation,
     atLimit: log.controller === "none" ? Number.NaN : atLimitShare(log),

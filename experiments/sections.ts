@@ -127,6 +127,7 @@ export const metricLabels: Readonly<Record<keyof RunMetrics, string>> = Object.f
   meanDelay: "mean W̄ s",
   delaySettling: "delay settling s",
   delayPeak: "delay peak s",
+  delayInBand: "delay in band %",
   tv: "relative TV /s",
   duAutocorrelation: "Δu lag-1 autocorr.",
   atLimit: "at limit %",
@@ -139,7 +140,7 @@ export const metricLabels: Readonly<Record<keyof RunMetrics, string>> = Object.f
 /** Rounds for tables: fractions become percentages with one decimal, the rest 3 significant digits (integers from 1000 on). */
 export function tableValue(key: keyof RunMetrics, value: number): number | null {
   if (!Number.isFinite(value)) return null;
-  if (key === "goodput" || key === "shed" || key === "dropped" || key === "atLimit")
+  if (key === "goodput" || key === "shed" || key === "dropped" || key === "atLimit" || key === "delayInBand")
     return Math.round(value * 1000) / 10;
   return Math.abs(value) >= 1000 ? Math.round(value) : Number(value.toPrecision(3));
 }

@@ -152,6 +152,28 @@ describe("metrics", () => {
     expect(m.meanDelay).toBeGreaterThan(0.25);
   });
 
+  it("metrics – delay in-band share: the causal 1 s means within ±15 % of D* once the step is over", () => {
+    // 20 s of 0.1 s samples, step at 2 s: the share counts t ≥ 12 s (81 samples). W̄ = 400 ms for
+    // t = 15.0…15.4 s, else 250 ms. A window (t − 1, t] with j of those samples has mean 250 + 15·j ms,
+    // outside 287.5 ms from j = 3: t = 15.2…16.1 s, ten samples.
+    const t = range(201, 0.1);
+    const latency = t.map((x) => (x >= 15 - 1e-9 && x < 15.5 - 1e-9 ? 400 : 250));
+    const l = {
+      ...log(
+        t,
+        t.map(() => 50),
+        t.map(() => 50),
+        t.map(() => 10),
+      ),
+      columns: [{ name: "latency", unit: "ms", description: "" }],
+      values: [latency],
+    };
+    const m = computeMetrics(l, { step: { signal: "workerRate", at: 2 }, delaySetpoint: () => 0.25 });
+    expect(m.delayInBand).toBeCloseTo(71 / 81, 12);
+    // Without a delay setpoint there is no band.
+    expect(computeMetrics(l, { step: { signal: "workerRate", at: 2 } }).delayInBand).toBeNaN();
+  });
+
   it("metrics – relative TV and the lag-1 autocorrelation of Δu over the steady state", () => {
     // u alternates 9, 11; the steady state is t ≥ 5 s: 51 samples (26 of 9, 25 of 11), 50 changes of 2:
     // TV = 50·2/(51·0.1·ū) ≈ 2 /s; Δu alternates ±2: lag-1 autocorrelation −1.
