@@ -52,8 +52,9 @@ export interface NodeOptions {
    * ERROR replies carry the handler's stack trace (with its file paths) to
    * the caller. Default: true when the node listens on ipc or inproc only
    * (only this user's processes reach it), false when it listens on tcp:
-   * a remote caller gets the error's name, message and code, and the stack
-   * stays on this side. `true` on tcp: for debugging a graph you trust.
+   * a remote caller gets the error's name, message and code, not the stack
+   * (its `RemoteError` keeps its own, pointing at its call). `true` on tcp:
+   * for debugging a graph you trust.
    */
   remoteStacks?: boolean;
   /** Longest `start()` waits for the directory, in ms. Default 10 000. */
