@@ -410,16 +410,19 @@ describe("README", () => {
       expect(err).toBe("");
       expect(code).toBe(0);
       // `time setpoint measurement applied { p, i, d, ff }`, one line per 10th sample of the last 40.
-      const rows = out
-        .trim()
-        .split("\n")
-        .map((line) => /^(\d+\.\d) (\d+) (\d+) (-?\d+) \{ p: .*, i: .*, d: .*, ff: .* \}$/.exec(line));
-      expect(rows.length).toBeGreaterThanOrEqual(3);
-      for (const row of rows) expect(row, out).not.toBeNull();
-      const setpoints = rows.map((r) => Number(r![2]));
+      // A sample whose sensor did not answer within its period (a loaded machine) holds the output
+      // and reads `time setpoint NaN applied {}`: documented ("Errors: hold the last output").
+      const lines = out.trim().split("\n");
+      const measured = /^(\d+\.\d) (\d+) (\d+) (-?\d+) \{ p: .*, i: .*, d: .*, ff: .* \}$/;
+      const held = /^(\d+\.\d) (\d+) NaN (-?\d+) \{\}$/;
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      for (const line of lines) expect(measured.test(line) || held.test(line), out).toBe(true);
+      const setpoints = lines.map((line) => Number((measured.exec(line) ?? held.exec(line))![2]));
       expect(setpoints.at(-1)).toBe(80); // the retune over the loop's service took effect
       // Admission opens after the retune and the backlog rises toward 80 (100 msg/s net inflow).
-      expect(Number(rows.at(-1)![3])).toBeGreaterThan(40);
+      const backlogs = lines.flatMap((line) => measured.exec(line)?.[3] ?? []).map(Number);
+      expect(backlogs.length, out).toBeGreaterThan(0);
+      expect(backlogs.at(-1)).toBeGreaterThan(40);
     } finally {
       rmSync(join(root, file), { force: true });
     }
