@@ -105,7 +105,10 @@ describe("zmp proxy and zmp cache in a running graph", () => {
   let watcher: Node;
   const handled = new Map<number, number>();
   beforeAll(async () => {
-    graph = await Graph.open({ heartbeatMs: 200, advertise: false });
+    // The default heartbeat (1 s: a node is evicted after 2.5 s of silence). At 200 ms, a node of
+    // this busy process whose heartbeat is late by ~100 ms on a loaded machine was taken for dead,
+    // and its unacknowledged messages were rightly sent again (at-least-once): handled twice.
+    graph = await Graph.open({ advertise: false });
     worker = await graph.node("worker");
     worker.consume<number>("jobs", (m) => {
       handled.set(m, (handled.get(m) ?? 0) + 1);
