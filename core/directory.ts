@@ -10,8 +10,13 @@
  * Each record is encoded once, when it is registered or updated: replies
  * and notifications splice those bytes instead of encoding the directory
  * again for every node. The changes of one event-loop turn make one NOTIFY
- * frame, built once and sent unchanged to every node; past `NOTICE_BYTES` it
- * carries only the version, and nodes read the changes. A node that missed
+ * frame, built once and sent unchanged to every node. In a large graph
+ * notices are spaced (`NOTICE_SPACING_MS` per node listed): changes coming
+ * faster share the next one, so a host running hundreds of nodes, which pays
+ * a receive and a decode per node for every frame, reads a few frames a
+ * second however fast the graph changes. A notice leaves early when it
+ * reaches `NOTICE_BYTES`; one change bigger than that goes as the version
+ * alone, and nodes read it. A node that missed
  * notifications asks for the changes since the version it has (SNAPSHOT
  * `{ since }`), answered from a bounded log of recent changes, or with the
  * directory's records, page by page, when the log no longer reaches back
@@ -32,6 +37,11 @@
  * second. Every reply is at most a page (`limits.pageBytes`): a register
  * reply carries the first records, the rest is read with SNAPSHOT
  * `{ after }`.
+ *
+ * The heartbeat interval grows with the graph: past
+ * `maxHeartbeatsPerSecond`, the directory doubles the interval it asks for
+ * (in its register and heartbeat replies), so its idle cost stays bounded;
+ * each node is evicted after 2.5 of the intervals it was last told.
  *
  * The directory is itself a zmp node (named `directory`) whose services are
  * the directory protocol, so it shares the node's framing, limits and meters.
@@ -63,8 +73,18 @@ export interface DirectoryOptions {
    * Default: one ipc endpoint in a private temp folder (removed at stop).
    */
   bind?: string | string[];
-  /** Heartbeat interval nodes are told to use, in ms. Default 1 000. */
+  /**
+   * Heartbeat interval nodes are told to use while the graph is small, in ms.
+   * Default 1 000. A node silent for 2.5 intervals is evicted (within 3).
+   */
   heartbeatMs?: number;
+  /**
+   * Heartbeats per second the directory takes at most: when the graph
+   * outgrows it, the interval nodes are told doubles (`heartbeatMs` × 2, × 4, …),
+   * and it halves again when the graph shrinks well below. Eviction follows
+   * the interval in force. Default 400 (1 000 nodes beat every 4 s).
+   */
+  maxHeartbeatsPerSecond?: number;
   /** How long closing sockets may keep sending, in ms. Default 500. */
   lingerMs?: number;
   /**
@@ -104,6 +124,10 @@ interface Entry {
   lastSeen: number;
   /** The routing id of the node's connection here, where its notices go (the last it used). */
   connection: string;
+  /** The heartbeat interval it was last told, ms. */
+  toldMs: number;
+  /** The interval its silence is measured in: the larger of the last two it was told (a reply may be lost). */
+  evictMs: number;
   /** SHA-256 of the node's token. */
   token: Buffer;
   /** The key the node proved it holds when it registered (a CurveZMQ graph). */
@@ -125,6 +149,14 @@ const LOG_CHANGES = 4096;
  * frames, whatever a burst of big records sends.
  */
 const NOTICE_BYTES = 16 * 1024;
+
+/**
+ * Notices leave at least this many ms apart per node listed (1 000 nodes:
+ * 100 ms), at most `NOTICE_SPACING_MAX_MS`: every notice costs each node a
+ * receive and a decode, and a host of many nodes pays it once per node.
+ */
+const NOTICE_SPACING_MS = 0.1;
+const NOTICE_SPACING_MAX_MS = 1000;
 
 /** The first page, in a register reply (the rest is read with SNAPSHOT `{ after }`). */
 const FIRST_PAGE_BYTES = 16 * 1024;
@@ -153,7 +185,10 @@ export class Directory {
   readonly #node: Node;
   readonly #entries = new Map<string, Entry>();
   readonly #names = new Map<string, string>();
-  readonly #heartbeatMs: number;
+  /** The interval while the graph is small (`heartbeatMs`), and the one in force now. */
+  readonly #baseHeartbeatMs: number;
+  #heartbeatMs: number;
+  readonly #maxHeartbeatsPerSecond: number;
   readonly #endpoints: string[];
   readonly #ownDir: string | undefined;
   readonly #limits: ResolvedLimits;
@@ -177,9 +212,16 @@ export class Directory {
   #notice: BatchWriter | undefined;
   /** This turn's changes outgrew `NOTICE_BYTES`: its frame carries only the version. */
   #noticeFull = false;
+  /** Changes not sent yet (their notice waits for the end of the turn or its spacing). */
+  #pending = 0;
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last notice left (performance.now() ms). */
+  #lastNotice = Number.NEGATIVE_INFINITY;
   /** Entries in registration order (by `seq`), rebuilt after a change when a page is asked for. */
   #ordered: Entry[] | undefined;
   #seq = 0;
+  /** Heartbeats taken (from listed nodes) since start. */
+  #heartbeats = 0;
   /** Bytes of all records (encoded). */
   #bytes = 0;
   readonly #refused: DirectoryRefusals = { limit: 0, rate: 0, forbidden: 0, malformed: 0 };
@@ -193,7 +235,14 @@ export class Directory {
       throw new RangeError(
         `Expected \`heartbeatMs\` to be a number >= 10, got \`${String(options.heartbeatMs)}\``,
       );
+    this.#baseHeartbeatMs = heartbeatMs;
     this.#heartbeatMs = heartbeatMs;
+    const rate = options.maxHeartbeatsPerSecond ?? 400;
+    if (!(rate > 0) || !Number.isFinite(rate))
+      throw new RangeError(
+        `Expected \`maxHeartbeatsPerSecond\` to be a positive number, got \`${String(options.maxHeartbeatsPerSecond)}\``,
+      );
+    this.#maxHeartbeatsPerSecond = rate;
     this.#limits = resolveLimits(options.limits);
     this.#rates = new RateLimiter(
       this.#limits.updatesPerSecond,
@@ -280,7 +329,7 @@ export class Directory {
     return all.find((e) => transportOf(e) !== "inproc") ?? all[0]!;
   }
 
-  /** Heartbeat interval nodes use, ms. */
+  /** Heartbeat interval nodes are told to use now, ms (`heartbeatMs`, doubled as the graph outgrows `maxHeartbeatsPerSecond`). */
   get heartbeatMs(): number {
     return this.#heartbeatMs;
   }
@@ -300,12 +349,17 @@ export class Directory {
     return [...this.#entries.values()].map((e) => e.record);
   }
 
-  /** What the directory holds and what it refused, as plain data. */
+  /**
+   * What the directory holds and what it refused, as plain data; with the
+   * heartbeat interval in force and the heartbeats taken since start.
+   */
   stats(): {
     nodes: number;
     bytes: number;
     changeLog: { changes: number; bytes: number };
     rateBuckets: number;
+    heartbeatMs: number;
+    heartbeats: number;
     refused: DirectoryRefusals;
   } {
     return {
@@ -313,6 +367,8 @@ export class Directory {
       bytes: this.#bytes,
       changeLog: { changes: this.#log.length, bytes: this.#logBytes },
       rateBuckets: this.#rates.size,
+      heartbeatMs: this.#heartbeatMs,
+      heartbeats: this.#heartbeats,
       refused: { ...this.#refused },
     };
   }
@@ -331,6 +387,7 @@ export class Directory {
     this.#bytes -= entry.encoded.byteLength;
     this.#ordered = undefined;
     if (this.#names.get(entry.record.name) === id) this.#names.delete(entry.record.name);
+    this.#scaleHeartbeat();
     this.#announce({ op: "down", id, reason });
     return true;
   }
@@ -339,6 +396,8 @@ export class Directory {
   async stop(): Promise<void> {
     clearInterval(this.#sweep);
     this.#sweep = undefined;
+    clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = undefined;
     await this.#node.stop();
     if (this.#ownDir !== undefined) removeIpcDir(this.#ownDir);
   }
@@ -363,7 +422,7 @@ export class Directory {
     if (this.#plainTcp.length > 0)
       warnInsecure(`the directory at ${this.endpoints.filter((e) => transportOf(e) === "tcp").join(", ")}`);
     this.#lastSweep = Date.now();
-    this.#sweep = setInterval(() => this.#evictSilent(), Math.max(5, this.#heartbeatMs / 4));
+    this.#sweep = setInterval(() => this.#evictSilent(), Math.max(5, this.#baseHeartbeatMs / 4));
     this.#sweep.unref();
   }
 
@@ -474,12 +533,16 @@ export class Directory {
       existing.encoded = bytes;
       existing.lastSeen = Date.now();
       existing.connection = context.connection;
+      this.#tell(existing);
     } else {
+      this.#scaleHeartbeat(this.#entries.size + 1);
       this.#entries.set(record.id, {
         record,
         encoded: bytes,
         lastSeen: Date.now(),
         connection: context.connection,
+        toldMs: this.#heartbeatMs,
+        evictMs: this.#heartbeatMs,
         token: digest(token),
         key,
         seq: ++this.#seq,
@@ -570,11 +633,36 @@ export class Directory {
   #heartbeat(request: unknown, context: CallContext): unknown {
     const r = object(request, "a heartbeat `{ id, token, version }`");
     const entry = this.#own(r.id, tokenOf(r));
-    if (entry !== undefined) {
-      entry.lastSeen = Date.now();
-      entry.connection = context.connection;
-    }
-    return { known: entry !== undefined, version: this.#version };
+    if (entry === undefined) return { known: false, version: this.#version - this.#pending };
+    entry.lastSeen = Date.now();
+    entry.connection = context.connection;
+    this.#tell(entry);
+    this.#heartbeats++;
+    // The version already sent: changes still waiting for their notice are not missing yet,
+    // and a node taking them for missed would ask for them.
+    return { known: true, version: this.#version - this.#pending, heartbeatMs: this.#heartbeatMs };
+  }
+
+  /** Records that `entry`'s node is told the interval in force now. */
+  #tell(entry: Entry): void {
+    entry.evictMs = Math.max(entry.toldMs, this.#heartbeatMs);
+    entry.toldMs = this.#heartbeatMs;
+  }
+
+  /**
+   * The interval in force for a graph of `nodes`: doubled while the nodes
+   * would beat more than `maxHeartbeatsPerSecond` times a second, halved
+   * when the graph falls below three quarters of what the halved interval
+   * allows (no flapping at a boundary). Nodes learn it at their next beat.
+   */
+  #scaleHeartbeat(nodes = this.#entries.size): void {
+    const rate = this.#maxHeartbeatsPerSecond;
+    while ((nodes * 1000) / this.#heartbeatMs > rate) this.#heartbeatMs *= 2;
+    while (
+      this.#heartbeatMs > this.#baseHeartbeatMs &&
+      (nodes * 1000) / (this.#heartbeatMs / 2) < 0.75 * rate
+    )
+      this.#heartbeatMs /= 2;
   }
 
   #update(request: unknown, context: CallContext): unknown {
@@ -607,17 +695,17 @@ export class Directory {
 
   #evictSilent(): void {
     const now = Date.now();
-    const interval = Math.max(5, this.#heartbeatMs / 4);
+    const interval = Math.max(5, this.#baseHeartbeatMs / 4);
     const stall = now - this.#lastSweep - interval;
     this.#lastSweep = now;
     // If this process itself was stalled (GC, a blocked event loop), the heartbeats that
     // arrived meanwhile are still unread: do not count that time against the nodes.
-    if (stall > this.#heartbeatMs / 2) {
+    if (stall > this.#baseHeartbeatMs / 2) {
       for (const entry of this.#entries.values()) entry.lastSeen += stall;
       return;
     }
-    const limit = now - EVICT_AFTER * this.#heartbeatMs;
-    for (const [id, entry] of this.#entries) if (entry.lastSeen < limit) this.evict(id, "missed heartbeats");
+    for (const [id, entry] of this.#entries)
+      if (entry.lastSeen < now - EVICT_AFTER * entry.evictMs) this.evict(id, "missed heartbeats");
     this.#rates.sweep(now);
   }
 
@@ -639,12 +727,24 @@ export class Directory {
       this.#logFrom += drop;
       this.#logBytes = bytes;
     }
+    // A notice that this change would take past NOTICE_BYTES leaves now, with the changes it has.
+    if (this.#notice !== undefined && !this.#noticeFull && this.#pending > 0)
+      if (this.#notice.byteLength + sent.byteLength > NOTICE_BYTES) this.#sendNotice();
     if (this.#notice === undefined) {
-      this.#notice = new BatchWriter();
-      this.#notice.append(Kind.NOTIFY);
+      const notice = new BatchWriter();
+      this.#notice = notice;
+      notice.append(Kind.NOTIFY);
       this.#noticeFull = false;
-      setImmediate(() => this.#sendNotice());
+      const spacing = Math.min(NOTICE_SPACING_MAX_MS, NOTICE_SPACING_MS * this.#entries.size);
+      const wait = this.#lastNotice + spacing - performance.now();
+      // Unless it left early (full): then a later notice is being written, with its own timer.
+      const send = (): void => {
+        if (this.#notice === notice) this.#sendNotice();
+      };
+      if (wait <= 0) setImmediate(send);
+      else this.#noticeTimer = setTimeout(send, wait);
     }
+    this.#pending++;
     if (!this.#noticeFull) {
       this.#notice.append(version);
       this.#notice.append(sent);
@@ -657,7 +757,11 @@ export class Directory {
   #sendNotice(): void {
     let notice = this.#notice;
     this.#notice = undefined;
+    clearTimeout(this.#noticeTimer);
+    this.#noticeTimer = undefined;
     if (notice === undefined) return;
+    this.#pending = 0;
+    this.#lastNotice = performance.now();
     if (this.#noticeFull) {
       notice = new BatchWriter();
       notice.append(Kind.NOTIFY);

@@ -13,7 +13,8 @@
  *
  * Wire (the directory's services, see wire.ts): REGISTER `{ record, token }`
  * → `{ version, nodes, next?, heartbeatMs }` (the first records);
- * HEARTBEAT `{ id, token, version }` → `{ known, version }`; UPDATE
+ * HEARTBEAT `{ id, token, version }` → `{ known, version, heartbeatMs }` (the
+ * interval in force); UPDATE
  * `{ record, token }` → `{ known, version }`; DEREGISTER `{ id, token }`;
  * SNAPSHOT `null` or `{ after }` → `{ version, nodes, next? }` (a page of
  * records), `{ since }` → `{ version, since, changes: [version, change, …],
@@ -22,6 +23,7 @@
  * token is this start's secret: only its holder may change its record.
  */
 
+import { decodeArray } from "./codec.js";
 import { RateLimiter } from "./directory-limits.js";
 import {
   CodecError,
@@ -161,13 +163,12 @@ export class Membership {
         }
         throw await this.#contactFailure(error, first, timeoutMs);
       }
+      if (!validInterval(reply.heartbeatMs)) throw new CodecError("malformed register reply");
       this.#heartbeatMs = reply.heartbeatMs;
       if (reply.policy !== undefined) this.#link.policy(reply.policy);
       // Re-registering (the directory restarted): nodes not yet back get a grace period.
       await this.#load(reply, first ? 0 : 3 * reply.heartbeatMs, timeoutMs);
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
-      this.#heartbeat.unref();
+      this.#startBeating();
     })().finally(() => {
       this.#registering = undefined;
     });
@@ -432,18 +433,22 @@ export class Membership {
   }
 
   /**
-   * Applies a NOTIFY frame `[kind, version, change, version, change, …]`, or
-   * reads the changes when it carries only the version (`[kind, version]`);
-   * throws CodecError when malformed.
+   * Applies a NOTIFY frame `[kind, version, change, version, change, …]`
+   * (as received: decoded once per thread, see `readNotice`), or reads the
+   * changes when it carries only the version (`[kind, version]`); throws
+   * CodecError when malformed.
    */
-  onNotify(body: unknown[]): void {
-    const last = body[body.length % 2 === 0 ? body.length - 1 : body.length - 2];
-    if (typeof last !== "number" || !Number.isInteger(last)) throw new CodecError("malformed NOTIFY frame");
-    if (last > this.#hinted) this.#hinted = last;
+  onNotify(frame: Buffer): void {
+    const notice = readNotice(frame);
+    if (notice.last > this.#hinted) this.#hinted = notice.last;
     // Before the registration's reply (or the first snapshot) there is no state to apply
     // changes to: the reply brings the state, at a version that covers them.
-    if (this.#replica.version < 0) return;
-    if (body.length === 2 || !this.#applyChanges(body, 1)) void this.refresh().catch(() => undefined);
+    if (this.#replica.version < 0 || notice.last <= this.#replica.version) return;
+    const changes = notice.changes;
+    let follows = changes.length > 0;
+    for (let k = 0; follows && k < changes.length; k += 2)
+      follows = this.#replica.apply(changes[k] as number, changes[k + 1] as DirectoryChange);
+    if (!follows) void this.refresh().catch(() => undefined);
   }
 
   /** Calls one of the directory's services. */
@@ -461,22 +466,39 @@ export class Membership {
     if (this.#beating || !this.#link.running()) return;
     this.#beating = true;
     const id = this.#link.id();
+    // A reply later than this is not waited for: the next beat goes out on time (a lost reply
+    // must not silence the node for longer than an interval).
     this.#call(
       DirectoryService.HEARTBEAT,
       { id, token: this.#link.token(), version: this.#replica.version },
-      this.#heartbeatMs * 2,
+      this.#heartbeatMs * 0.8,
     )
       .then((reply) => {
-        const r = reply as { known: boolean; version: number };
+        const r = reply as { known: boolean; version: number; heartbeatMs?: unknown };
         if (!r.known) return this.register(this.#heartbeatMs * 2, false);
+        this.#setInterval(r.heartbeatMs);
         // Not awaited: catching up (slow in a large, busy graph) must not delay the next beat,
-        // or the directory takes this node for dead.
-        if (r.version !== this.#replica.version) void this.refresh().catch(() => undefined);
+        // or the directory takes this node for dead. The directory reports the version it has
+        // sent notices for, so a notice still on its way is not taken for a missed one.
+        if (r.version > this.#replica.version) void this.refresh().catch(() => undefined);
       })
       .catch(() => undefined) // directory unreachable: keep beating, re-register when it answers
       .finally(() => {
         this.#beating = false;
       });
+  }
+
+  #startBeating(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => this.#beat(), this.#heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Takes the interval a heartbeat reply asks for (the directory lengthens it as the graph grows). */
+  #setInterval(heartbeatMs: unknown): void {
+    if (!validInterval(heartbeatMs) || heartbeatMs === this.#heartbeatMs) return;
+    this.#heartbeatMs = heartbeatMs;
+    if (this.#heartbeat !== undefined) this.#startBeating();
   }
 
   /**
@@ -506,6 +528,46 @@ export class Membership {
     }
     return error;
   }
+}
+
+/** A NOTIFY frame read: its last version, and its changes `[version, change, …]` (none: read them). */
+interface Notice {
+  frame: Buffer;
+  last: number;
+  changes: readonly unknown[];
+}
+
+/**
+ * The last NOTIFY frames this thread decoded. The directory sends one
+ * frame, unchanged, to every node, so the nodes of one process (hundreds,
+ * in a large graph) receive the same bytes: each frame is decoded and its
+ * records parsed once, and the nodes share the result (records are never
+ * changed once parsed). A frame is reused only when its bytes are equal.
+ */
+const notices: Notice[] = [];
+const NOTICES_KEPT = 8;
+
+function readNotice(frame: Buffer): Notice {
+  for (const notice of notices) if (notice.frame.equals(frame)) return notice;
+  const body = decodeArray(frame);
+  const last = body[body.length % 2 === 0 ? body.length - 1 : body.length - 2];
+  if (typeof last !== "number" || !Number.isInteger(last)) throw new CodecError("malformed NOTIFY frame");
+  const changes: unknown[] = [];
+  if (body.length > 2) {
+    for (let k = 1; k + 1 < body.length; k += 2) {
+      if (typeof body[k] !== "number") throw new CodecError("malformed directory change");
+      changes.push(body[k], parseChange(body[k + 1]));
+    }
+  }
+  const notice = { frame, last, changes };
+  notices.unshift(notice);
+  if (notices.length > NOTICES_KEPT) notices.pop();
+  return notice;
+}
+
+/** A heartbeat interval a directory may ask for: 10 ms to an hour. */
+function validInterval(value: unknown): value is number {
+  return typeof value === "number" && value >= 10 && value <= 3_600_000;
 }
 
 /** A change as the directory sends it (NOTIFY, SNAPSHOT `{ since }`), checked. */

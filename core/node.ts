@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { decodeArray } from "./codec.js";
+import { decodeArray, decodeHead } from "./codec.js";
 import { makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
 import { ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
@@ -787,6 +787,14 @@ export class Node {
     // A frame of a connection already dropped (late replies of calls failed with it) has no peer.
     const peer = this.#peers.peerOf(frames[0]!.toString("latin1"));
     if (peer === undefined) return;
+    // The directory's notices go to membership as received: it decodes each frame once per thread.
+    if (peer === DIRECTORY_ID && frames.length === 2 && frames[1]!.length <= this.#frameLimit) {
+      const frame = frames[1]!;
+      if (decodeHead(frame, 1)?.[0] === Kind.NOTIFY) {
+        this.#guard(undefined, () => this.#membership.onNotify(frame));
+        return;
+      }
+    }
     const body = this.#check(frames, undefined);
     if (body === undefined) return;
     switch (body[0]) {
@@ -799,8 +807,7 @@ export class Node {
         this.#guard(undefined, () => this.#producer.onAck(peer, body));
         return;
       case Kind.NOTIFY:
-        if (peer === DIRECTORY_ID) this.#guard(undefined, () => this.#membership.onNotify(body));
-        return;
+        return; // only the directory sends notices (read above)
       case Kind.ERROR:
         // A peer could not read something we sent: a bug or a version mismatch; count it.
         this.rejects.malformed++;

@@ -33,6 +33,43 @@ describe("directory", () => {
     expect(directory.nodes().map((n) => n.id)).not.toContain(id);
   });
 
+  it("directory – a graph past maxHeartbeatsPerSecond is told a longer interval; a killed node goes within 3 of it", async () => {
+    // 4 nodes at 250 ms would be 16 heartbeats a second; 10 allowed: the interval doubles to 500 ms.
+    const directory = await Directory.start({ heartbeatMs: 250, maxHeartbeatsPerSecond: 10 });
+    cleanup.push(() => directory.stop());
+    const graph = await Graph.open({ directory: directory.endpoint });
+    cleanup.push(() => graph.close());
+    const script = startScript(fixture("standalone-node.ts"), [directory.endpoint, "doomed-in-a-crowd"]);
+    cleanup.push(() => script.kill());
+    const { id } = (await script.first) as { id: string };
+    for (const name of ["crowd-a", "crowd-b", "crowd-c"]) await graph.node(name);
+    expect(directory.heartbeatMs).toBe(500);
+
+    // Every node takes the new interval at its next beat: over 2 s, 4 nodes send at most
+    // 4 × (2 000 / 500 + 1) heartbeats (32 at the old interval).
+    const h0 = directory.stats().heartbeats;
+    await eventually(() => directory.stats().heartbeats >= h0 + 8, "two beats per node");
+    const h1 = directory.stats().heartbeats;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(directory.stats().heartbeats - h1).toBeLessThanOrEqual(20);
+
+    const gone = new Promise<number>((resolve) =>
+      directory.onChange((_v, change) => {
+        if (change.op === "down" && change.id === id) resolve(Date.now());
+      }),
+    );
+    const killedAt = Date.now();
+    await script.kill();
+    const elapsed = (await gone) - killedAt;
+    // Silent for 2.5 intervals in force (1 250 ms), less at most one interval since its last beat;
+    // within 3 intervals (at the old 250 ms it would have gone within about 700 ms).
+    expect(elapsed).toBeGreaterThanOrEqual(750);
+    expect(elapsed).toBeLessThanOrEqual(3 * 500);
+    expect(directory.nodes().map((n) => n.name)).toEqual(
+      expect.arrayContaining(["crowd-a", "crowd-b", "crowd-c"]),
+    );
+  });
+
   it("directory – after a provider is evicted a caller gets another provider or a clear error", async () => {
     const directory = await Directory.start({ heartbeatMs: 100 });
     cleanup.push(() => directory.stop());
