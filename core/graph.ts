@@ -32,6 +32,8 @@ export interface GraphOptions {
   transport?: Transport;
   /** Heartbeat interval of the embedded directory, ms. Default 1 000. */
   heartbeatMs?: number;
+  /** Heartbeats per second the embedded directory takes before it lengthens the interval (see docs/nodes-and-channels.md). Default 400. */
+  maxHeartbeatsPerSecond?: number;
   /** Endpoints the embedded directory binds (e.g. `tcp://0.0.0.0:5555`). Default: ipc in a private temp folder. */
   bind?: string | string[];
   /** Options every node of this graph starts with (name and directory excepted). */
@@ -135,6 +137,7 @@ export class Graph {
       directory = await Directory.start({
         bind,
         heartbeatMs: options.heartbeatMs,
+        maxHeartbeatsPerSecond: options.maxHeartbeatsPerSecond,
         ...(options.security ? { security: options.security } : {}),
         ...(options.insecure ? { insecure: options.insecure } : {}),
       });
