@@ -35,6 +35,9 @@ const usage = `Usage: npm run bench -- [options]
   --scale          instead of the cases: form graphs of 10, 100 and 1 000 nodes and
                    measure joins, memory, descriptors and the directory's idle CPU
   --sizes N,N,...  the graph sizes of --scale (default 10,100,1000)
+  --processes N    host processes of --scale (default 2)
+  --threads N      threads per host process of --scale (default 2); --processes 1
+                   --threads 1 runs every node inline in one process
   --list           list the cases and exit
   -h, --help       this help
 `;
@@ -55,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       "no-native": { type: "boolean", default: false },
       scale: { type: "boolean", default: false },
       sizes: { type: "string" },
+      processes: { type: "string" },
+      threads: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -111,6 +116,8 @@ async function main(argv: string[]): Promise<number> {
 
 async function scale(values: {
   sizes?: string;
+  processes?: string;
+  threads?: string;
   json?: string;
   markdown?: string;
   quick?: boolean;
@@ -121,7 +128,10 @@ async function scale(values: {
     process.stderr.write(`${line}\n`);
   };
   log(`bench --scale: graphs of ${sizes.join(", ")} nodes; ${info.machine}; load average ${info.load}`);
-  const rows = await runScale({ sizes, log, ...(values.quick ? { idleMs: 1000 } : {}) }, () => {
+  const processes = positiveInt(values.processes, "--processes", 2);
+  const threads = positiveInt(values.threads, "--threads", 2);
+  const options = { sizes, processes, threads, log, ...(values.quick ? { idleMs: 1000 } : {}) };
+  const rows = await runScale(options, () => {
     const cleanup = new Cleanup();
     active.add(cleanup);
     return cleanup;

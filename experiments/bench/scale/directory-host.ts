@@ -4,6 +4,7 @@
  * `argv[2]`, reports `{ endpoint }`, stops when the parent goes away. With
  * `ZMP_BENCH_PROFILE` set it writes a CPU profile there (see profiler.ts).
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Directory } from "../../../core/index.js";
 import { startProfile } from "../profiler.js";
 
@@ -18,12 +19,24 @@ if (process.env.ZMP_SCALE_DEBUG) {
     const key = change.op === "up" ? "up" : `down (${change.reason})`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let last = process.cpuUsage();
   setInterval(() => {
+    const cpu = process.cpuUsage();
+    const busy = (cpu.user + cpu.system - last.user - last.system) / 50_000;
+    last = cpu;
     process.stderr.write(
-      `directory: v${directory.version} ${[...counts].map(([k, n]) => `${k} ${n}`).join(", ")}\n`,
+      `directory: v${directory.version} ${[...counts].map(([k, n]) => `${k} ${n}`).join(", ")}; heartbeat ${directory.heartbeatMs} ms; loop delay max ${(delay.max / 1e6).toFixed(0)} ms; CPU ${busy.toFixed(0)} %\n`,
     );
+    delay.reset();
   }, 5000).unref();
 }
+// `{ id, op: "stats" }`: the directory's stats (heartbeat interval in force, heartbeats taken).
+process.on("message", (m: { id: number; op: string }) => {
+  if (m.op === "stats") process.send?.({ id: m.id, result: directory.stats() });
+  else process.send?.({ id: m.id, error: `unknown op ${m.op}` });
+});
 process.on("disconnect", () => {
   void Promise.all([directory.stop(), stopProfile()]).finally(() => process.exit(0));
 });

@@ -4,6 +4,10 @@
  * in its main thread and the others in worker threads (group-worker.ts),
  * so a graph of a thousand nodes spreads over a few processes and threads.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { threadId } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { Graph, type Node } from "../../../core/index.js";
 
@@ -28,6 +32,7 @@ export class ScaleGroup {
     zmq.context.maxSockets = 65_536;
     this.#graph = await Graph.open({ directory, advertise: false });
     const graph = this.#graph;
+    if (process.env.ZMP_SCALE_DEBUG) this.#debug();
     const startMs: number[] = [];
     let next = 0;
     const starter = async (): Promise<void> => {
@@ -40,6 +45,51 @@ export class ScaleGroup {
     };
     await Promise.all(Array.from({ length: Math.min(STARTING, names.length) }, starter));
     return { formedAt: performance.timeOrigin + performance.now(), startMs };
+  }
+
+  /** ZMP_SCALE_DEBUG: the thread's event-loop delay and its nodes, every 5 s. */
+  #debug(): void {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let last = process.cpuUsage();
+    let gcMs = 0;
+    let gcMax = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        gcMs += entry.duration;
+        gcMax = Math.max(gcMax, entry.duration);
+      }
+    }).observe({ entryTypes: ["gc"] });
+    // ZMP_SCALE_PROFILE=dir: this thread's CPU profile over its first 40 s.
+    const dir = process.env.ZMP_SCALE_PROFILE;
+    if (dir) {
+      const session = new Session();
+      session.connect();
+      session.post("Profiler.enable", () =>
+        session.post("Profiler.start", () => {
+          setTimeout(() => {
+            session.post("Profiler.stop", (error, result) => {
+              if (!error)
+                writeFileSync(
+                  `${dir}/group-${process.pid}-${threadId}.cpuprofile`,
+                  JSON.stringify(result.profile),
+                );
+            });
+          }, 40_000).unref();
+        }),
+      );
+    }
+    setInterval(() => {
+      const cpu = process.cpuUsage();
+      const busy = (cpu.user + cpu.system - last.user - last.system) / 50_000;
+      last = cpu;
+      process.stderr.write(
+        `group ${threadId}: ${this.#nodes.length} nodes, loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms; GC ${gcMs.toFixed(0)} ms (longest ${gcMax.toFixed(0)}); heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB; process CPU ${busy.toFixed(0)} %\n`,
+      );
+      delay.reset();
+      gcMs = 0;
+      gcMax = 0;
+    }, 5000).unref();
   }
 
   /** Resolves (epoch ms) once every node of the group lists at least `total` nodes in its replica. */

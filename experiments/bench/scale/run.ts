@@ -16,7 +16,8 @@
  * - **`zmp graph`**: the CLI listing the graph, as a user runs it (process
  *   start included: compare across sizes);
  * - **directory CPU idle**: the directory process's CPU over a few idle
- *   seconds (heartbeats only), in % of one core;
+ *   seconds (heartbeats only), in % of one core, with the heartbeat
+ *   interval in force and the heartbeats it took per second;
  * - **per node**: the host processes' growth in resident memory, file
  *   descriptors, kernel sockets (listeners and connections) and ZeroMQ
  *   sockets (one mailbox eventfd each), divided by the nodes they run.
@@ -65,6 +66,10 @@ export interface ScaleRow {
   graphCliMs: number;
   /** The directory process's CPU while the graph idles, % of one core. */
   directoryIdleCpu: number;
+  /** The heartbeat interval the directory asked for with the graph formed, ms. */
+  heartbeatMs: number;
+  /** Heartbeats the directory took per second while the graph idled. */
+  heartbeatsPerSecond: number;
   /** Growth of the host processes per node. */
   perNode: { rssKiB: number; fds: number; kernelSockets: number; zmqSockets: number };
   /** The directory process's file descriptors with the graph formed. */
@@ -214,7 +219,7 @@ async function measure(size: number, options: ScaleOptions, cleanup: Cleanup): P
   await Promise.all(hosts.map((h) => h.ready));
   const hostPids = hosts.map((h) => h.pid);
   log(
-    `scale ${size}: ${processes} host processes × ${threads} threads ready (child pids ${cleanup.pids.join(" ")})`,
+    `scale ${size}: ${processes} host process(es) × ${threads} thread(s) ready (child pids ${cleanup.pids.join(" ")})`,
   );
   // Let the hosts' and workers' start-up settle before the baseline is read.
   await sleep(500);
@@ -274,9 +279,13 @@ async function measure(size: number, options: ScaleOptions, cleanup: Cleanup): P
   // Idle: let the CLI's and the caller's departure settle, then read the directory's CPU.
   await sleep(1000);
   const idleMs = options.idleMs ?? 5000;
+  type Stats = { heartbeatMs: number; heartbeats: number };
+  const stats0 = await directoryHost.request<Stats>("stats");
   const cpu0 = cpuMs([directoryHost.pid]);
   await sleep(idleMs);
   const directoryIdleCpu = ((cpuMs([directoryHost.pid]) - cpu0) / idleMs) * 100;
+  const stats1 = await directoryHost.request<Stats>("stats");
+  const heartbeatsPerSecond = ((stats1.heartbeats - stats0.heartbeats) * 1000) / idleMs;
   const after = sum(hostPids);
   const directoryFds = footprint(directoryHost.pid).fds;
 
@@ -295,6 +304,8 @@ async function measure(size: number, options: ScaleOptions, cleanup: Cleanup): P
     callEachMs,
     graphCliMs,
     directoryIdleCpu,
+    heartbeatMs: stats1.heartbeatMs,
+    heartbeatsPerSecond,
     perNode: {
       rssKiB: per("rssKiB"),
       fds: per("fds"),
@@ -355,6 +366,7 @@ export function scaleTable(rows: ScaleRow[], markdown = false): string {
     "call each",
     "zmp graph",
     "directory CPU idle",
+    "heartbeat",
     "memory/node",
     "fds/node",
     "kernel sockets/node",
@@ -370,6 +382,7 @@ export function scaleTable(rows: ScaleRow[], markdown = false): string {
     `${r.callEachMs.toFixed(0)} ms (${(r.callEachMs / r.nodes).toFixed(2)} ms/node)`,
     `${(r.graphCliMs / 1000).toFixed(2)} s`,
     `${r.directoryIdleCpu.toFixed(1)} %`,
+    `${(r.heartbeatMs / 1000).toFixed(0)} s, ${r.heartbeatsPerSecond.toFixed(0)}/s`,
     `${(r.perNode.rssKiB / 1024).toFixed(2)} MiB`,
     r.perNode.fds.toFixed(1),
     r.perNode.kernelSockets.toFixed(1),
