@@ -278,6 +278,14 @@ export class Subscription<T = unknown> implements AsyncIterable<TopicMessage<T>>
 }
 
 /**
+ * (publisher, topic) streams a subscriber keeps sequence numbers of, at
+ * most. A publisher a subscriber is connected to may name any publisher id
+ * and any topic under the subscriber's prefixes in its batches; a graph of
+ * 65 536 live streams to one subscriber is far beyond real use.
+ */
+export const MAX_STREAMS = 65_536;
+
+/**
  * The receiving side of a node: routes decoded topic batches to the
  * subscriptions whose prefix matches, and counts sequence gaps.
  */
@@ -285,6 +293,13 @@ export class TopicSubscriber {
   readonly subscriptions = new Set<Subscription<unknown>>();
   /** Next expected sequence number per (publisher, topic). */
   readonly #expected = new Map<string, number>();
+  /** Streams forgotten to stay within {@link MAX_STREAMS}. */
+  forgotten = 0;
+
+  /** (publisher, topic) streams whose sequence numbers are kept now. */
+  get streams(): number {
+    return this.#expected.size;
+  }
 
   /** Prefixes with at least one open subscription, and how many. */
   prefixes(): Map<string, number> {
@@ -302,6 +317,13 @@ export class TopicSubscriber {
     const count = batch.length - 2;
     const key = `${publisher}\u0000${topic}`;
     const expected = this.#expected.get(key);
+    if (expected === undefined && this.#expected.size >= MAX_STREAMS) {
+      // A batch names its publisher and topic itself: past the bound, forget every stream (each
+      // one's next batch starts afresh, as after a reconnect) instead of growing without end.
+      // All at once: dropping the oldest one by one costs V8's Map a scan over its holes.
+      this.forgotten += this.#expected.size;
+      this.#expected.clear();
+    }
     const gap = expected !== undefined && first > expected ? first - expected : 0;
     // Messages already delivered (the same batch reached us through a proxy and directly
     // while a subscriber switched paths) are skipped: delivery stays exactly-once per path switch.

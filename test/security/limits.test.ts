@@ -10,6 +10,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { decode, encode, Graph, keyPair, Node, type SecurityOptions } from "../../core/index.js";
 import { parseAllowFile } from "../../core/policy.js";
+import { MAX_STREAMS, TopicSubscriber } from "../../core/topic.js";
 import { fakeRecord, HEARTBEAT_MS, RawCaller, receiveWithin, registration } from "./attack.js";
 
 describe("security – directory rate cap", () => {
@@ -155,5 +156,31 @@ describe("security – allow file", () => {
       for (const n of nodes) await n.stop();
       await graph.close();
     }
+  });
+});
+
+describe("security – subscriber state", () => {
+  it("limits – a subscriber keeps at most MAX_STREAMS sequence streams, whatever publisher ids and topics batches name", () => {
+    // A publisher a subscriber is connected to writes the publisher id and the topic of its
+    // batches itself: one that names a fresh id in every batch must not grow the subscriber.
+    const subscriber = new TopicSubscriber();
+    const n = MAX_STREAMS + 50_000;
+    for (let i = 0; i < n; i++) subscriber.onBatch(`sensor/${i % 97}`, [`forged#${i}`, 0, i], 16);
+    expect(subscriber.streams).toBeLessThanOrEqual(MAX_STREAMS);
+    expect(subscriber.streams + subscriber.forgotten).toBe(n);
+    // An honest stream still counts its gaps and skips what it already had.
+    const seen: unknown[] = [];
+    const lost: number[] = [];
+    subscriber.subscriptions.add({
+      prefix: "temp/",
+      meter: undefined,
+      _deliver: (_t: string, m: unknown) => seen.push(m),
+      _lost: (k: number) => lost.push(k),
+    } as never);
+    subscriber.onBatch("temp/a", ["honest#1", 0, "a", "b"], 16);
+    subscriber.onBatch("temp/a", ["honest#1", 1, "b", "c"], 16);
+    subscriber.onBatch("temp/a", ["honest#1", 5, "f"], 16);
+    expect(seen).toEqual(["a", "b", "c", "f"]);
+    expect(lost).toEqual([2]);
   });
 });
