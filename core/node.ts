@@ -69,6 +69,8 @@ export class Node {
   readonly #peers: Peers;
   readonly #server = new ServiceServer();
   readonly #client: ServiceClient;
+  /** A call's settings when it passes no options (one object for all such calls). */
+  readonly #callDefaults: CallSettings;
   readonly #membership: Membership;
   readonly rejects: RejectCounts = { malformed: 0, oversized: 0, forged: 0, forbidden: 0 };
   /** Who may steer this node, and its signature on the steering calls it makes (CurveZMQ nodes). */
@@ -147,6 +149,7 @@ export class Node {
       refresh: () => this.#refresh(),
     });
     this.#client.traceCalls = this.#o.traceCalls === true;
+    this.#callDefaults = callSettings(undefined, this.#o.callTimeoutMs, this.#o.traceCalls);
     this.#client.steering = this.#steering;
     this.#client.maxMessageSize = this.#o.maxMessageSize;
     if (this.#o.metering) {
@@ -426,11 +429,13 @@ export class Node {
       );
     }
     let settings: CallSettings;
-    try {
-      settings = callSettings(options, this.#o.callTimeoutMs, this.#o.traceCalls);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (options === undefined) settings = this.#callDefaults;
+    else
+      try {
+        settings = callSettings(options, this.#o.callTimeoutMs, this.#o.traceCalls);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     const { timeoutMs, retries, trace } = settings;
     const reply = this.#client.call(
       service,

@@ -52,10 +52,19 @@ export class Batch {
     readonly dest: string | undefined,
     readonly key: string,
     initialBytes = 512,
+    writer?: BatchWriter,
   ) {
-    this.writer = new BatchWriter(initialBytes);
+    this.writer = writer ?? new BatchWriter(initialBytes);
   }
 }
+
+/** The key of an open frame in `Outbox.#open`. */
+function mapKeyOf(batch: Batch): string {
+  return batch.dest === undefined ? batch.key : `${batch.dest}\u0000${batch.key}`;
+}
+
+/** The writer of every forwarded frame: never written to (the frame is sent as received). */
+const NO_WRITER = new BatchWriter(16);
 
 export class Outbox {
   readonly #socket: Sender;
@@ -65,6 +74,11 @@ export class Outbox {
   readonly #onSendError: OutboxOptions["onSendError"];
   readonly #routingId: OutboxOptions["routingId"];
   #open = new Map<string, Batch>();
+  /**
+   * The open frame while it is the only one (a lone call or reply): kept out of
+   * `#open`, so it costs no key string and no map operations.
+   */
+  #single: Batch | undefined;
   #ready: Batch[] = [];
   #scheduled = false;
   /** No frame has been scheduled since the last end of turn: the next one may leave at once. */
@@ -79,6 +93,8 @@ export class Outbox {
    * keys used once (acknowledgements) only churn it.
    */
   #sizes = new Map<string, number>();
+  /** The first frame (routing id or topic) per destination, encoded once. Bounded like `#sizes`. */
+  #heads = new Map<string, Buffer>();
   /** Frames handed to ZeroMQ so far. */
   framesSent = 0;
   /** Bytes handed to ZeroMQ so far. */
@@ -107,6 +123,23 @@ export class Outbox {
   ): Batch {
     const last = this.#last;
     if (last !== undefined && last.key === key && last.dest === dest) return last;
+    const single = this.#single;
+    if (single === undefined && this.#open.size === 0) {
+      const batch = new Batch(dest, key, this.#sizes.get(key));
+      init(batch, arg as A);
+      this.#single = batch;
+      this.#schedule();
+      this.#last = batch;
+      return batch;
+    }
+    if (single !== undefined) {
+      if (single.key === key && single.dest === dest) {
+        this.#last = single;
+        return single;
+      }
+      this.#single = undefined;
+      this.#open.set(mapKeyOf(single), single);
+    }
     const mapKey = dest === undefined ? key : `${dest}\u0000${key}`;
     let batch = this.#open.get(mapKey);
     if (batch === undefined) {
@@ -126,12 +159,18 @@ export class Outbox {
 
   /** Frames sealed or open but not yet handed to ZeroMQ. */
   get pending(): number {
-    return this.#ready.length + this.#open.size;
+    return this.#ready.length + this.#open.size + (this.#single === undefined ? 0 : 1);
   }
 
   /** Resolves when everything added so far has been handed to ZeroMQ. */
   flushed(): Promise<void> {
-    if (!this.#scheduled && !this.#sending && this.#open.size === 0 && this.#ready.length === 0)
+    if (
+      !this.#scheduled &&
+      !this.#sending &&
+      this.#single === undefined &&
+      this.#open.size === 0 &&
+      this.#ready.length === 0
+    )
       return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
@@ -141,7 +180,7 @@ export class Outbox {
    * topic batches this way, keeping their publisher's sequence numbers).
    */
   forward(dest: string, body: Buffer): void {
-    const batch = new Batch(dest, "");
+    const batch = new Batch(dest, "", 0, NO_WRITER);
     batch.raw = body;
     this.#ready.push(batch);
     if (!this.#sending) void this.#send();
@@ -158,8 +197,11 @@ export class Outbox {
   }
 
   #seal(batch: Batch): void {
-    const mapKey = batch.dest === undefined ? batch.key : `${batch.dest}\u0000${batch.key}`;
-    if (this.#open.get(mapKey) === batch) this.#open.delete(mapKey);
+    if (this.#single === batch) this.#single = undefined;
+    else {
+      const mapKey = mapKeyOf(batch);
+      if (this.#open.get(mapKey) === batch) this.#open.delete(mapKey);
+    }
     if (this.#last === batch) this.#last = undefined;
     this.#ready.push(batch);
     if (!this.#sending) void this.#send();
@@ -173,6 +215,16 @@ export class Outbox {
     // while a stream of large frames gets there in a few frames.
     const want = Math.max(512, Math.min(size + (size >>> 4), this.#maxBytes + 1024));
     this.#sizes.set(key, Math.min(want, 2 * (this.#sizes.get(key) ?? 512)));
+  }
+
+  #head(to: string): Buffer {
+    let head = this.#heads.get(to);
+    if (head === undefined) {
+      if (this.#heads.size >= 1024) this.#heads.clear();
+      head = Buffer.from(to, this.#destEncoding);
+      this.#heads.set(to, head);
+    }
+    return head;
   }
 
   #schedule(): void {
@@ -197,6 +249,10 @@ export class Outbox {
   #flush(): void {
     this.#scheduled = false;
     this.#last = undefined;
+    if (this.#single !== undefined) {
+      this.#ready.push(this.#single);
+      this.#single = undefined;
+    }
     if (this.#open.size > 0) {
       for (const batch of this.#open.values()) this.#ready.push(batch);
       this.#open.clear();
@@ -221,7 +277,7 @@ export class Outbox {
             if (batch.dest === undefined) await this.#socket.send(body);
             else {
               const to = this.#routingId === undefined ? batch.dest : this.#routingId(batch.dest);
-              await this.#socket.send([Buffer.from(to, this.#destEncoding), body]);
+              await this.#socket.send([this.#head(to), body]);
             }
             this.framesSent++;
             this.bytesSent += body.length;
@@ -232,7 +288,7 @@ export class Outbox {
       }
     } finally {
       this.#sending = false;
-      if (!this.#scheduled && this.#open.size === 0) {
+      if (!this.#scheduled && this.#single === undefined && this.#open.size === 0) {
         const idle = this.#idle;
         this.#idle = [];
         for (const resolve of idle) resolve();

@@ -17,7 +17,11 @@ export class Replica {
   #services: Map<string, NodeRecord[]> | undefined;
   #pullers: Map<string, NodeRecord[]> | undefined;
   #listeners = new Set<ReplicaListener>();
-  #routed = new Map<string, readonly NodeRecord[]>();
+  /** Routes by service and by queue name (two maps: no key string is built per call). */
+  #routed = {
+    service: new Map<string, readonly NodeRecord[]>(),
+    queue: new Map<string, readonly NodeRecord[]>(),
+  };
   /** Instance id of the node holding this replica (it may front channels itself). */
   self = "";
   /**
@@ -161,13 +165,14 @@ export class Replica {
 
   /** Drops cached routes (this node's own fronts changed). */
   invalidateRoutes(): void {
-    this.#routed.clear();
+    this.#routed.service.clear();
+    this.#routed.queue.clear();
   }
 
   #invalidate(): void {
     this.#services = undefined;
     this.#pullers = undefined;
-    this.#routed.clear();
+    this.invalidateRoutes();
   }
 
   /** Live nodes fronting a service or queue named `name`, or topics under a prefix of `name`. */
@@ -190,8 +195,8 @@ export class Replica {
    * node that fronts it itself goes to the real ones, never to a front.
    */
   route(kind: "service" | "queue", name: string): readonly NodeRecord[] {
-    const key = `${kind}\u0000${name}`;
-    const cached = this.#routed.get(key);
+    const cache = this.#routed[kind];
+    const cached = cache.get(name);
     if (cached !== undefined) return cached;
     const all = kind === "service" ? this.providers(name) : this.pullers(name);
     const fronts = this.fronting(kind, name);
@@ -199,7 +204,7 @@ export class Replica {
     if (this.frontsHere(kind, name)) routed = all.filter((n) => n.id !== this.self && !fronts.includes(n));
     else if (fronts.length === 0) routed = all;
     else routed = fronts.filter((n) => n.id !== this.self);
-    this.#routed.set(key, routed);
+    cache.set(name, routed);
     return routed;
   }
 

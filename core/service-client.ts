@@ -16,7 +16,7 @@ import {
   UnknownServiceError,
 } from "./errors.js";
 import type { ChannelMeter, MeterGroup } from "./meter.js";
-import type { Outbox } from "./outbox.js";
+import type { Batch, Outbox } from "./outbox.js";
 import type { NodeRecord } from "./record.js";
 import type { CallOptions } from "./service.js";
 import type { SteeringAuth } from "./steering-auth.js";
@@ -71,6 +71,11 @@ export async function traced(reply: Promise<unknown>): Promise<unknown> {
     }
     throw error;
   }
+}
+
+/** Starts a frame with its kind (one function for every frame: no closure per call). */
+function openFrame(batch: Batch, kind: number): void {
+  batch.writer.append(kind);
 }
 
 interface Pending {
@@ -279,10 +284,10 @@ export class ServiceClient {
     const signed = this.steering?.signs(p.service, peer.publicKey) === true;
     const keyed = !signed && p.key !== undefined;
     const batch = signed
-      ? outbox.batch(peer.id, "A", (b) => b.writer.append(Kind.AUTH_CALL))
+      ? outbox.batch(peer.id, "A", openFrame, Kind.AUTH_CALL)
       : keyed
-        ? outbox.batch(peer.id, "K", (b) => b.writer.append(Kind.KEYED_CALL))
-        : outbox.batch(peer.id, "C", (b) => b.writer.append(Kind.CALL));
+        ? outbox.batch(peer.id, "K", openFrame, Kind.KEYED_CALL)
+        : outbox.batch(peer.id, "C", openFrame, Kind.CALL);
     const w = batch.writer;
     const mark = w.mark();
     const corr = ++this.#corr;

@@ -7,11 +7,16 @@
  */
 import { CodecError, errorToData, ProtocolError } from "./errors.js";
 import type { ChannelMeter, MeterGroup } from "./meter.js";
-import type { Outbox } from "./outbox.js";
+import type { Batch, Outbox } from "./outbox.js";
 import { ReplyCache } from "./reply-cache.js";
 import type { Handler, ProvideOptions } from "./service.js";
 import type { SteeringAuth } from "./steering-auth.js";
 import { Kind, nodeOf, Status } from "./wire.js";
+
+/** Starts a REPLY frame (one function for every reply: no closure per call). */
+function openReplies(batch: Batch): void {
+  batch.writer.append(Kind.REPLY);
+}
 
 export class ServiceServer {
   readonly handlers = new Map<string, Handler>();
@@ -257,7 +262,7 @@ export class ServiceServer {
   ): { ok: boolean; bytes: number; encoded: boolean } {
     const outbox = this.#reply;
     if (outbox === undefined) return { ok: false, bytes: 0, encoded: true }; // socket gone: the caller's timeout or peer-loss handling answers it
-    const batch = outbox.batch(caller, "R", (b) => b.writer.append(Kind.REPLY));
+    const batch = outbox.batch(caller, "R", openReplies);
     const w = batch.writer;
     const mark = w.mark();
     let result = { ok: status === Status.OK, bytes: 0, encoded: true };
