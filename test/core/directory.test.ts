@@ -5,6 +5,22 @@ import { eventually, rejection, startScript, tempDir } from "../helpers.js";
 
 const fixture = (name: string): URL => new URL(`../fixtures/${name}`, import.meta.url);
 
+/**
+ * Time this process was stalled (not scheduled, or blocked) in gaps longer
+ * than `ms`: the lateness of a 10 ms interval, summed where it exceeds `ms`.
+ */
+function stallMeter(ms: number): { stalledMs: () => number; stop: () => void } {
+  let last = performance.now();
+  let stalled = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - last - 10;
+    if (late > ms) stalled += late;
+    last = now;
+  }, 10);
+  return { stalledMs: () => stalled, stop: () => clearInterval(timer) };
+}
+
 describe("directory", () => {
   const cleanup: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
@@ -26,10 +42,15 @@ describe("directory", () => {
         if (change.op === "down" && change.id === id) resolve(Date.now());
       }),
     );
+    const stalls = stallMeter(heartbeatMs / 2);
+    cleanup.push(() => stalls.stop());
     const killedAt = Date.now();
     await script.kill();
     const elapsed = (await gone) - killedAt;
-    expect(elapsed).toBeLessThanOrEqual(3 * heartbeatMs);
+    // The directory runs in this process and, by design, does not count a stall of its own longer
+    // than half an interval against its nodes (their heartbeats are unread meanwhile): neither
+    // does the bound. Shorter scheduling delays on a loaded machine stay inside it.
+    expect(elapsed - stalls.stalledMs()).toBeLessThanOrEqual(3 * heartbeatMs);
     expect(directory.nodes().map((n) => n.id)).not.toContain(id);
   });
 
