@@ -80,6 +80,11 @@ export interface BenchCase {
   metrics: Metric[];
   /** Repetitions this case needs at least (a small effect to resolve); `--quick` ignores it. */
   minReps?: number;
+  /**
+   * Warm-up this case needs at least, ms, `--quick` included: a third process on the
+   * path (a proxy) is still compiling its hot code well after a 100 ms warm-up.
+   */
+  minWarmupMs?: number;
   open(context: CaseContext): Promise<Trial>;
 }
 
@@ -165,7 +170,8 @@ export async function runCase(c: BenchCase, context: CaseContext, options: RunOp
   options.log(
     `${c.name}: ready in ${((performance.now() - started) / 1000).toFixed(1)} s (child pids ${context.cleanup.pids.join(" ")})`,
   );
-  for (const contender of all) await contender.run(options.warmupMs);
+  const warmupMs = Math.max(options.warmupMs, c.minWarmupMs ?? 0);
+  for (const contender of all) await contender.run(warmupMs);
   const samples = new Map<Contender, Sample[]>(all.map((x) => [x, []]));
   const reps = options.quick ? options.reps : Math.max(options.reps, c.minReps ?? 0);
   for (let rep = 0; rep < reps; rep++) {

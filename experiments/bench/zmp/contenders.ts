@@ -21,6 +21,8 @@ export interface ZmpOptions {
   /** Appended to node names, so several setups share a graph. */
   suffix?: string;
   label?: string;
+  /** More processes whose CPU counts in CPU per message (a proxy on the path). */
+  pids?: number[];
 }
 
 /** Where the zmp side runs: the case's graph, and the cleanup that remembers child pids. */
@@ -64,7 +66,11 @@ export async function zmpQueue(
   const suffix = options.suffix ?? "";
   const queue = `bench.queue${suffix}`;
   const puller = `bench-puller${suffix}`;
-  const pids = [process.pid, await spawnPeer(setup, puller, { role: "consume", queue }, metering)];
+  const pids = [
+    process.pid,
+    await spawnPeer(setup, puller, { role: "consume", queue }, metering),
+    ...(options.pids ?? []),
+  ];
   const producer = await setup.graph.node(`bench-producer${suffix}`, { metering });
   return {
     label: options.label ?? "zmp",
@@ -104,7 +110,7 @@ export async function zmpTopic(
   const children = await Promise.all(
     names.map((name) => spawnPeer(setup, name, { role: "subscribe", topic }, metering)),
   );
-  const pids = [process.pid, ...children];
+  const pids = [process.pid, ...children, ...(options.pids ?? [])];
   const publisher = await setup.graph.node(`bench-publisher${suffix}`, { metering });
   await publisher.waitForSubscribers(topic, { subscribers, timeoutMs: 20_000 });
   return {
@@ -134,7 +140,11 @@ export async function zmpService(setup: ZmpSetup, payload: Buffer, options: ZmpO
   const metering = options.metering ?? true;
   const suffix = options.suffix ?? "";
   const server = `bench-echo${suffix}`;
-  const pids = [process.pid, await spawnPeer(setup, server, { role: "echo" }, metering)];
+  const pids = [
+    process.pid,
+    await spawnPeer(setup, server, { role: "echo" }, metering),
+    ...(options.pids ?? []),
+  ];
   const caller = await setup.graph.node(`bench-caller${suffix}`, { metering });
   await caller.waitFor(ECHO);
   const label = options.label ?? "zmp";
