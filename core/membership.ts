@@ -249,7 +249,7 @@ export class Membership {
     }
     this.#replica.load(
       first.version,
-      nodes.map((n) => parseRecord(n)),
+      nodes.map((n) => sharedRecord(n)),
       graceMs,
     );
     this.#hinted = first.version; // versions start again when the directory restarts
@@ -530,6 +530,53 @@ export class Membership {
   }
 }
 
+/**
+ * The records this thread's replicas hold, by id: a record read again (a
+ * page, a change) equal to the one held is that same object, so the nodes
+ * of one process (each with a replica of the whole graph) hold each record
+ * once, not once per node. Records are never changed once parsed.
+ */
+const records = new Map<string, NodeRecord>();
+const RECORDS_KEPT = 50_000;
+
+function sharedRecord(value: unknown): NodeRecord {
+  const record = parseRecord(value);
+  const held = records.get(record.id);
+  if (held !== undefined && sameRecord(held, record)) return held;
+  if (records.size >= RECORDS_KEPT) records.clear();
+  records.set(record.id, record);
+  return record;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameRecord(a: NodeRecord, b: NodeRecord): boolean {
+  if (
+    a.name !== b.name ||
+    a.host !== b.host ||
+    a.pid !== b.pid ||
+    a.hostname !== b.hostname ||
+    a.endpoint !== b.endpoint ||
+    a.pubEndpoint !== b.pubEndpoint ||
+    a.publicKey !== b.publicKey ||
+    a.startedAt !== b.startedAt ||
+    a.queues.length !== b.queues.length ||
+    a.fronts.length !== b.fronts.length ||
+    !sameStrings(a.services, b.services) ||
+    !sameStrings(a.topics, b.topics)
+  )
+    return false;
+  for (let i = 0; i < a.queues.length; i++)
+    if (a.queues[i]!.name !== b.queues[i]!.name || a.queues[i]!.window !== b.queues[i]!.window) return false;
+  for (let i = 0; i < a.fronts.length; i++)
+    if (a.fronts[i]!.kind !== b.fronts[i]!.kind || a.fronts[i]!.name !== b.fronts[i]!.name) return false;
+  return true;
+}
+
 /** A NOTIFY frame read: its last version, and its changes `[version, change, …]` (none: read them). */
 interface Notice {
   frame: Buffer;
@@ -573,7 +620,7 @@ function validInterval(value: unknown): value is number {
 /** A change as the directory sends it (NOTIFY, SNAPSHOT `{ since }`), checked. */
 function parseChange(value: unknown): DirectoryChange {
   const change = value as { op?: unknown; id?: unknown; reason?: unknown; node?: unknown } | null;
-  if (change?.op === "up") return { op: "up", node: parseRecord(change.node) };
+  if (change?.op === "up") return { op: "up", node: sharedRecord(change.node) };
   if (change?.op !== "down" || typeof change.id !== "string")
     throw new CodecError("malformed directory change");
   return { op: "down", id: change.id, reason: String(change.reason ?? "") };
