@@ -95,17 +95,23 @@ describe("security – roles", () => {
     const client = await graph.node("client");
     // The intruder holds an allowed key, registers a record listing `add` and fronting it.
     const curve = { ...intruder, serverKey: graphKeys.publicKey };
-    for (const extra of [{ services: ["add"] }, { fronts: [{ kind: "service", name: "add" }] }]) {
-      const raw = new RawCaller(graph.directory, { routingId: "mitm#m1", curve });
+    // One routing id per connection: the directory's ROUTER ignores a new connection claiming
+    // an id its previous one still holds (no handover), and a just-closed one may still hold it.
+    const attempts = [
+      ["mitm#m1", { services: ["add"] }],
+      ["mitm#m3", { fronts: [{ kind: "service", name: "add" }] }],
+    ] as const;
+    for (const [id, extra] of attempts) {
+      const raw = new RawCaller(graph.directory, { routingId: id, curve });
       cleanup.push(() => raw.close());
-      const record = fakeRecord("mitm#m1", "mitm", "tcp://127.0.0.1:9", {
+      const record = fakeRecord(id, "mitm", "tcp://127.0.0.1:9", {
         publicKey: intruder.publicKey,
         ...extra,
       });
       const reply = await raw.call("zmp.directory.register", {
         record,
         token: "mitm-token-0123456789",
-        proof: prove(intruder, graphKeys.publicKey, ["zmp register", "mitm#m1", "mitm-token-0123456789"]),
+        proof: prove(intruder, graphKeys.publicKey, ["zmp register", id, "mitm-token-0123456789"]),
       });
       expect(reply?.[0]).toBe(1);
       expect((reply?.[1] as { code?: string } | undefined)?.code).toBe("FORBIDDEN");
