@@ -167,7 +167,11 @@ export class Membership {
       this.#heartbeatMs = reply.heartbeatMs;
       if (reply.policy !== undefined) this.#link.policy(reply.policy);
       // Re-registering (the directory restarted): nodes not yet back get a grace period.
-      await this.#load(reply, first ? 0 : 3 * reply.heartbeatMs, timeoutMs);
+      try {
+        await this.#load(reply, first ? 0 : 3 * reply.heartbeatMs, timeoutMs);
+      } catch (error) {
+        throw await this.#contactFailure(error, first, timeoutMs); // the pages after the first
+      }
       this.#startBeating();
     })().finally(() => {
       this.#registering = undefined;
@@ -521,7 +525,7 @@ export class Membership {
     }
     if (error instanceof TimeoutError) {
       return new TimeoutError(
-        `cannot start node \`${name}\`: the directory at ${directory} did not answer within ${timeoutMs} ms`,
+        `cannot start node \`${name}\`: the directory at ${directory} did not answer within ${timeoutMs} ms (\`startTimeoutMs\`)`,
         timeoutMs,
         { cause: error },
       );

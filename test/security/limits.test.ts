@@ -8,8 +8,18 @@
  * a comment.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { decode, encode, Graph, keyPair, Node, type SecurityOptions } from "../../core/index.js";
+import * as zmq from "zeromq";
+import {
+  decode,
+  encode,
+  Graph,
+  keyPair,
+  Node,
+  type SecurityOptions,
+  TimeoutError,
+} from "../../core/index.js";
 import { parseAllowFile } from "../../core/policy.js";
+import { rejection, tempDir } from "../helpers.js";
 import { MAX_STREAMS, TopicSubscriber } from "../../core/topic.js";
 import { fakeRecord, HEARTBEAT_MS, RawCaller, receiveWithin, registration } from "./attack.js";
 
@@ -182,5 +192,46 @@ describe("security – subscriber state", () => {
     subscriber.onBatch("temp/a", ["honest#1", 5, "f"], 16);
     expect(seen).toEqual(["a", "b", "c", "f"]);
     expect(lost).toEqual([2]);
+  });
+});
+
+describe("security – start timeout", () => {
+  it("limits – a directory that does not answer, or stops after the first page, fails a start naming startTimeoutMs", async () => {
+    // A raw ROUTER posing as a directory: silent, or answering the registration with a first
+    // page that says more follow, then silent.
+    const temp = tempDir();
+    const router = new zmq.Router({ linger: 0 });
+    const nodes: Node[] = [];
+    try {
+      const endpoint = `ipc://${temp.dir}/directory`;
+      await router.bind(endpoint);
+      let answer = false;
+      const serve = (async () => {
+        for await (const [id, body] of router) {
+          const [, corr, service] = decode(body!) as [number, number, string];
+          if (answer && service === "zmp.directory.register")
+            await router.send([
+              id!,
+              encode([2, corr, 0, { version: 1, nodes: [], next: 1, heartbeatMs: 1000 }]),
+            ]);
+        }
+      })().catch(() => undefined);
+      for (const pages of [false, true]) {
+        answer = pages;
+        const node = new Node({ name: "patient", directory: endpoint, startTimeoutMs: 300 });
+        nodes.push(node);
+        const error = await rejection(node.start());
+        expect(error, String(error)).toBeInstanceOf(TimeoutError);
+        expect(error.message).toMatch(
+          /^cannot start node `patient`: the directory at ipc:.* did not answer within 300 ms \(`startTimeoutMs`\)$/,
+        );
+      }
+      router.close();
+      await serve;
+    } finally {
+      for (const n of nodes) await n.stop();
+      router.close();
+      temp.remove();
+    }
   });
 });
