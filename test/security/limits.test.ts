@@ -19,8 +19,8 @@ import {
   TimeoutError,
 } from "../../core/index.js";
 import { parseAllowFile } from "../../core/policy.js";
-import { rejection, tempDir } from "../helpers.js";
 import { MAX_STREAMS, TopicSubscriber } from "../../core/topic.js";
+import { rejection, tempDir } from "../helpers.js";
 import { fakeRecord, HEARTBEAT_MS, RawCaller, receiveWithin, registration } from "./attack.js";
 
 describe("security – directory rate cap", () => {
