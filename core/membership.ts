@@ -166,13 +166,16 @@ export class Membership {
       if (!validInterval(reply.heartbeatMs)) throw new CodecError("malformed register reply");
       this.#heartbeatMs = reply.heartbeatMs;
       if (reply.policy !== undefined) this.#link.policy(reply.policy);
-      // Re-registering (the directory restarted): nodes not yet back get a grace period.
+      // Listed from now on: beat while the directory's records load (seconds, in a large graph
+      // on a busy machine), or the directory takes this node for dead before it has started.
+      this.#startBeating();
       try {
+        // Re-registering (the directory restarted): nodes not yet back get a grace period.
         await this.#load(reply, first ? 0 : 3 * reply.heartbeatMs, timeoutMs);
       } catch (error) {
+        if (first) this.stop(); // the start fails
         throw await this.#contactFailure(error, first, timeoutMs); // the pages after the first
       }
-      this.#startBeating();
     })().finally(() => {
       this.#registering = undefined;
     });
@@ -467,7 +470,7 @@ export class Membership {
   #beat(): void {
     this.#link.beat();
     this.#replica.expire();
-    if (this.#beating || !this.#link.running()) return;
+    if (this.#beating || !this.#link.active()) return;
     this.#beating = true;
     const id = this.#link.id();
     // A reply later than this is not waited for: the next beat goes out on time (a lost reply
@@ -484,7 +487,9 @@ export class Membership {
         // Not awaited: catching up (slow in a large, busy graph) must not delay the next beat,
         // or the directory takes this node for dead. The directory reports the version it has
         // sent notices for, so a notice still on its way is not taken for a missed one.
-        if (r.version > this.#replica.version) void this.refresh().catch(() => undefined);
+        // While registering, the registration's own reading brings the replica up to date.
+        if (this.#registering === undefined && r.version > this.#replica.version)
+          void this.refresh().catch(() => undefined);
       })
       .catch(() => undefined) // directory unreachable: keep beating, re-register when it answers
       .finally(() => {
