@@ -38,6 +38,7 @@ const usage = `Usage: npm run bench -- [options]
   --processes N    host processes of --scale (default 2)
   --threads N      threads per host process of --scale (default 2); --processes 1
                    --threads 1 runs every node inline in one process
+  --max-heartbeats N  the directory's maxHeartbeatsPerSecond in --scale (default 400)
   --list           list the cases and exit
   -h, --help       this help
 `;
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
       sizes: { type: "string" },
       processes: { type: "string" },
       threads: { type: "string" },
+      "max-heartbeats": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -118,6 +120,7 @@ async function scale(values: {
   sizes?: string;
   processes?: string;
   threads?: string;
+  "max-heartbeats"?: string;
   json?: string;
   markdown?: string;
   quick?: boolean;
@@ -130,7 +133,17 @@ async function scale(values: {
   log(`bench --scale: graphs of ${sizes.join(", ")} nodes; ${info.machine}; load average ${info.load}`);
   const processes = positiveInt(values.processes, "--processes", 2);
   const threads = positiveInt(values.threads, "--threads", 2);
-  const options = { sizes, processes, threads, log, ...(values.quick ? { idleMs: 1000 } : {}) };
+  const maxHeartbeats = values["max-heartbeats"];
+  const options = {
+    sizes,
+    processes,
+    threads,
+    log,
+    ...(maxHeartbeats === undefined
+      ? {}
+      : { maxHeartbeatsPerSecond: positiveInt(maxHeartbeats, "--max-heartbeats", 400) }),
+    ...(values.quick ? { idleMs: 1000 } : {}),
+  };
   const rows = await runScale(options, () => {
     const cleanup = new Cleanup();
     active.add(cleanup);

@@ -1,7 +1,7 @@
 /**
  * The directory of the scale bench in a process of its own (forked with tsx
  * by scale/run.ts), so its CPU time and file descriptors are its own: binds
- * `argv[2]`, reports `{ endpoint }`, stops when the parent goes away. With
+ * `argv[2]` (`argv[3]`: its `maxHeartbeatsPerSecond`, if given), reports `{ endpoint }`, stops when the parent goes away. With
  * `ZMP_BENCH_PROFILE` set it writes a CPU profile there (see profiler.ts).
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -9,7 +9,8 @@ import { Directory } from "../../../core/index.js";
 import { startProfile } from "../profiler.js";
 
 const stopProfile = await startProfile("scale-directory");
-const directory = await Directory.start({ bind: process.argv[2]! });
+const maxHeartbeatsPerSecond = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+const directory = await Directory.start({ bind: process.argv[2]!, maxHeartbeatsPerSecond });
 // ZMP_SCALE_DEBUG: the directory's version and its changes by kind, every 5 s.
 if (process.env.ZMP_SCALE_DEBUG) {
   // Write the profile after a minute, so a run that stalls still leaves one.

@@ -42,6 +42,8 @@ export interface ScaleOptions {
   processes?: number;
   /** Threads per host process (the main one included). Default 2. */
   threads?: number;
+  /** The directory's `maxHeartbeatsPerSecond`. Default: the directory's default. */
+  maxHeartbeatsPerSecond?: number;
   /** Length of the idle window the directory's CPU is measured over, ms. Default 5 000. */
   idleMs?: number;
   log: (line: string) => void;
@@ -213,7 +215,14 @@ async function measure(size: number, options: ScaleOptions, cleanup: Cleanup): P
   const threads = options.threads ?? 2;
   const log = options.log;
   const dir = rawDir(cleanup);
-  const directoryHost = new Forked("directory-host", [`ipc://${dir}/directory.sock`], cleanup);
+  const directoryHost = new Forked(
+    "directory-host",
+    [
+      `ipc://${dir}/directory.sock`,
+      ...(options.maxHeartbeatsPerSecond === undefined ? [] : [String(options.maxHeartbeatsPerSecond)]),
+    ],
+    cleanup,
+  );
   const { endpoint } = (await directoryHost.ready) as { endpoint: string };
   const hosts = Array.from({ length: processes }, () => new Forked("host", [String(threads)], cleanup));
   await Promise.all(hosts.map((h) => h.ready));
