@@ -528,7 +528,9 @@ function targetLines(
           );
           const m = same?.byScenario.get(scenario.name)?.mean;
           if (same && m)
-            detail += `. ${same.label}, the same nominal window, gives p99 ${fmt(m.latencyP99)} ms at goodput ${fmt(m.goodput * 100, 4)} %: where the capacity holds still the delay loop settles to a constant window D*·μ̂, so at best it matches a fixed window (at small windows it falls short in goodput: μ̂ is learnt from busy samples and runs low when the window is near the worker count), and a constant threshold on the number in the system is the optimal admission policy of a stationary queue (Naor 1969; Stidham 1985: the least mean sojourn at a given throughput)`;
+            detail += `. ${same.label}, the same nominal window, gives p99 ${fmt(m.latencyP99)} ms at goodput ${fmt(m.goodput * 100, 4)} %`;
+          if (same && m && typeof scenario.workerRate === "number")
+            detail += `: where the capacity holds still the delay loop settles to a constant window D*·μ̂, so at best it matches a fixed window (at small windows it falls short in goodput: μ̂ is learnt from busy samples and runs low when the window is near the worker count), and a constant threshold on the number in the system is the optimal admission policy of a stationary queue (Naor 1969; Stidham 1985: the least mean sojourn at a given throughput)`;
         }
       }
       if (scenario.step?.signal === "setpoint") {
