@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // The tests' per-user credential (tcp graphs take it by default): a private temp folder,
-// made here (0700) and removed by the global teardown, never the real ~/.config/zmp.
-process.env.ZMP_TEST_HOME ??= mkdtempSync(join(tmpdir(), "zmp-home-test-"));
+// made here (0700) and removed by the global teardown, never the real ~/.config/zmp. Named
+// like a process's private folder (zmp-<pid>-XXXXXX), so after a SIGKILLed run the next
+// run's teardown (or any Graph.open) removes it with its key.
+process.env.ZMP_TEST_HOME ??= mkdtempSync(join(tmpdir(), `zmp-${process.pid}-`));
 const home = process.env.ZMP_TEST_HOME;
 
 export default defineConfig({

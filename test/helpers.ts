@@ -24,9 +24,13 @@ export function uniqueEndpoint(transport: Transport, dir: string): string {
   }
 }
 
-/** A temp folder removed by the returned cleanup. */
+/**
+ * A temp folder removed by the returned cleanup; named like this process's
+ * private folders (zmp-<pid>-XXXXXX), so if the process is SIGKILLed the
+ * next run's teardown removes it.
+ */
 export function tempDir(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), "zmp-test-"));
+  const dir = mkdtempSync(join(tmpdir(), `zmp-${process.pid}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -341,7 +341,8 @@ describe("README", () => {
   }, 240_000);
 
   it("readme – from an npm install: the install commands, the quick start and the walk-throughs", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "zmp-readme-"));
+    // Named like this process's private folders: a SIGKILLed run's is removed by the next run.
+    const dir = mkdtempSync(join(tmpdir(), `zmp-${process.pid}-`));
     try {
       const packed = await run(`npm pack --silent --pack-destination ${dir}`, root, cleanEnv(), 60_000);
       expect(packed.code, packed.err).toBe(0);

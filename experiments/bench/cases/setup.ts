@@ -21,9 +21,9 @@ export async function benchGraph(transport: "ipc" | "tcp", cleanup: Cleanup, cur
   return graph;
 }
 
-/** A private folder for raw ipc socket files; removed by `cleanup`. */
+/** A private folder for raw ipc socket files; removed by `cleanup` (or, once this process is gone, by the next Graph.open). */
 export function rawDir(cleanup: Cleanup): string {
-  const dir = mkdtempSync(join(tmpdir(), "zmp-bench-"));
+  const dir = mkdtempSync(join(tmpdir(), `zmp-${process.pid}-`));
   cleanup.add("raw ipc folder", () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
