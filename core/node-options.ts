@@ -11,6 +11,13 @@ import { checkName, type HostKind } from "./record.js";
 import { checkSecurity, type SecurityOptions } from "./security.js";
 import { type TraceMode, traceMode } from "./service-client.js";
 
+/** What a refused handshake with the directory suggests, by where the node's keys came from. */
+export const SECURITY_HINTS = {
+  given: "is this node's public key in its allow list, and is `security.directoryKey` the directory's key?",
+  user: "it does not take this user's key (~/.config/zmp/user-key.json): is it another user's graph (then give its key as `security.directoryKey` / --directory-key, and have yours allowed), or does it run without authentication (then insecure: true / --insecure here too)?",
+  none: "it takes a key: give this node the graph's keys (or leave out insecure: true / --insecure, to use this user's own credential)",
+} as const;
+
 export type { TraceMode } from "./service-client.js";
 
 export interface NodeOptions {

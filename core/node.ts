@@ -3,14 +3,21 @@
  * directory. Each node binds a ROUTER (services, queue messages) and an XPUB
  * (topics), and connects a second ROUTER, whose routing id is the node's
  * instance id, to the directory and to the peers it calls or pushes to.
+ *
+ * This file wires the concept files together (options, sockets, peers,
+ * membership, services, topics, queues, meters, frame checks) and keeps
+ * the lifecycle, the public methods (one-line delegations with their
+ * documentation, about a fifth of the file) and the frame dispatch, the
+ * hot path, which gains no indirection by staying here.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { decodeArray, decodeHead } from "./codec.js";
 import { makeIpcDir, removeIpcDir, shortId } from "./endpoint.js";
-import { ClosedError, CodecError, errorToData, ProtocolError, TimeoutError } from "./errors.js";
+import { ClosedError, CodecError, TimeoutError } from "./errors.js";
 import { type FaultCounts, FaultInjector, type Faults } from "./faults.js";
 import type { TopicForwarder } from "./forwarder.js";
+import { FrameGuard } from "./frame-guard.js";
 import { prove } from "./key-proof.js";
 import { Membership } from "./membership.js";
 import { emptySnapshot, metersTopic, NodeMeters, type NodeStats, type RejectCounts } from "./node-meters.js";
@@ -19,6 +26,7 @@ import {
   type NodeOptions,
   type ResolvedOptions,
   resolveOptions,
+  SECURITY_HINTS,
   warnInsecure,
 } from "./node-options.js";
 import { NodeSockets, settleWithin } from "./node-sockets.js";
@@ -36,19 +44,12 @@ import type { CallOptions, Handler, ProvideOptions } from "./service.js";
 import { type CallSettings, callSettings, ServiceClient, traced } from "./service-client.js";
 import { ServiceServer } from "./service-server.js";
 import { socketLimitError } from "./sockets.js";
-import { SteeringAuth } from "./steering-auth.js";
+import { controlKeys, readPolicy, SteeringAuth } from "./steering-auth.js";
 import { type SubscribeOptions, type Subscription, TopicPublisher } from "./topic.js";
 import { TopicLinks } from "./topic-links.js";
 import { BuiltinService, DIRECTORY_ID, DirectoryService, Kind } from "./wire.js";
 
 const BUILTIN = new Set<string>(Object.values(BuiltinService));
-
-/** What a refused handshake with the directory suggests, by where the node's keys came from. */
-const SECURITY_HINTS = {
-  given: "is this node's public key in its allow list, and is `security.directoryKey` the directory's key?",
-  user: "it does not take this user's key (~/.config/zmp/user-key.json): is it another user's graph (then give its key as `security.directoryKey` / --directory-key, and have yours allowed), or does it run without authentication (then insecure: true / --insecure here too)?",
-  none: "it takes a key: give this node the graph's keys (or leave out insecure: true / --insecure, to use this user's own credential)",
-} as const;
 
 export type NodeState = "idle" | "starting" | "running" | "stopping" | "stopped";
 
@@ -85,6 +86,7 @@ export class Node {
   readonly #meters: NodeMeters | undefined;
   /** Largest frame accepted: one message of `maxMessageSize` on top of a full batch. */
   readonly #frameLimit: number;
+  readonly #frames: FrameGuard;
 
   constructor(options: NodeOptions) {
     this.#o = resolveOptions(options as NodeOptions & InternalOptions);
@@ -92,6 +94,13 @@ export class Node {
     // The directory is sent requests one or two at a time, never batches of messages.
     this.#frameLimit = this.#o.maxMessageSize + (this.#o.isDirectory ? 0 : BATCH_BYTES) + 1024;
     this.#server.maxMessageSize = this.#o.maxMessageSize;
+    this.#frames = new FrameGuard({
+      limit: this.#frameLimit,
+      maxMessageSize: this.#o.maxMessageSize,
+      remoteStacks: this.#o.remoteStacks,
+      rejects: this.rejects,
+      inbox: () => this.#net.inbox,
+    });
     this.#server.stacks = this.#o.remoteStacks;
     const security = this.#o.security;
     if (security !== undefined) {
@@ -693,24 +702,16 @@ export class Node {
    * anything malformed (counted).
    */
   #applyPolicy(value: unknown): void {
-    const p = value as { keys?: unknown; control?: unknown } | null;
-    const keyList = (v: unknown): string[] | undefined =>
-      Array.isArray(v) && v.every((k) => typeof k === "string" && k.length === 40)
-        ? (v as string[])
-        : undefined;
-    const control = keyList(p?.control);
-    const keys = p?.keys === undefined ? undefined : keyList(p.keys);
-    if (control === undefined || (p?.keys !== undefined && keys === undefined)) {
+    const policy = readPolicy(value);
+    if (policy === undefined) {
       this.rejects.malformed++;
       return;
     }
-    const security = this.#o.security!;
-    const own = this.#o.securitySource === "given" ? security.allow : undefined;
-    const ownControl = (own ?? []).flatMap((a) =>
-      typeof a !== "string" && a.control === true ? [a.key] : [],
-    );
-    this.#steering?.setControlKeys([...control, ...ownControl], security.directoryKey);
-    if (own === undefined && keys !== undefined) void this.#net.allow(keys).catch(() => undefined);
+    const { allow, directoryKey } = this.#o.security!;
+    const own = this.#o.securitySource === "given" ? allow : undefined;
+    this.#steering?.setControlKeys([...policy.control, ...controlKeys(own)], directoryKey);
+    if (own === undefined && policy.keys !== undefined)
+      void this.#net.allow(policy.keys).catch(() => undefined);
   }
 
   /** Fetches a snapshot of the directory (the directory itself has none to fetch). */
@@ -744,23 +745,23 @@ export class Node {
   #onInbound(frames: Buffer[]): void {
     const identity = frames[0]!.toString("latin1");
     if (this.#pullers.anyEncoded && this.#onEncodedPush(identity, frames)) return;
-    const body = this.#check(frames, identity);
+    const body = this.#frames.check(frames, identity);
     if (body === undefined) return;
     switch (body[0]) {
       case Kind.CALL:
-        this.#guard(identity, () => this.#server.onCalls(identity, body));
+        this.#frames.guard(identity, () => this.#server.onCalls(identity, body));
         return;
       case Kind.KEYED_CALL:
-        this.#guard(identity, () => this.#server.onKeyedCalls(identity, body));
+        this.#frames.guard(identity, () => this.#server.onKeyedCalls(identity, body));
         return;
       case Kind.AUTH_CALL:
-        this.#guard(identity, () => this.#server.onAuthCalls(identity, body));
+        this.#frames.guard(identity, () => this.#server.onAuthCalls(identity, body));
         return;
       case Kind.PUSH:
-        this.#guard(identity, () => this.#pullers.onPush(identity, body, frames[1]!.length));
+        this.#frames.guard(identity, () => this.#pullers.onPush(identity, body, frames[1]!.length));
         return;
       default:
-        this.#reject(
+        this.#frames.reject(
           identity,
           new CodecError(`unexpected frame kind ${String(body[0])} on the service socket`),
         );
@@ -781,10 +782,10 @@ export class Node {
     try {
       batch = decodeArray(body, PUSH_FIRST_MESSAGE);
     } catch (error) {
-      this.#reject(identity, error as Error);
+      this.#frames.reject(identity, error as Error);
       return true;
     }
-    this.#guard(identity, () => this.#pullers.onPush(identity, batch, body.length));
+    this.#frames.guard(identity, () => this.#pullers.onPush(identity, batch, body.length));
     return true;
   }
 
@@ -796,20 +797,20 @@ export class Node {
     if (peer === DIRECTORY_ID && frames.length === 2 && frames[1]!.length <= this.#frameLimit) {
       const frame = frames[1]!;
       if (decodeHead(frame, 1)?.[0] === Kind.NOTIFY) {
-        this.#guard(undefined, () => this.#membership.onNotify(frame));
+        this.#frames.guard(undefined, () => this.#membership.onNotify(frame));
         return;
       }
     }
-    const body = this.#check(frames, undefined);
+    const body = this.#frames.check(frames, undefined);
     if (body === undefined) return;
     switch (body[0]) {
       case Kind.REPLY:
-        this.#guard(undefined, () => {
+        this.#frames.guard(undefined, () => {
           this.rejects.forged += this.#client.onReplies(peer, body);
         });
         return;
       case Kind.ACK:
-        this.#guard(undefined, () => this.#producer.onAck(peer, body));
+        this.#frames.guard(undefined, () => this.#producer.onAck(peer, body));
         return;
       case Kind.NOTIFY:
         return; // only the directory sends notices (read above)
@@ -820,50 +821,6 @@ export class Node {
       default:
         this.rejects.malformed++;
     }
-  }
-
-  /** Checks shape and size; decodes. Returns undefined (after counting and answering) when refused. */
-  #check(frames: Buffer[], identity: string | undefined): unknown[] | undefined {
-    if (frames.length !== 2) {
-      this.#reject(identity, new CodecError(`malformed message: ${frames.length - 1} frames, expected 1`));
-      return undefined;
-    }
-    const body = frames[1]!;
-    if (body.length > this.#frameLimit) {
-      this.rejects.oversized++;
-      this.#reject(
-        identity,
-        new ProtocolError(
-          `frame of ${body.length} bytes exceeds the limit of ${this.#frameLimit} (maxMessageSize ${this.#o.maxMessageSize} plus one batch)`,
-        ),
-        false,
-      );
-      return undefined;
-    }
-    try {
-      return decodeArray(body);
-    } catch (error) {
-      this.#reject(identity, error as Error);
-      return undefined;
-    }
-  }
-
-  #guard(identity: string | undefined, work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      this.#reject(identity, error as Error);
-    }
-  }
-
-  /** Counts a refused frame and, when the sender can be answered, tells it why. */
-  #reject(identity: string | undefined, error: Error, count = true): void {
-    if (count) this.rejects.malformed++;
-    if (identity === undefined || this.#net.inbox === undefined) return;
-    const batch = this.#net.inbox.batch(identity, "E", (b) => b.writer.append(Kind.ERROR));
-    batch.writer.append(errorToData(error, this.#o.remoteStacks));
-    batch.items++;
-    this.#net.inbox.added(batch);
   }
 
   /**

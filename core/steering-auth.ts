@@ -24,10 +24,32 @@
  */
 import { ForbiddenError } from "./errors.js";
 import { prove, verify } from "./key-proof.js";
+import type { AllowEntry } from "./policy.js";
 
 /** Whether `service` steers a node (only callers that may steer may call it). */
 export function isSteering(service: string): boolean {
   return service.endsWith(".control") || service === "zmp.faults";
+}
+
+/**
+ * What a directory's register reply says of its allow list: the keys that
+ * may steer, and (when it tells) the keys let in. Undefined when malformed.
+ */
+export function readPolicy(value: unknown): { control: string[]; keys: string[] | undefined } | undefined {
+  const p = value as { keys?: unknown; control?: unknown } | null;
+  const keyList = (v: unknown): string[] | undefined =>
+    Array.isArray(v) && v.every((k) => typeof k === "string" && k.length === 40)
+      ? (v as string[])
+      : undefined;
+  const control = keyList(p?.control);
+  const keys = p?.keys === undefined ? undefined : keyList(p.keys);
+  if (control === undefined || (p?.keys !== undefined && keys === undefined)) return undefined;
+  return { control, keys };
+}
+
+/** The keys an allow list marks `control`. */
+export function controlKeys(allow: readonly (string | AllowEntry)[] | undefined): string[] {
+  return (allow ?? []).flatMap((a) => (typeof a !== "string" && a.control === true ? [a.key] : []));
 }
 
 /** The parts a steering call's proof covers: the callee, the service and the call's correlation id. */
