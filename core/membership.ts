@@ -543,17 +543,22 @@ export class Membership {
  * The records this thread's replicas hold, by id: a record read again (a
  * page, a change) equal to the one held is that same object, so the nodes
  * of one process (each with a replica of the whole graph) hold each record
- * once, not once per node. Records are never changed once parsed.
+ * once, not once per node. Records are never changed once parsed. Held
+ * weakly: a record no replica holds any more (its node left) is freed.
  */
-const records = new Map<string, NodeRecord>();
-const RECORDS_KEPT = 50_000;
+const records = new Map<string, WeakRef<NodeRecord>>();
+/** Past this many ids, the ids of freed records are dropped (then past twice what is left). */
+let pruneAt = 1024;
 
 function sharedRecord(value: unknown): NodeRecord {
   const record = parseRecord(value);
-  const held = records.get(record.id);
+  const held = records.get(record.id)?.deref();
   if (held !== undefined && sameRecord(held, record)) return held;
-  if (records.size >= RECORDS_KEPT) records.clear();
-  records.set(record.id, record);
+  records.set(record.id, new WeakRef(record));
+  if (records.size > pruneAt) {
+    for (const [id, ref] of records) if (ref.deref() === undefined) records.delete(id);
+    pruneAt = Math.max(1024, 2 * records.size);
+  }
   return record;
 }
 
