@@ -123,10 +123,17 @@ class Forked {
   }
 
   request<T>(op: string, extra: Record<string, unknown> = {}): Promise<T> {
+    if (!this.child.connected) return Promise.reject(new Error(`${op}: the helper process has exited`));
     const id = ++this.#nextId;
     return new Promise<T>((resolve, reject) => {
       this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, op, ...extra });
+      // With a callback, a send to a child that just died (EPIPE, before its "exit" event)
+      // rejects this request; without one it is an 'error' event that ends the run.
+      this.child.send({ id, op, ...extra }, (error) => {
+        if (error === null) return;
+        this.#waiting.delete(id);
+        reject(error);
+      });
     });
   }
 
