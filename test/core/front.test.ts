@@ -9,7 +9,11 @@ import { eventually } from "../helpers.js";
 describe("fronting a running graph", () => {
   let graph: Graph;
   beforeEach(async () => {
-    graph = await Graph.open({ heartbeatMs: 200 });
+    // The default heartbeat: nobody is killed here, and at 200 ms a loaded machine evicts live
+    // nodes (a false eviction drops a subscriber's link and loses messages, counted). Topic
+    // buffers large enough for what a test publishes, so a slow turn drops nothing either:
+    // what is measured is the switch.
+    graph = await Graph.open({ nodeDefaults: { topicHighWaterMark: 1_000_000 } });
   });
   afterEach(async () => {
     await graph.close();
