@@ -18,29 +18,15 @@
  * Every process is stopped and every folder removed, also on failure. The
  * README's other commands are listed in `notRunHere` with the reason.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { cleanEnv, fenced, freePort, interrupt, type Running, section, start, within } from "./shell.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const readme = readFileSync(join(root, "README.md"), "utf8");
-
-/** The part of `markdown` under the `## title` heading. */
-function section(markdown: string, title: string): string {
-  const start = markdown.indexOf(`\n## ${title}\n`);
-  if (start < 0) throw new Error(`no section "${title}"`);
-  const next = markdown.indexOf("\n## ", start + 1);
-  return markdown.slice(start, next < 0 ? undefined : next);
-}
-
-/** The fenced blocks of `lang` in `text`, in order. */
-function fenced(text: string, lang: string): string[] {
-  return [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1]!);
-}
 
 /** README commands not run by this test, and why. */
 const notRunHere: Record<string, string> = {
@@ -52,67 +38,18 @@ const notRunHere: Record<string, string> = {
   "npm run lint": "CI runs it (.ci/run)",
 };
 
-/** The environment of a child: no npm_* variables from the `npm test` running us (they would steer npm into this checkout). */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key)) env[key] = value;
-  return { ...env, ...extra };
-}
-
-/** A command started in the background (its own process group), with what it printed so far. */
-interface Running {
-  line: string;
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-}
-
 const everything: Running[] = [];
 
-function start(line: string, cwd: string, env: NodeJS.ProcessEnv): Running {
-  const child = spawn("sh", ["-c", line], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr!.on("data", (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  // "close": the command and everything it started have exited and closed their output
-  // (after a Ctrl-C the node may still be printing when the shell in front of it is gone).
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  const running = { line, child, out: () => out, err: () => err, exited };
+/** Starts `line` as a terminal would; every command started is stopped after the tests. */
+function started(line: string, cwd: string, env: NodeJS.ProcessEnv): Running {
+  const running = start(line, cwd, env);
   everything.push(running);
   return running;
 }
 
-/** Ctrl-C in its terminal: SIGINT to the whole process group. */
-function interrupt(running: Running, signal: NodeJS.Signals = "SIGINT"): void {
-  try {
-    process.kill(-running.child.pid!, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Resolves with `p`, or rejects after `ms` naming `what`. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Runs `line` to its end (deadline `ms`): its exit code and output. */
 async function run(line: string, cwd: string, env: NodeJS.ProcessEnv, ms = 60_000) {
-  const r = start(line, cwd, env);
+  const r = started(line, cwd, env);
   try {
     const code = await within(r.exited, ms, line);
     return { code, out: r.out(), err: r.err() };
@@ -137,18 +74,6 @@ afterAll(async () => {
     everything.map((r) => within(r.exited, 10_000, r.line).catch(() => interrupt(r, "SIGKILL"))),
   );
 });
-
-/** A tcp port nobody listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** What a long-running command prints once it is ready. */
 const readyLine: [RegExp, RegExp][] = [
@@ -249,7 +174,7 @@ async function walkThrough(titles: string[], cwd: string, port: number): Promise
           }
           const ready = readyLine.find(([command]) => command.test(line))?.[1];
           if (ready) {
-            const r = start(actual, cwd, cleanEnv(env));
+            const r = started(actual, cwd, cleanEnv(env));
             terminals.set(terminal, [...(terminals.get(terminal) ?? []), r]);
             await until(() => ready.test(r.out()) || r.child.exitCode !== null, `${line} to be ready`).catch(
               (error: Error) => {

@@ -10,87 +10,25 @@
  * nothing else is changed. Every process is stopped and the folder removed,
  * also on failure.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import {
+  fenced,
+  freePort,
+  interrupt,
+  type Running,
+  section,
+  cleanEnv as shellEnv,
+  start,
+  within,
+} from "../shell.js";
+
+/** The environment of a child: this test's ZMP_* settings are not the terminal's. */
+const cleanEnv = (extra: Record<string, string>) => shellEnv(extra, /^ZMP_/);
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** The part of `markdown` under the heading `title` (any level), up to the next heading of that level. */
-function section(markdown: string, title: string): string {
-  const match = new RegExp(`\\n(#+) ${title}\\n`).exec(markdown);
-  if (!match) throw new Error(`no section "${title}"`);
-  const next = markdown.indexOf(`\n${match[1]} `, match.index + 1);
-  return markdown.slice(match.index, next < 0 ? undefined : next);
-}
-
-function fenced(text: string, lang: string): string[] {
-  return [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1]!);
-}
-
-interface Running {
-  line: string;
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(line: string, cwd: string, env: NodeJS.ProcessEnv): Running {
-  const child = spawn("sh", ["-c", line], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr!.on("data", (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  return { line, child, out: () => out, err: () => err, exited };
-}
-
-function signal(r: Running, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-r.child.pid!, sig);
-  } catch {
-    // already gone
-  }
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The environment of a child: none of the npm_* variables of the `npm test` running us. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!/^npm_/i.test(key) && !/^ZMP_/.test(key)) env[key] = value;
-  return { ...env, ...extra };
-}
 
 /** What a background command prints once it is ready. */
 const readyLine: [RegExp, RegExp][] = [
@@ -169,7 +107,7 @@ describe("security – the walk-through", () => {
         try {
           code = await within(r.exited, 60_000, line);
         } catch (error) {
-          signal(r, "SIGKILL");
+          interrupt(r, "SIGKILL");
           throw error;
         }
         expect({ line, code, err: r.err() }).toMatchObject({ line, code: want!.code });
@@ -178,10 +116,10 @@ describe("security – the walk-through", () => {
       }
       expect(ran.length).toBe(17);
     } finally {
-      for (const r of background.reverse()) signal(r, "SIGINT");
+      for (const r of background.reverse()) interrupt(r, "SIGINT");
       for (const r of background)
         await within(r.exited, 15_000, r.line).catch(() => {
-          signal(r, "SIGKILL");
+          interrupt(r, "SIGKILL");
           return r.exited;
         });
       rmSync(dir, { recursive: true, force: true });
