@@ -7,9 +7,23 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
 import type { Transport } from "../core/index.js";
 
 let counter = 0;
+
+/**
+ * The undo steps of the calling `describe`'s tests: push one as soon as
+ * something is made (a graph, a socket, a process); after each test, passed
+ * or failed, they run, the last pushed first.
+ */
+export function cleanupAfterEach(): (() => unknown)[] {
+  const steps: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const step of steps.splice(0).reverse()) await step();
+  });
+  return steps;
+}
 
 /** A fresh, unused endpoint for `transport` (tcp uses port 0 via `*`; ipc a path in `dir`). */
 export function uniqueEndpoint(transport: Transport, dir: string): string {

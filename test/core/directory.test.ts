@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Directory, Graph, NameTakenError, Node, UnknownServiceError } from "../../core/index.js";
 import { DirectoryService } from "../../core/wire.js";
-import { eventually, rejection, startScript, tempDir } from "../helpers.js";
+import { cleanupAfterEach, eventually, rejection, startScript, tempDir } from "../helpers.js";
 
 const fixture = (name: string): URL => new URL(`../fixtures/${name}`, import.meta.url);
 
@@ -22,11 +22,7 @@ function stallMeter(ms: number): { stalledMs: () => number; stop: () => void } {
 }
 
 describe("directory", () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it("directory – a node killed with SIGKILL disappears within 3 heartbeat intervals", async () => {
     // 500 ms: scheduling jitter on a loaded 2-core machine stays small beside the bound.

@@ -1,9 +1,9 @@
 import { createServer, type Server, Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { decode, encode, Graph, keyPair, Node, SecurityError } from "../../core/index.js";
 import { z85Encode } from "../../core/security.js";
-import { rejection } from "../helpers.js";
+import { cleanupAfterEach, rejection } from "../helpers.js";
 
 /** A TCP relay in front of `target` that records every byte in both directions (a loopback capture). */
 async function capturingRelay(
@@ -69,11 +69,7 @@ async function rawCall(
 }
 
 describe("security (CurveZMQ)", () => {
-  const cleanup: (() => Promise<unknown> | unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   async function securedGraph() {
     const keys = keyPair();

@@ -5,9 +5,9 @@
  * bounded: a flood costs it a bounded amount of memory, every reply stays
  * within a page, and an honest node joins once the flood is over.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { encode, Graph, Node } from "../../core/index.js";
-import { eventually, startScript } from "../helpers.js";
+import { describe, expect, it } from "vitest";
+import { encode, type Graph, Node } from "../../core/index.js";
+import { cleanupAfterEach, eventually, startScript } from "../helpers.js";
 import {
   FakeNode,
   fakeRecord,
@@ -18,21 +18,14 @@ import {
   registration,
   report,
   share,
+  tcpGraph,
   WINDOW_MS,
 } from "./attack.js";
 
 describe("security – directory", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
-  async function graph(): Promise<Graph> {
-    const g = await Graph.open({ transport: "tcp", heartbeatMs: HEARTBEAT_MS });
-    cleanup.push(() => g.close());
-    return g;
-  }
+  const graph = (): Promise<Graph> => tcpGraph(cleanup);
 
   it("directory – deregistering another node's record, every 50 ms, fails no call", async () => {
     const g = await graph();

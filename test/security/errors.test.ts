@@ -6,9 +6,9 @@
  * `remoteStacks: true`. A graph on ipc (this user's processes only) keeps
  * them, as does anything thrown on the caller's own side.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decode, encode, Graph, RemoteError } from "../../core/index.js";
-import { rejection } from "../helpers.js";
+import { cleanupAfterEach, rejection } from "../helpers.js";
 import { HEARTBEAT_MS, RawCaller, rawDealer, receiveWithin } from "./attack.js";
 
 /** The text of a reply's value, to look for paths and stack lines in. */
@@ -16,11 +16,7 @@ const text = (value: unknown) => JSON.stringify(value);
 const STACK_LINE = /\n\s+at |\.ts:\d+|\.js:\d+/;
 
 describe("security – error replies", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   async function tcpGraph(remoteStacks?: boolean): Promise<Graph> {
     const graph = await Graph.open({

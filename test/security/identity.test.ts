@@ -5,32 +5,25 @@
  * (the victim would be dropped and never re-register), nor the victim's
  * replies at a provider, and no peer may answer calls it was not sent.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { decode, encode, Graph, type Node } from "../../core/index.js";
+import { describe, expect, it } from "vitest";
+import { decode, encode, type Graph, type Node } from "../../core/index.js";
 import { ServiceProxy } from "../../toolbox/proxy/index.js";
+import { cleanupAfterEach } from "../helpers.js";
 import {
   FakeNode,
   fakeRecord,
-  HEARTBEAT_MS,
   probe,
   RawCaller,
   receiveWithin,
   share,
+  tcpGraph,
   WINDOW_MS,
 } from "./attack.js";
 
 describe("security – identity", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
-  async function graph(): Promise<Graph> {
-    const g = await Graph.open({ transport: "tcp", heartbeatMs: HEARTBEAT_MS });
-    cleanup.push(() => g.close());
-    return g;
-  }
+  const graph = (): Promise<Graph> => tcpGraph(cleanup);
 
   it("identity – a raw socket announcing a live node's id at the directory does not take its place", async () => {
     const g = await graph();
@@ -67,15 +60,10 @@ describe("security – identity", () => {
 });
 
 describe("security – replies", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it("identity – a peer cannot answer calls that went to another provider (correlation ids guessed)", async () => {
-    const g = await Graph.open({ transport: "tcp", heartbeatMs: HEARTBEAT_MS });
-    cleanup.push(() => g.close());
+    const g = await tcpGraph(cleanup);
     const provider = await g.node("provider");
     provider.provide("add", ([a, b]: [number, number]) => a + b);
     await provider.synced();

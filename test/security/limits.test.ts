@@ -7,7 +7,7 @@
  * Z85 has `#`, `$`, `%` and other punctuation — without taking any of them for
  * a comment.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import {
   decode,
@@ -20,20 +20,15 @@ import {
 } from "../../core/index.js";
 import { parseAllowFile } from "../../core/policy.js";
 import { MAX_STREAMS, TopicSubscriber } from "../../core/topic.js";
-import { rejection, tempDir } from "../helpers.js";
-import { fakeRecord, HEARTBEAT_MS, RawCaller, receiveWithin, registration } from "./attack.js";
+import { cleanupAfterEach, rejection, tempDir } from "../helpers.js";
+import { fakeRecord, HEARTBEAT_MS, RawCaller, receiveWithin, registration, tcpGraph } from "./attack.js";
 
 describe("security – directory rate cap", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it("limits – one connection registering faster than updatesPerSecond is refused past its burst, counted; others join", async () => {
     // The defaults a user gets: 20 per second sustained, 40 at once.
-    const graph = await Graph.open({ transport: "tcp", heartbeatMs: HEARTBEAT_MS });
-    cleanup.push(() => graph.close());
+    const graph = await tcpGraph(cleanup);
     const directory = graph.embeddedDirectory!;
     const flooder = new RawCaller(graph.directory, { routingId: "flooder#r1" });
     cleanup.push(() => flooder.close());

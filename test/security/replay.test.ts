@@ -10,19 +10,15 @@
  * the operator's routing id. Each is refused with FORBIDDEN, counted, and
  * the victim's handler never runs.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { decode, encode, Graph, keyPair, Node, type SecurityOptions } from "../../core/index.js";
 import { prove } from "../../core/key-proof.js";
-import { eventually, rejection } from "../helpers.js";
+import { cleanupAfterEach, eventually, rejection } from "../helpers.js";
 import { type CurveClient, fakeRecord, RawCaller, receiveWithin } from "./attack.js";
 
 describe("security – steering replay", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it("replay – a node that receives an operator's steering call cannot replay it to another node", async () => {
     const graphKeys = keyPair();

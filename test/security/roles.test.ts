@@ -6,20 +6,16 @@
  * is refused by the node it steers. Each refusal is a ForbiddenError, and
  * counted.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Graph, keyPair, Node, RemoteError, type SecurityOptions } from "../../core/index.js";
 import { prove } from "../../core/key-proof.js";
 import { ServiceProxy } from "../../toolbox/proxy/index.js";
 import { controlService } from "../../toolbox/steering.js";
-import { rejection } from "../helpers.js";
+import { cleanupAfterEach, rejection } from "../helpers.js";
 import { fakeRecord, probe, RawCaller, share, WINDOW_MS } from "./attack.js";
 
 describe("security – roles", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   const graphKeys = keyPair();
   const worker = keyPair();

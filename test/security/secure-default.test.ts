@@ -9,23 +9,18 @@
 import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { credentialDir, credentialFile, forgetUserKeys, userKeys } from "../../core/credential.js";
 import { Directory, Graph, keyPair, Node, SecurityError } from "../../core/index.js";
-import { eventually, rejection, startScript } from "../helpers.js";
-import { HEARTBEAT_MS, RawCaller, receiveWithin } from "./attack.js";
+import { cleanupAfterEach, eventually, rejection, startScript } from "../helpers.js";
+import { RawCaller, receiveWithin, tcpGraph } from "./attack.js";
 
 describe("security – secure by default", () => {
-  const cleanup: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it("secure default – a tcp graph refuses a process without this user's key: no registration, call or subscription", async () => {
-    const graph = await Graph.open({ transport: "tcp", heartbeatMs: HEARTBEAT_MS });
-    cleanup.push(() => graph.close());
+    const graph = await tcpGraph(cleanup);
     const a = await graph.node("a");
     a.provide("echo", (x: unknown) => x);
     await a.synced();

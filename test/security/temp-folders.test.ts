@@ -9,10 +9,10 @@ import { spawn } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { removeStaleIpcDirs } from "../../core/endpoint.js";
 import { Graph } from "../../core/index.js";
-import { alive, eventually, startScript } from "../helpers.js";
+import { alive, cleanupAfterEach, eventually, startScript } from "../helpers.js";
 
 const fixture = (name: string): URL => new URL(`../fixtures/${name}`, import.meta.url);
 
@@ -24,11 +24,7 @@ async function deadPid(): Promise<number> {
 }
 
 describe("security – temp folders", () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   it("temp folders – a SIGKILLed graph process's folder is removed by the next Graph.open()", async () => {
     // A temp dir of its own (the child inherits TMPDIR): another test file's Graph.open() must

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Node } from "../../../core/index.js";
-import { eventually, type Script, startScript } from "../../helpers.js";
+import { cleanupAfterEach, eventually, type Script, startScript } from "../../helpers.js";
 
 /**
  * The directory process is SIGKILLed mid-traffic and started again on the same
@@ -8,11 +8,7 @@ import { eventually, type Script, startScript } from "../../helpers.js";
  * and re-register by themselves when it is back. Exact counts: no call fails.
  */
 describe("directory killed and restarted", () => {
-  const cleanup: (() => Promise<unknown> | unknown)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup.length = 0;
-  });
+  const cleanup = cleanupAfterEach();
 
   const directoryScript = new URL("../../fixtures/netns-role.ts", import.meta.url);
 
