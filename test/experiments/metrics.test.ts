@@ -21,6 +21,20 @@ function log(times: number[], setpoint: number[], measurement: number[], applied
   };
 }
 
+/** A run held at a backlog of 50 (rate 10) whose per-period mean sojourn W̄ is `latency`, ms. */
+function delayLog(times: number[], latency: number[]): RunLog {
+  return {
+    ...log(
+      times,
+      times.map(() => 50),
+      times.map(() => 50),
+      times.map(() => 10),
+    ),
+    columns: [{ name: "latency", unit: "ms", description: "" }],
+    values: [latency],
+  };
+}
+
 const range = (n: number, dt: number) => Array.from({ length: n }, (_, k) => k * dt);
 
 describe("metrics", () => {
@@ -132,16 +146,7 @@ describe("metrics", () => {
     // 0.1 s samples, W̄ = 250 ms until the step at 2 s, 400 ms for 0.5 s, then 250 ms; D* = 0.25 s.
     const t = range(201, 0.1);
     const latency = t.map((x) => (x >= 2 - 1e-9 && x < 2.5 - 1e-9 ? 400 : 250));
-    const l = {
-      ...log(
-        t,
-        t.map(() => 50),
-        t.map(() => 50),
-        t.map(() => 10),
-      ),
-      columns: [{ name: "latency", unit: "ms", description: "" }],
-      values: [latency],
-    };
+    const l = delayLog(t, latency);
     const m = computeMetrics(l, { step: { signal: "workerRate", at: 2 }, delaySetpoint: () => 0.25 });
     // IADE: 5 samples of 0.15 s error × 0.1 s.
     expect(m.iade).toBeCloseTo(5 * 0.15 * 0.1, 12);
@@ -158,16 +163,7 @@ describe("metrics", () => {
     // outside 287.5 ms from j = 3: t = 15.2…16.1 s, ten samples.
     const t = range(201, 0.1);
     const latency = t.map((x) => (x >= 15 - 1e-9 && x < 15.5 - 1e-9 ? 400 : 250));
-    const l = {
-      ...log(
-        t,
-        t.map(() => 50),
-        t.map(() => 50),
-        t.map(() => 10),
-      ),
-      columns: [{ name: "latency", unit: "ms", description: "" }],
-      values: [latency],
-    };
+    const l = delayLog(t, latency);
     const m = computeMetrics(l, { step: { signal: "workerRate", at: 2 }, delaySetpoint: () => 0.25 });
     expect(m.delayInBand).toBeCloseTo(71 / 81, 12);
     // Without a delay setpoint there is no band.

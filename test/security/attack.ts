@@ -6,7 +6,7 @@
 import { expect } from "vitest";
 import * as zmq from "zeromq";
 import { userKeys } from "../../core/credential.js";
-import { decode, encode, Graph, type Node } from "../../core/index.js";
+import { decode, encode, Graph, Node } from "../../core/index.js";
 import { prove } from "../../core/key-proof.js";
 
 /** How long a probe watches the victim after an attack: `ZMP_ATTACK_WINDOW_MS` (the targets use 5 000), else 1 500 ms. */
@@ -14,6 +14,27 @@ export const WINDOW_MS = Number(process.env.ZMP_ATTACK_WINDOW_MS ?? 1500);
 
 /** Directory heartbeat of the attacked graphs: the README default when measuring (`ZMP_ATTACK_WINDOW_MS` set), else 200 ms. */
 export const HEARTBEAT_MS = process.env.ZMP_ATTACK_WINDOW_MS ? 1000 : 200;
+
+/**
+ * A node (not started) of `graph`, a CurveZMQ graph whose directory's public
+ * key is `directoryKey`, holding its own `keys`; `cleanup` stops it.
+ */
+export function memberNode(
+  cleanup: (() => unknown)[],
+  graph: Graph,
+  directoryKey: string,
+  name: string,
+  keys: { publicKey: string; secretKey: string },
+): Node {
+  const node = new Node({
+    name,
+    directory: graph.directory,
+    security: { ...keys, directoryKey },
+    startTimeoutMs: 3000,
+  });
+  cleanup.push(() => node.stop());
+  return node;
+}
 
 /** A graph on tcp with the defaults a user gets (this user's credential) at the attacks' heartbeat; `cleanup` closes it. */
 export async function tcpGraph(cleanup: (() => unknown)[]): Promise<Graph> {

@@ -12,10 +12,10 @@
  */
 import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
-import { decode, encode, Graph, keyPair, Node, type SecurityOptions } from "../../core/index.js";
+import { decode, encode, Graph, keyPair, type Node } from "../../core/index.js";
 import { prove } from "../../core/key-proof.js";
 import { cleanupAfterEach, eventually, rejection } from "../helpers.js";
-import { type CurveClient, fakeRecord, RawCaller, receiveWithin } from "./attack.js";
+import { type CurveClient, fakeRecord, memberNode, RawCaller, receiveWithin } from "./attack.js";
 
 describe("security – steering replay", () => {
   const cleanup = cleanupAfterEach();
@@ -39,12 +39,8 @@ describe("security – steering replay", () => {
       },
     });
     cleanup.push(() => graph.close());
-    const member = (name: string, keys: { publicKey: string; secretKey: string }) => {
-      const security: SecurityOptions = { ...keys, directoryKey: graphKeys.publicKey };
-      const node = new Node({ name, directory: graph.directory, security, startTimeoutMs: 3000 });
-      cleanup.push(() => node.stop());
-      return node;
-    };
+    const member = (name: string, keys: { publicKey: string; secretKey: string }): Node =>
+      memberNode(cleanup, graph, graphKeys.publicKey, name, keys);
     const victim = member("victim", victimKeys);
     const ran: unknown[] = [];
     victim.provide("victim.control", (request) => {

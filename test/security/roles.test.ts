@@ -7,12 +7,12 @@
  * counted.
  */
 import { describe, expect, it } from "vitest";
-import { Graph, keyPair, Node, RemoteError, type SecurityOptions } from "../../core/index.js";
+import { Graph, keyPair, type Node, RemoteError } from "../../core/index.js";
 import { prove } from "../../core/key-proof.js";
 import { ServiceProxy } from "../../toolbox/proxy/index.js";
 import { controlService } from "../../toolbox/steering.js";
 import { cleanupAfterEach, rejection } from "../helpers.js";
-import { fakeRecord, probe, RawCaller, share, WINDOW_MS } from "./attack.js";
+import { fakeRecord, memberNode, probe, RawCaller, share, WINDOW_MS } from "./attack.js";
 
 describe("security – roles", () => {
   const cleanup = cleanupAfterEach();
@@ -47,17 +47,13 @@ describe("security – roles", () => {
     return graph;
   }
 
-  async function memberNode(graph: Graph, name: string, keys: { publicKey: string; secretKey: string }) {
-    const security: SecurityOptions = { ...keys, directoryKey: graphKeys.publicKey };
-    const node = new Node({ name, directory: graph.directory, security, startTimeoutMs: 3000 });
-    cleanup.push(() => node.stop());
-    return node;
-  }
+  const keyedNode = (graph: Graph, name: string, keys: { publicKey: string; secretKey: string }): Node =>
+    memberNode(cleanup, graph, graphKeys.publicKey, name, keys);
 
   it("roles – a member registers only the names, services, queues, topics and fronts its line allows", async () => {
     const graph = await rolesGraph();
     const refuse = async (name: string, setup: (n: Node) => void): Promise<RemoteError> => {
-      const node = await memberNode(graph, name, worker);
+      const node = keyedNode(graph, name, worker);
       setup(node);
       const error = await rejection(node.start());
       expect(error, String(error)).toBeInstanceOf(RemoteError);
@@ -68,7 +64,7 @@ describe("security – roles", () => {
     expect((await refuse("worker-1", (n) => n.provide("mul", () => 0))).message).toMatch(
       /may not provide `mul`/,
     );
-    const ok = await memberNode(graph, "worker-2", worker);
+    const ok = keyedNode(graph, "worker-2", worker);
     ok.provide("add", ([a, b]: [number, number]) => a + b);
     await ok.start();
     // Changes later are checked too: the update is refused (synced() says so), the directory
@@ -85,7 +81,7 @@ describe("security – roles", () => {
 
   it("roles – a member that may not provide `add` cannot list it (the man in the middle is refused); no forged reply", async () => {
     const graph = await rolesGraph();
-    const provider = await memberNode(graph, "worker-add", worker);
+    const provider = keyedNode(graph, "worker-add", worker);
     provider.provide("add", ([a, b]: [number, number]) => a + b);
     await provider.start();
     const client = await graph.node("client");
@@ -133,7 +129,7 @@ describe("security – roles", () => {
 
   it("roles – only keys that may steer call a proxy's control service; others get ForbiddenError, counted", async () => {
     const graph = await rolesGraph();
-    const provider = await memberNode(graph, "worker-p", worker);
+    const provider = keyedNode(graph, "worker-p", worker);
     provider.provide("add", ([a, b]: [number, number]) => a + b);
     await provider.start();
     const proxyNode = await graph.node("proxy");
@@ -141,7 +137,7 @@ describe("security – roles", () => {
     cleanup.push(() => proxy.close());
     const service = controlService(proxyNode.name);
     // A member without `control`: its (signed) call is refused.
-    const member = await memberNode(graph, "worker-x", worker);
+    const member = keyedNode(graph, "worker-x", worker);
     await member.start();
     const denied = await rejection(member.call(service, { op: "stop" }));
     expect(denied).toBeInstanceOf(RemoteError);
@@ -154,7 +150,7 @@ describe("security – roles", () => {
     expect(proxy.paused).toBe(false);
     expect(proxyNode.stats().rejects.forbidden).toBeGreaterThanOrEqual(2);
     // The operator's key may steer.
-    const op = await memberNode(graph, "operator", operator);
+    const op = keyedNode(graph, "operator", operator);
     await op.start();
     expect(await op.call(service, { op: "pause" })).toMatchObject({ ok: true });
     expect(proxy.paused).toBe(true);
