@@ -32,10 +32,6 @@ export class FrameGuard {
     this.#link = link;
   }
 
-  get limit(): number {
-    return this.#link.limit;
-  }
-
   /** Checks shape and size; decodes. Returns undefined (after counting and answering) when refused. */
   check(frames: Buffer[], identity: string | undefined): unknown[] | undefined {
     if (frames.length !== 2) {
